@@ -1,0 +1,47 @@
+// Module entry: createSession, NativeSession and runtimeInfo (what `ichnet doctor` prints before
+// any session exists).
+#include <napi.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include "binding/promise_worker.h"
+#include "binding/session_wrap.h"
+
+namespace ichnet::binding {
+
+namespace {
+
+Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  try {
+    auto o = Napi::Object::New(env);
+    o.Set("torchVersion", TORCH_VERSION);
+    o.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
+    o.Set("cudaAvailable", torch::cuda::is_available());
+    o.Set("cudaDeviceCount", static_cast<double>(torch::cuda::device_count()));
+    o.Set("cudnnAvailable", torch::cuda::cudnn_is_available());
+    o.Set("defaultThreads", at::get_num_threads());
+    return o;
+  } catch (...) {
+    throw Napi::Error::New(env, describeCurrentException());
+  }
+}
+
+}  // namespace
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto ctor = SessionWrap::define(env);
+  // The addon's per-environment data; Node deletes it when the environment shuts down.
+  auto constructor = std::make_unique<Napi::FunctionReference>(Napi::Persistent(ctor));
+  env.SetInstanceData<Napi::FunctionReference>(constructor.release());
+  exports.Set("NativeSession", ctor);
+  exports.Set("createSession", Napi::Function::New(env, SessionWrap::create, "createSession"));
+  exports.Set("runtimeInfo", Napi::Function::New(env, runtimeInfo, "runtimeInfo"));
+  return exports;
+}
+
+}  // namespace ichnet::binding
+
+static Napi::Object InitIchnet(Napi::Env env, Napi::Object exports) { return ichnet::binding::init(env, exports); }
+
+NODE_API_MODULE(ichnet, InitIchnet)

@@ -1,0 +1,23 @@
+#pragma once
+// JS values <-> native structs. Validation happens here, on the JS thread, so a bad argument is a
+// synchronous TypeError/RangeError naming the offending field, before any work is queued.
+#include <napi.h>
+
+#include "io/weights.h"
+#include "session/batch.h"
+#include "session/config.h"
+#include "session/session.h"
+
+namespace ichnet::binding {
+
+/// Every field is required: defaults belong to the TypeScript schema.
+session::SessionConfig parseSessionConfig(const Napi::Object& config);
+
+/// Wraps the batch's typed arrays without copying them (the caller keeps them alive).
+session::Batch parseBatch(const Napi::Value& value, int64_t num_labels, bool labels_required);
+
+Napi::Object stepResultToJs(Napi::Env env, const session::StepResult& result);
+Napi::Object loadReportToJs(Napi::Env env, const io::LoadReport& report);
+Napi::Object sessionInfoToJs(Napi::Env env, const session::SessionInfo& info);
+
+}  // namespace ichnet::binding

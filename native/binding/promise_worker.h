@@ -1,0 +1,75 @@
+#pragma once
+// Runs a job on a libuv worker thread and settles a promise with its result. Every C++ exception
+// (LibTorch's c10::Error included) becomes a rejected promise with a plain message: nothing thrown
+// in native code can reach the process boundary.
+#include <napi.h>
+#include <torch/torch.h>
+
+#include <functional>
+#include <utility>
+#include <vector>
+
+namespace ichnet::binding {
+
+/// The message of any exception, without LibTorch's C++ backtrace.
+inline std::string describeCurrentException() {
+  try {
+    throw;
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown native error";
+  }
+}
+
+template <typename Result>
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  using Job = std::function<Result()>;
+  using ToJs = std::function<Napi::Value(Napi::Env, Result&)>;
+
+  /// `keep` holds JS values (typed arrays the job reads) alive until the promise settles.
+  static Napi::Promise start(Napi::Env env, Job job, ToJs to_js, const std::vector<Napi::Value>& keep = {}) {
+    auto* worker = new PromiseWorker(env, std::move(job), std::move(to_js), keep);  // owned by libuv; deletes itself
+    auto promise = worker->deferred_.Promise();
+    worker->Queue();
+    return promise;
+  }
+
+ protected:
+  void Execute() override {
+    try {
+      result_ = job_();
+    } catch (...) {
+      SetError(describeCurrentException());
+    }
+  }
+  void OnOK() override {
+    Napi::HandleScope scope(Env());
+    try {
+      deferred_.Resolve(to_js_(Env(), result_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+      deferred_.Reject(Napi::Error::New(Env(), describeCurrentException()).Value());
+    }
+  }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  PromiseWorker(Napi::Env env, Job job, ToJs to_js, const std::vector<Napi::Value>& keep)
+      : Napi::AsyncWorker(env, "ichnet"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)),
+        to_js_(std::move(to_js)) {
+    for (const auto& v : keep) keep_.push_back(Napi::Persistent(v));
+  }
+
+  Napi::Promise::Deferred deferred_;
+  Job job_;
+  ToJs to_js_;
+  std::vector<Napi::Reference<Napi::Value>> keep_;
+  Result result_{};
+};
+
+}  // namespace ichnet::binding

@@ -1,0 +1,137 @@
+#include "binding/session_wrap.h"
+
+#include "binding/convert.h"
+#include "binding/promise_worker.h"
+
+namespace ichnet::binding {
+
+namespace {
+
+std::string pathArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsString() || info[i].As<Napi::String>().Utf8Value().empty()) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a non-empty path string");
+  }
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Value undefinedResult(Napi::Env env, bool&) { return env.Undefined(); }
+
+struct Created {
+  std::shared_ptr<session::Session> session;
+  int64_t num_labels = 0;
+};
+
+}  // namespace
+
+Napi::Function SessionWrap::define(Napi::Env env) {
+  return DefineClass(env, "NativeSession",
+                     {
+                         InstanceMethod<&SessionWrap::trainStep>("trainStep"),
+                         InstanceMethod<&SessionWrap::evalStep>("evalStep"),
+                         InstanceMethod<&SessionWrap::predict>("predict"),
+                         InstanceMethod<&SessionWrap::setLearningRate>("setLearningRate"),
+                         InstanceMethod<&SessionWrap::loadWeights>("loadWeights"),
+                         InstanceMethod<&SessionWrap::saveWeights>("saveWeights"),
+                         InstanceMethod<&SessionWrap::saveCheckpoint>("saveCheckpoint"),
+                         InstanceMethod<&SessionWrap::loadCheckpoint>("loadCheckpoint"),
+                         InstanceMethod<&SessionWrap::info>("info"),
+                     });
+}
+
+SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {}
+
+std::shared_ptr<session::Session> SessionWrap::session() const {
+  if (!session_) throw Napi::Error::New(Env(), "NativeSession is not initialised: use createSession(config)");
+  return session_;
+}
+
+Napi::Value SessionWrap::create(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "createSession: expected a config object");
+  const auto config = parseSessionConfig(info[0].As<Napi::Object>());
+  return PromiseWorker<Created>::start(
+      env, [config] { return Created{std::make_shared<session::Session>(config), config.model.num_labels}; },
+      [](Napi::Env env, Created& created) -> Napi::Value {
+        auto obj = env.GetInstanceData<Napi::FunctionReference>()->New({});
+        auto* wrap = SessionWrap::Unwrap(obj);
+        wrap->session_ = std::move(created.session);
+        wrap->num_labels_ = created.num_labels;
+        return obj;
+      });
+}
+
+Napi::Value SessionWrap::step(const Napi::CallbackInfo& info, StepKind kind) {
+  auto s = session();
+  const auto batch = parseBatch(info.Length() > 0 ? info[0] : info.Env().Undefined(), num_labels_, kind != StepKind::Predict);
+  std::vector<Napi::Value> keep = {info[0]};
+  return PromiseWorker<session::StepResult>::start(
+      info.Env(),
+      [s, batch, kind] {
+        switch (kind) {
+          case StepKind::Train: return s->trainStep(batch);
+          case StepKind::Eval: return s->evalStep(batch);
+          default: return s->predict(batch);
+        }
+      },
+      [](Napi::Env env, session::StepResult& r) -> Napi::Value { return stepResultToJs(env, r); }, keep);
+}
+
+Napi::Value SessionWrap::trainStep(const Napi::CallbackInfo& info) { return step(info, StepKind::Train); }
+Napi::Value SessionWrap::evalStep(const Napi::CallbackInfo& info) { return step(info, StepKind::Eval); }
+Napi::Value SessionWrap::predict(const Napi::CallbackInfo& info) { return step(info, StepKind::Predict); }
+
+Napi::Value SessionWrap::setLearningRate(const Napi::CallbackInfo& info) {
+  auto s = session();
+  if (info.Length() < 1 || !info[0].IsNumber() || !(info[0].As<Napi::Number>().DoubleValue() >= 0)) {
+    throw Napi::TypeError::New(info.Env(), "setLearningRate: expected a number >= 0");
+  }
+  const double lr = info[0].As<Napi::Number>().DoubleValue();
+  return PromiseWorker<bool>::start(info.Env(), [s, lr] { s->setLearningRate(lr); return true; }, undefinedResult);
+}
+
+Napi::Value SessionWrap::loadWeights(const Napi::CallbackInfo& info) {
+  auto s = session();
+  const auto path = pathArg(info, 0, "loadWeights");
+  return PromiseWorker<io::LoadReport>::start(
+      info.Env(), [s, path] { return s->loadWeights(path); },
+      [](Napi::Env env, io::LoadReport& r) -> Napi::Value { return loadReportToJs(env, r); });
+}
+
+Napi::Value SessionWrap::saveWeights(const Napi::CallbackInfo& info) {
+  auto s = session();
+  const auto path = pathArg(info, 0, "saveWeights");
+  return PromiseWorker<bool>::start(info.Env(), [s, path] { s->saveWeights(path); return true; }, undefinedResult);
+}
+
+Napi::Value SessionWrap::saveCheckpoint(const Napi::CallbackInfo& info) {
+  auto s = session();
+  const auto dir = pathArg(info, 0, "saveCheckpoint");
+  std::map<std::string, std::string> extra;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (!info[1].IsObject()) throw Napi::TypeError::New(info.Env(), "saveCheckpoint: files must be an object of name -> text");
+    const auto files = info[1].As<Napi::Object>();
+    const auto names = files.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      const auto name = names.Get(i).As<Napi::String>().Utf8Value();
+      const auto text = files.Get(name);
+      if (!text.IsString()) throw Napi::TypeError::New(info.Env(), "saveCheckpoint: files['" + name + "'] must be a string");
+      extra[name] = text.As<Napi::String>().Utf8Value();
+    }
+  }
+  return PromiseWorker<bool>::start(info.Env(), [s, dir, extra] { s->saveCheckpoint(dir, extra); return true; }, undefinedResult);
+}
+
+Napi::Value SessionWrap::loadCheckpoint(const Napi::CallbackInfo& info) {
+  auto s = session();
+  const auto dir = pathArg(info, 0, "loadCheckpoint");
+  return PromiseWorker<bool>::start(info.Env(), [s, dir] { s->loadCheckpoint(dir); return true; }, undefinedResult);
+}
+
+Napi::Value SessionWrap::info(const Napi::CallbackInfo& info) {
+  auto s = session();
+  return PromiseWorker<session::SessionInfo>::start(
+      info.Env(), [s] { return s->info(); },
+      [](Napi::Env env, session::SessionInfo& i) -> Napi::Value { return sessionInfoToJs(env, i); });
+}
+
+}  // namespace ichnet::binding

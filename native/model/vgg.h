@@ -1,0 +1,24 @@
+#pragma once
+// VGG16 (configuration D) convolutional part with torchvision's module indices, so that
+// `features.N.weight` keys of torchvision state dicts load unchanged; then global average pooling.
+#include <torch/torch.h>
+
+namespace ichnet::model {
+
+class VggBackboneImpl : public torch::nn::Module {
+ public:
+  VggBackboneImpl(bool batch_norm, double width);
+  /// [N, 3, H, W] -> pooled features [N, C].
+  torch::Tensor forward(const torch::Tensor& x);
+  int64_t outChannels() const { return out_channels_; }
+
+ private:
+  torch::nn::Sequential features_{nullptr};
+  int64_t out_channels_ = 0;
+};
+TORCH_MODULE(VggBackbone);
+
+/// Channel count of a VGG stage after the width multiplier (round half to even, as Python's round).
+int64_t scaledChannels(int64_t channels, double width);
+
+}  // namespace ichnet::model

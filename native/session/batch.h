@@ -1,0 +1,20 @@
+#pragma once
+// One batch as the binding hands it over (ARCHITECTURE.md §2), already validated.
+#include <torch/torch.h>
+
+namespace ichnet::session {
+
+struct Batch {
+  int64_t patients{}, slices{};
+  torch::Tensor images;   // [B, S, C, H, W] on CPU; uint8, int16 (HU) or float32 (preprocessed); may borrow JS memory
+  torch::Tensor lengths;  // int64 [B] on CPU, 1..S
+  torch::Tensor labels;   // uint8 [B, S, L] on CPU, or undefined
+};
+
+struct StepResult {
+  double loss{};                // NaN when no labels were given
+  torch::Tensor slice_logits;   // float32 [B, S, L] on CPU, zero past each length
+  torch::Tensor patient_probs;  // float32 [B, L]: max over valid slices of sigmoid(logit)
+};
+
+}  // namespace ichnet::session

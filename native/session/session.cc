@@ -1,0 +1,283 @@
+#include "session/session.h"
+
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "io/safetensors.h"
+#include "loss/asl.h"
+#include "prep/prep.h"
+#include "session/autocast.h"
+#include "session/optimizer.h"
+
+namespace ichnet::session {
+
+namespace fs = std::filesystem;
+
+torch::Device resolveDevice(const std::string& spec) {
+  if (spec == "cpu") return torch::kCPU;
+  if (spec == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (spec.rfind("cuda", 0) != 0) {
+    throw std::invalid_argument("device: expected 'auto', 'cpu', 'cuda' or 'cuda:<index>', got '" + spec + "'");
+  }
+  int64_t index = 0;
+  if (spec.size() > 4) {
+    if (spec[4] != ':' || spec.size() == 5 || spec.find_first_not_of("0123456789", 5) != std::string::npos) {
+      throw std::invalid_argument("device: expected 'cuda' or 'cuda:<index>', got '" + spec + "'");
+    }
+    index = std::stoll(spec.substr(5));
+  }
+  if (!torch::cuda::is_available()) {
+    throw std::runtime_error("device '" + spec + "' requested but CUDA is not available (LibTorch " TORCH_VERSION
+                             " was built " + std::string(torch::cuda::device_count() == 0 ? "without CUDA or no NVIDIA GPU/driver is visible" : "") +
+                             "); use device 'cpu' or 'auto', and see `ichnet doctor`");
+  }
+  const auto count = static_cast<int64_t>(torch::cuda::device_count());
+  if (index >= count) {
+    throw std::runtime_error("device '" + spec + "' requested but only " + std::to_string(count) + " CUDA device(s) exist");
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+Session::Session(const SessionConfig& config)
+    : config_(config), device_(resolveDevice(config.device)), lr_(config.optim.lr) {
+  enterWorkerThread();
+  torch::manual_seed(config.seed);
+  model_ = model::IchNet(config.model);
+  model_->to(device_);
+  if (config.channels_last) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model_->parameters()) {
+      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+  }
+  if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  optimizer_ = makeOptimizer(model_, config.optim);
+}
+
+void Session::enterWorkerThread() const {
+  // New threads start with LibTorch's default thread count (1 in Debian's build).
+  at::init_num_threads();
+  if (config_.threads > 0 && at::get_num_threads() != config_.threads) at::set_num_threads(config_.threads);
+}
+
+struct Session::Forward {
+  model::ModelOutput out;
+  torch::Tensor valid;  // bool [B, S] on the device
+};
+
+Session::Forward Session::forward(const Batch& batch) {
+  const auto& images = batch.images;
+  const int64_t B = batch.patients, S = batch.slices;
+  // Only valid slices are copied, preprocessed and run through the backbone.
+  const auto index = model::validSliceIndex(batch.lengths, S);
+  auto raw = images.view({B * S, images.size(2), images.size(3), images.size(4)}).index_select(0, index);
+  if (device_.is_cuda()) raw = raw.pin_memory().to(device_, /*non_blocking=*/true);
+  auto x = prep::preprocess(raw, config_.prep);
+  if (config_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  const bool autocast = device_.is_cuda() && config_.precision != Precision::Fp32;
+  CudaAutocast guard(autocast, config_.precision == Precision::Bf16 ? at::kBFloat16 : at::kHalf);
+  return {model_->forward(x, batch.lengths, S), model::validSliceMask(batch.lengths, S, device_)};
+}
+
+torch::Tensor Session::lossOf(const Forward& f, const Batch& batch) const {
+  const auto targets = batch.labels.to(device_);
+  auto loss = loss::asymmetricLoss(f.out.slice_logits, targets, f.valid, config_.loss);
+  if (f.out.aux_logits.defined() && config_.loss.aux_weight > 0) {
+    loss = loss + config_.loss.aux_weight * loss::asymmetricLoss(f.out.aux_logits, targets, f.valid, config_.loss);
+  }
+  return loss;
+}
+
+namespace {
+
+StepResult toResult(const torch::Tensor& logits, const torch::Tensor& valid, double loss) {
+  StepResult r;
+  r.loss = loss;
+  const auto l = logits.detach().to(torch::kFloat32);
+  r.patient_probs = torch::sigmoid(l).masked_fill(valid.logical_not().unsqueeze(-1), 0).amax(1).cpu().contiguous();
+  r.slice_logits = l.cpu().contiguous();
+  return r;
+}
+
+void checkFinite(const torch::Tensor& loss, int64_t step) {
+  const double v = loss.item<double>();
+  if (!std::isfinite(v)) {
+    throw std::runtime_error("loss is " + std::string(std::isnan(v) ? "NaN" : "infinite") + " at step " +
+                             std::to_string(step) +
+                             "; the weights were not updated. Check the inputs for NaN/Inf values and lower the learning rate");
+  }
+}
+
+}  // namespace
+
+void Session::optimizerStep(const torch::Tensor& loss) {
+  const bool scaled = device_.is_cuda() && config_.precision == Precision::Fp16;
+  (scaled ? loss * grad_scale_ : loss).backward();
+  if (scaled) {
+    // Dynamic loss scaling: unscale, skip the step on overflow and halve the scale, grow it after
+    // 2000 clean steps (PyTorch's GradScaler defaults).
+    bool overflow = false;
+    for (auto& p : model_->parameters()) {
+      if (!p.grad().defined()) continue;
+      p.mutable_grad().div_(grad_scale_);
+      overflow = overflow || !torch::isfinite(p.grad()).all().item<bool>();
+    }
+    if (overflow) {
+      grad_scale_ /= 2;
+      good_steps_ = 0;
+      return;
+    }
+    if (++good_steps_ % 2000 == 0) grad_scale_ *= 2;
+  }
+  if (config_.optim.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.optim.grad_clip);
+  optimizer_->step();
+}
+
+StepResult Session::trainStep(const Batch& batch) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  model_->train();
+  optimizer_->zero_grad();
+  const auto f = forward(batch);
+  const auto loss = lossOf(f, batch);
+  checkFinite(loss, step_);
+  optimizerStep(loss);
+  ++step_;
+  return toResult(f.out.slice_logits, f.valid, loss.item<double>());
+}
+
+StepResult Session::evaluate(const Batch& batch, bool with_loss) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  model_->eval();
+  c10::InferenceMode inference;
+  const auto f = forward(batch);
+  const double loss = with_loss ? lossOf(f, batch).item<double>() : std::nan("");
+  return toResult(f.out.slice_logits, f.valid, loss);
+}
+
+StepResult Session::evalStep(const Batch& batch) { return evaluate(batch, true); }
+StepResult Session::predict(const Batch& batch) { return evaluate(batch, false); }
+
+void Session::setLearningRate(double lr) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  lr_ = lr;
+  session::setLearningRate(*optimizer_, lr, config_.optim.backbone_lr_mult);
+}
+
+io::LoadReport Session::loadWeights(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  return io::loadStateDict(*model_, io::readWeightsFile(path), path);
+}
+
+void Session::saveWeights(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  io::writeSafetensors(tmp, io::stateDict(*model_), {{"format", "pt"}});
+  fs::rename(tmp, path);
+}
+
+namespace {
+
+constexpr const char* kModelFile = "model.safetensors";
+constexpr const char* kOptimizerFile = "optimizer.pt";
+
+void writeText(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.flush();
+  if (!out) throw std::runtime_error(path.string() + ": write failed");
+}
+
+}  // namespace
+
+void Session::saveCheckpoint(const std::string& dir, const std::map<std::string, std::string>& extra) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  const fs::path target = fs::absolute(dir);
+  const std::string suffix = std::to_string(::getpid());
+  const fs::path tmp = target.string() + ".tmp-" + suffix;
+  const fs::path old = target.string() + ".old-" + suffix;
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  try {
+    io::writeSafetensors((tmp / kModelFile).string(), io::stateDict(*model_), {{"format", "pt"}});
+    torch::serialize::OutputArchive archive;
+    optimizer_->save(archive);
+    archive.write("ichnet.step", torch::tensor(step_));
+    archive.write("ichnet.lr", torch::tensor(lr_, torch::kFloat64));
+    archive.write("ichnet.grad_scale", torch::tensor(grad_scale_, torch::kFloat64));
+    archive.save_to((tmp / kOptimizerFile).string());
+    for (const auto& [name, text] : extra) {
+      if (name.empty() || name.find('/') != std::string::npos || name == kModelFile || name == kOptimizerFile) {
+        throw std::invalid_argument("checkpoint extra file name '" + name + "' is not allowed");
+      }
+      writeText(tmp / name, text);
+    }
+    if (fs::exists(target)) fs::rename(target, old);
+    fs::rename(tmp, target);
+    fs::remove_all(old);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+    if (!fs::exists(target) && fs::exists(old)) fs::rename(old, target, ignored);
+    throw;
+  }
+}
+
+void Session::loadCheckpoint(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  const fs::path root(dir);
+  const auto model_path = (root / kModelFile).string();
+  const auto optim_path = (root / kOptimizerFile).string();
+  for (const auto& p : {model_path, optim_path}) {
+    if (!fs::exists(p)) throw std::runtime_error(dir + ": not a checkpoint directory (" + p + " is missing)");
+  }
+  const auto report = io::loadStateDict(*model_, io::readSafetensors(model_path), model_path);
+  if (!report.missing.empty() || !report.unexpected.empty()) {
+    throw std::runtime_error(model_path + ": checkpoint does not match this model's configuration (" +
+                             std::to_string(report.missing.size()) + " missing, " +
+                             std::to_string(report.unexpected.size()) + " unexpected keys, e.g. '" +
+                             (report.missing.empty() ? report.unexpected[0] : report.missing[0]) + "')");
+  }
+  torch::serialize::InputArchive archive;
+  archive.load_from(optim_path, device_);
+  optimizer_->load(archive);
+  torch::Tensor step, lr, scale;
+  archive.read("ichnet.step", step);
+  archive.read("ichnet.lr", lr);
+  archive.read("ichnet.grad_scale", scale);
+  step_ = step.item<int64_t>();
+  lr_ = lr.item<double>();
+  grad_scale_ = scale.item<double>();
+  session::setLearningRate(*optimizer_, lr_, config_.optim.backbone_lr_mult);
+}
+
+SessionInfo Session::info() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  SessionInfo i;
+  i.torch_version = TORCH_VERSION;
+  i.device = device_.str();
+  i.cuda_available = torch::cuda::is_available();
+  i.cuda_device_count = static_cast<int64_t>(torch::cuda::device_count());
+  i.cudnn_available = torch::cuda::cudnn_is_available();
+  i.threads = at::get_num_threads();
+  for (const auto& p : model_->parameters()) i.parameters += p.numel();
+  const char* names[] = {"fp32", "bf16", "fp16"};
+  i.precision = names[static_cast<int>(config_.precision)];
+  i.step = step_;
+  i.learning_rate = lr_;
+  return i;
+}
+
+}  // namespace ichnet::session
