@@ -144,9 +144,24 @@ StepResult Session::trainStep(const Batch& batch) {
   enterWorkerThread();
   model_->train();
   optimizer_->zero_grad();
-  const auto f = forward(batch);
-  const auto loss = lossOf(f, batch);
-  checkFinite(loss, step_);
+  // BatchNorm updates its running statistics during forward: keep a copy (a few KB) so that a
+  // rejected step leaves the model exactly as it was.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> buffers;
+  for (auto& b : model_->buffers()) buffers.emplace_back(b, b.clone());
+  const auto restore = [&] {
+    torch::NoGradGuard no_grad;
+    for (auto& [live, saved] : buffers) live.copy_(saved);
+  };
+  torch::Tensor loss;
+  Forward f;
+  try {
+    f = forward(batch);
+    loss = lossOf(f, batch);
+    checkFinite(loss, step_);
+  } catch (...) {
+    restore();
+    throw;
+  }
   optimizerStep(loss);
   ++step_;
   return toResult(f.out.slice_logits, f.valid, loss.item<double>());

@@ -1,0 +1,12 @@
+/** Preprocessing constants (ARCHITECTURE.md §3). The single source: native code receives them. */
+
+/** CT windows as [center, width] in Hounsfield units: brain, subdural, bone. */
+export const DEFAULT_WINDOWS: ReadonlyArray<readonly [number, number]> = [
+  [40, 80],
+  [80, 200],
+  [600, 2800],
+];
+
+/** ImageNet channel statistics, used by torchvision's VGG16 weights. */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;

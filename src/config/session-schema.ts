@@ -1,0 +1,88 @@
+/**
+ * The schema of a native session's configuration, with every default. The C++ addon requires
+ * each field, so these defaults are the only ones.
+ */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+import { COURSE_LABELS } from './labels.js';
+import { DEFAULT_WINDOWS, IMAGENET_MEAN, IMAGENET_STD } from './prep-constants.js';
+
+const rnnKind = z.enum(['lstm', 'gru', 'none']);
+const positiveInt = z.number().int().positive();
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+
+export const modelSchema = z.strictObject({
+  backbone: z.enum(['vgg16', 'vgg16_bn']).default('vgg16').describe('VGG16, or VGG16 with BatchNorm'),
+  width: z.number().positive().max(4).default(1).describe('channel multiplier for every VGG16 stage (CPU presets use < 1)'),
+  labels: z.array(z.string().min(1)).min(1).default([...COURSE_LABELS]).describe('label names, in output order'),
+  label_rnn: rnnKind.default('lstm').describe('label RNN (DecoderBinaryRNN) kind'),
+  label_hidden: positiveInt.default(256).describe('label RNN hidden size'),
+  slice_rnn: rnnKind.default('gru').describe('slice RNN (SliceRNN) kind'),
+  slice_hidden: positiveInt.default(256).describe('slice RNN hidden size'),
+  input_size: z.number().int().min(32).default(224).describe('model input size in pixels (square)'),
+});
+
+export const prepSchema = z.strictObject({
+  windows: z
+    .array(z.tuple([z.number(), z.number().positive()]))
+    .refine((w) => w.length === 1 || w.length === 3, 'expected 1 or 3 windows')
+    .default(DEFAULT_WINDOWS.map(([c, w]) => [c, w] as [number, number]))
+    .describe('CT windows [center, width] in HU, one per channel'),
+  mean: triple.default([...IMAGENET_MEAN]).describe('per-channel normalisation mean'),
+  std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([...IMAGENET_STD]),
+});
+
+export const lossSchema = z.strictObject({
+  gamma_neg: z.number().min(0).default(4).describe('ASL focusing exponent for negatives'),
+  gamma_pos: z.number().min(0).default(1).describe('ASL focusing exponent for positives'),
+  clip: z.number().min(0).max(1).default(0.05).describe('ASL probability margin for negatives'),
+  eps: z.number().positive().default(1e-8),
+  aux_weight: z.number().min(0).default(0).describe("weight of an extra ASL on the label RNN's own logits"),
+});
+
+export const optimSchema = z.strictObject({
+  name: z.enum(['adam', 'adamw', 'sgd']).default('adam'),
+  lr: z.number().positive().default(1e-4),
+  betas: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0.9, 0.999]),
+  momentum: z.number().min(0).default(0),
+  weight_decay: z.number().min(0).default(0),
+  backbone_lr_mult: z.number().min(0).default(1).describe("the backbone's learning rate is lr times this"),
+  grad_clip: z.number().min(0).default(0).describe('maximum global gradient norm; 0 turns clipping off'),
+});
+
+export const sessionSchema = z.strictObject({
+  model: modelSchema.prefault({}),
+  prep: prepSchema.prefault({}),
+  loss: lossSchema.prefault({}),
+  optim: optimSchema.prefault({}),
+  device: z
+    .string()
+    .regex(/^(auto|cpu|cuda(:\d+)?)$/, "expected 'auto', 'cpu', 'cuda' or 'cuda:<index>'")
+    .default('auto'),
+  threads: z.number().int().min(0).default(0).describe('intra-op CPU threads; 0 = all cores'),
+  seed: z.number().int().min(0).default(0),
+  precision: z.enum(['fp32', 'bf16', 'fp16']).default('fp32').describe('mixed precision on CUDA (ignored on CPU)'),
+  channels_last: z.boolean().default(false).describe('NHWC memory layout for the backbone (faster on CUDA)'),
+});
+
+/** A session configuration as written by a user: every field optional. */
+export type SessionConfigInput = z.input<typeof sessionSchema>;
+/** A complete session configuration, as the native addon receives it. */
+export type SessionConfig = z.output<typeof sessionSchema>;
+
+/** Formats schema errors as `config.a.b: message` lines. */
+export function formatIssues(error: z.ZodError, root = 'config'): string {
+  return error.issues
+    .map((issue) => `${[root, ...issue.path.map(String)].join('.')}: ${issue.message}`)
+    .join('\n');
+}
+
+/** Validates and completes a session configuration; throws a TypeError naming every bad key. */
+export function resolveSessionConfig(input: SessionConfigInput = {}): SessionConfig {
+  const parsed = sessionSchema.safeParse(input);
+  if (!parsed.success) throw new TypeError(`invalid session config:\n${formatIssues(parsed.error)}`);
+  const config = parsed.data;
+  if (config.threads === 0) config.threads = availableParallelism();
+  return config;
+}

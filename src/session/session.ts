@@ -1,0 +1,101 @@
+/** The public, typed face of a native training session. */
+import { resolveSessionConfig, type SessionConfig, type SessionConfigInput } from '../config/session-schema.js';
+import { loadAddon, type NativeSession } from '../native/addon.js';
+import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
+
+/**
+ * Re-creates a native error here, so its stack points at the caller's code rather than at an
+ * anonymous promise settlement; the original stays as `cause`.
+ */
+function rethrow(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const Ctor = error instanceof TypeError ? TypeError : error instanceof RangeError ? RangeError : Error;
+  return new Ctor(error.message, { cause: error });
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw rethrow(e);
+  }
+}
+
+/**
+ * A model, its optimizer and its device (ARCHITECTURE.md §4–§5), living in the native addon.
+ * Every method returns a promise and runs its work on a worker thread: the event loop stays free.
+ * Calls on one session run one at a time, in order.
+ *
+ * @example
+ * const session = await Session.create({ model: { width: 0.25, input_size: 96 }, device: 'cpu' });
+ * const { loss } = await session.trainStep({ images, shape: [2, 8, 1, 96, 96], lengths, labels });
+ */
+export class Session {
+  private constructor(
+    private readonly native: NativeSession,
+    /** The complete configuration this session was built from (defaults filled in). */
+    readonly config: SessionConfig,
+  ) {}
+
+  /**
+   * Validates the config (throws a TypeError naming each bad key), then builds the model on the
+   * requested device off the JS thread. Rejects when the device is unavailable.
+   */
+  static async create(config: SessionConfigInput = {}): Promise<Session> {
+    const resolved = resolveSessionConfig(config);
+    const { addon } = loadAddon();
+    return call(async () => new Session(await addon.createSession(resolved), resolved));
+  }
+
+  /** One optimizer step on the batch (labels required): forward, loss, backward, update. */
+  trainStep(batch: Batch): Promise<StepResult> {
+    return call(() => this.native.trainStep(batch));
+  }
+
+  /** Loss and logits without updating anything (labels required; BatchNorm in evaluation mode). */
+  evalStep(batch: Batch): Promise<StepResult> {
+    return call(() => this.native.evalStep(batch));
+  }
+
+  /** Logits and patient probabilities (labels not needed; `loss` is NaN). */
+  predict(batch: Batch): Promise<StepResult> {
+    return call(() => this.native.predict(batch));
+  }
+
+  /** Sets the base learning rate (the backbone's is this times `optim.backbone_lr_mult`). */
+  setLearningRate(lr: number): Promise<void> {
+    return call(() => this.native.setLearningRate(lr));
+  }
+
+  /**
+   * Loads weights by name from a `.safetensors` file or a torch.save `.pth` state dict (zip format).
+   * torchvision VGG16 keys (`features.N.*`) land in `backbone.features.N.*`; unknown and missing
+   * keys are reported, a shape mismatch rejects and changes nothing.
+   */
+  loadWeights(path: string): Promise<LoadReport> {
+    return call(() => this.native.loadWeights(path));
+  }
+
+  /** Saves every parameter and buffer to a `.safetensors` file (PyTorch state-dict names). */
+  saveWeights(path: string): Promise<void> {
+    return call(() => this.native.saveWeights(path));
+  }
+
+  /**
+   * Saves weights, optimizer state and the given extra text files into `dir`, atomically: the
+   * directory is written under a temporary name and renamed into place.
+   */
+  saveCheckpoint(dir: string, files?: Record<string, string>): Promise<void> {
+    return call(() => this.native.saveCheckpoint(dir, files));
+  }
+
+  /** Restores weights, optimizer state, step count and learning rate from `saveCheckpoint`. */
+  loadCheckpoint(dir: string): Promise<void> {
+    return call(() => this.native.loadCheckpoint(dir));
+  }
+
+  /** LibTorch version, device, CUDA/cuDNN availability, threads, parameter count, step. */
+  info(): Promise<SessionInfo> {
+    return call(() => this.native.info());
+  }
+}
