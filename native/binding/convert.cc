@@ -200,11 +200,12 @@ session::Batch parseBatch(const Napi::Value& value, int64_t num_labels, bool lab
   }
   batch.lengths = torch::empty({B}, torch::kInt64);
   auto* out = batch.lengths.data_ptr<int64_t>();
+  const int32_t* in = lens.Data();
   for (int64_t b = 0; b < B; ++b) {
-    if (lens[b] < 1 || lens[b] > S) {
-      rangeError(env, "batch.lengths[" + std::to_string(b) + "]: " + std::to_string(lens[b]) + " is outside 1.." + std::to_string(S));
+    if (in[b] < 1 || in[b] > S) {
+      rangeError(env, "batch.lengths[" + std::to_string(b) + "]: " + std::to_string(in[b]) + " is outside 1.." + std::to_string(S));
     }
-    out[b] = lens[b];
+    out[b] = in[b];
   }
 
   const bool has_labels = obj.Has("labels") && !obj.Get("labels").IsUndefined() && !obj.Get("labels").IsNull();
@@ -221,8 +222,9 @@ session::Batch parseBatch(const Napi::Value& value, int64_t num_labels, bool lab
     rangeError(env, "batch.labels: expected " + std::to_string(B * S * num_labels) + " values (patients x slices x " +
                         std::to_string(num_labels) + " labels), got " + std::to_string(lab.ElementLength()));
   }
+  const uint8_t* values = lab.Data();
   for (size_t i = 0; i < lab.ElementLength(); ++i) {
-    if (lab[i] > 1) rangeError(env, "batch.labels[" + std::to_string(i) + "]: expected 0 or 1, got " + std::to_string(lab[i]));
+    if (values[i] > 1) rangeError(env, "batch.labels[" + std::to_string(i) + "]: expected 0 or 1, got " + std::to_string(values[i]));
   }
   batch.labels = torch::from_blob(const_cast<uint8_t*>(lab.Data()), {B, S, num_labels}, torch::TensorOptions().dtype(torch::kUInt8));
   return batch;
