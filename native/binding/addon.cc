@@ -4,7 +4,9 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "binding/preprocess_binding.h"
 #include "binding/promise_worker.h"
+#include "binding/prep_binding.h"
 #include "binding/session_wrap.h"
 
 namespace ichnet::binding {
@@ -37,6 +39,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeSession", ctor);
   exports.Set("createSession", Napi::Function::New(env, SessionWrap::create, "createSession"));
   exports.Set("runtimeInfo", Napi::Function::New(env, runtimeInfo, "runtimeInfo"));
+  registerPrepFunctions(env, exports);
+  registerPreprocess(env, exports);
   return exports;
 }
 

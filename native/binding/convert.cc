@@ -1,7 +1,10 @@
 #include "binding/convert.h"
 
 #include <cmath>
+#include <cstring>
 #include <string>
+
+#include "prep/augment.h"
 
 namespace ichnet::binding {
 
@@ -75,6 +78,38 @@ std::array<double, 3> triple(const Napi::Object& obj, const std::string& key, co
 
 }  // namespace
 
+prep::PrepConfig parsePrepConfig(const Napi::Object& p, int64_t input_size) {
+  const Napi::Env env = p.Env();
+  prep::PrepConfig c;
+  const auto windows = field(p, "windows", "prep.windows");
+  if (!windows.IsArray()) typeError(env, "prep.windows: expected an array of [center, width] pairs");
+  const auto warr = windows.As<Napi::Array>();
+  for (uint32_t i = 0; i < warr.Length(); ++i) {
+    const std::string path = "prep.windows[" + std::to_string(i) + "]";
+    const auto pair = numbersAt(warr, std::to_string(i), path);
+    if (pair.size() != 2 || pair[1] <= 0) rangeError(env, path + ": expected [center, width] with width > 0");
+    c.windows.push_back({pair[0], pair[1]});
+  }
+  if (c.windows.size() != 1 && c.windows.size() != 3) rangeError(env, "prep.windows: expected 1 or 3 windows (the model takes 3 channels)");
+  c.mean = triple(p, "mean", "prep.mean");
+  c.std = triple(p, "std", "prep.std");
+  for (double s : c.std) if (s <= 0) rangeError(env, "prep.std: expected positive numbers");
+  c.input_size = input_size;
+  const auto clahe = objectAt(p, "clahe", "prep.clahe");
+  c.clahe.enabled = boolAt(clahe, "enabled", "prep.clahe.enabled");
+  c.clahe.clip_limit = numberAt(clahe, "clip_limit", "prep.clahe.clip_limit");
+  const auto tiles = numbersAt(clahe, "tiles", "prep.clahe.tiles");
+  if (tiles.size() != 2 || tiles[0] < 1 || tiles[1] < 1 || std::floor(tiles[0]) != tiles[0] || std::floor(tiles[1]) != tiles[1]) {
+    rangeError(env, "prep.clahe.tiles: expected [columns, rows] of positive integers");
+  }
+  c.clahe.tiles_x = static_cast<int64_t>(tiles[0]);
+  c.clahe.tiles_y = static_cast<int64_t>(tiles[1]);
+  c.channels = choose<prep::ChannelMode>(env, stringAt(p, "channels", "prep.channels"), "prep.channels",
+                                              {{"windows", prep::ChannelMode::Windows}, {"neighbors", prep::ChannelMode::Neighbors}});
+
+  return c;
+}
+
 session::SessionConfig parseSessionConfig(const Napi::Object& config) {
   using model::RnnKind;
   const Napi::Env env = config.Env();
@@ -95,21 +130,7 @@ session::SessionConfig parseSessionConfig(const Napi::Object& config) {
   c.model.slice_hidden = integerAt(m, "slice_hidden", "model.slice_hidden", 1);
   c.model.input_size = integerAt(m, "input_size", "model.input_size", 32);
 
-  const auto p = objectAt(config, "prep", "prep");
-  const auto windows = field(p, "windows", "prep.windows");
-  if (!windows.IsArray()) typeError(env, "prep.windows: expected an array of [center, width] pairs");
-  const auto warr = windows.As<Napi::Array>();
-  for (uint32_t i = 0; i < warr.Length(); ++i) {
-    const std::string path = "prep.windows[" + std::to_string(i) + "]";
-    const auto pair = numbersAt(warr, std::to_string(i), path);
-    if (pair.size() != 2 || pair[1] <= 0) rangeError(env, path + ": expected [center, width] with width > 0");
-    c.prep.windows.push_back({pair[0], pair[1]});
-  }
-  if (c.prep.windows.size() != 1 && c.prep.windows.size() != 3) rangeError(env, "prep.windows: expected 1 or 3 windows (the model takes 3 channels)");
-  c.prep.mean = triple(p, "mean", "prep.mean");
-  c.prep.std = triple(p, "std", "prep.std");
-  for (double s : c.prep.std) if (s <= 0) rangeError(env, "prep.std: expected positive numbers");
-  c.prep.input_size = c.model.input_size;
+  c.prep = parsePrepConfig(objectAt(config, "prep", "prep"), c.model.input_size);
 
   const auto l = objectAt(config, "loss", "loss");
   c.loss.gamma_neg = numberAt(l, "gamma_neg", "loss.gamma_neg");
@@ -208,6 +229,23 @@ session::Batch parseBatch(const Napi::Value& value, int64_t num_labels, bool lab
     out[b] = in[b];
   }
 
+  const auto aug = obj.Has("aug") ? obj.Get("aug") : env.Undefined();
+  if (!aug.IsUndefined() && !aug.IsNull()) {
+    if (!aug.IsTypedArray() || aug.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      typeError(env, "batch.aug: expected a Float32Array of per-patient augmentation parameters");
+    }
+    const auto a = aug.As<Napi::Float32Array>();
+    if (static_cast<int64_t>(a.ElementLength()) != B * prep::kAugParamCount) {
+      rangeError(env, "batch.aug: expected " + std::to_string(B * prep::kAugParamCount) + " values (patients x " +
+                          std::to_string(prep::kAugParamCount) + " parameters), got " + std::to_string(a.ElementLength()));
+    }
+    for (size_t i = 0; i < a.ElementLength(); ++i) {
+      if (!std::isfinite(a.Data()[i])) rangeError(env, "batch.aug[" + std::to_string(i) + "]: not a finite number");
+    }
+    batch.aug = torch::from_blob(const_cast<float*>(a.Data()), {B, prep::kAugParamCount}, torch::kFloat32);
+  }
+
+  if (num_labels <= 0) return batch;  // a caller that has no use for labels
   const bool has_labels = obj.Has("labels") && !obj.Get("labels").IsUndefined() && !obj.Get("labels").IsNull();
   if (!has_labels) {
     if (labels_required) typeError(env, "batch.labels: required for this call (a Uint8Array of 0/1, patients x slices x labels)");

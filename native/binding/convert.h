@@ -12,8 +12,10 @@ namespace ichnet::binding {
 
 /// Every field is required: defaults belong to the TypeScript schema.
 session::SessionConfig parseSessionConfig(const Napi::Object& config);
+prep::PrepConfig parsePrepConfig(const Napi::Object& prep, int64_t input_size);
 
 /// Wraps the batch's typed arrays without copying them (the caller keeps them alive).
+/// num_labels <= 0 ignores labels.
 session::Batch parseBatch(const Napi::Value& value, int64_t num_labels, bool labels_required);
 
 Napi::Object stepResultToJs(Napi::Env env, const session::StepResult& result);

@@ -9,6 +9,7 @@ struct Batch {
   torch::Tensor images;   // [B, S, C, H, W] on CPU; uint8, int16 (HU) or float32 (preprocessed); may borrow JS memory
   torch::Tensor lengths;  // int64 [B] on CPU, 1..S
   torch::Tensor labels;   // uint8 [B, S, L] on CPU, or undefined
+  torch::Tensor aug;      // float32 [B, kAugParamCount] per-patient augmentation (training only), or undefined
 };
 
 struct StepResult {

@@ -71,18 +71,13 @@ struct Session::Forward {
   torch::Tensor valid;  // bool [B, S] on the device
 };
 
-Session::Forward Session::forward(const Batch& batch) {
-  const auto& images = batch.images;
-  const int64_t B = batch.patients, S = batch.slices;
-  // Only valid slices are copied, preprocessed and run through the backbone.
-  const auto index = model::validSliceIndex(batch.lengths, S);
-  auto raw = images.view({B * S, images.size(2), images.size(3), images.size(4)}).index_select(0, index);
-  if (device_.is_cuda()) raw = raw.pin_memory().to(device_, /*non_blocking=*/true);
-  auto x = prep::preprocess(raw, config_.prep);
+Session::Forward Session::forward(const Batch& batch, bool augment) {
+  // Only valid slices are preprocessed and run through the backbone.
+  auto x = prep::preprocessBatch(batch.images, batch.lengths, config_.prep, augment ? batch.aug : torch::Tensor(), device_);
   if (config_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   const bool autocast = device_.is_cuda() && config_.precision != Precision::Fp32;
   CudaAutocast guard(autocast, config_.precision == Precision::Bf16 ? at::kBFloat16 : at::kHalf);
-  return {model_->forward(x, batch.lengths, S), model::validSliceMask(batch.lengths, S, device_)};
+  return {model_->forward(x, batch.lengths, batch.slices), model::validSliceMask(batch.lengths, batch.slices, device_)};
 }
 
 torch::Tensor Session::lossOf(const Forward& f, const Batch& batch) const {
@@ -155,7 +150,7 @@ StepResult Session::trainStep(const Batch& batch) {
   torch::Tensor loss;
   Forward f;
   try {
-    f = forward(batch);
+    f = forward(batch, /*augment=*/true);
     loss = lossOf(f, batch);
     checkFinite(loss, step_);
   } catch (...) {
@@ -172,7 +167,7 @@ StepResult Session::evaluate(const Batch& batch, bool with_loss) {
   enterWorkerThread();
   model_->eval();
   c10::InferenceMode inference;
-  const auto f = forward(batch);
+  const auto f = forward(batch, /*augment=*/false);
   const double loss = with_loss ? lossOf(f, batch).item<double>() : std::nan("");
   return toResult(f.out.slice_logits, f.valid, loss);
 }

@@ -48,7 +48,7 @@ class Session {
 
  private:
   struct Forward;
-  Forward forward(const Batch& batch);
+  Forward forward(const Batch& batch, bool augment);
   torch::Tensor lossOf(const Forward& f, const Batch& batch) const;
   StepResult evaluate(const Batch& batch, bool with_loss);
   void enterWorkerThread() const;

@@ -10,3 +10,7 @@ export const DEFAULT_WINDOWS: ReadonlyArray<readonly [number, number]> = [
 /** ImageNet channel statistics, used by torchvision's VGG16 weights. */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/** CLAHE defaults (ARCHITECTURE.md §3): OpenCV's clipLimit and an 8×8 tile grid. */
+export const CLAHE_CLIP_LIMIT = 2.0;
+export const CLAHE_TILES = 8;

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 import { COURSE_LABELS } from './labels.js';
-import { DEFAULT_WINDOWS, IMAGENET_MEAN, IMAGENET_STD } from './prep-constants.js';
+import { CLAHE_CLIP_LIMIT, CLAHE_TILES, DEFAULT_WINDOWS, IMAGENET_MEAN, IMAGENET_STD } from './prep-constants.js';
 
 const rnnKind = z.enum(['lstm', 'gru', 'none']);
 const positiveInt = z.number().int().positive();
@@ -31,6 +31,20 @@ export const prepSchema = z.strictObject({
     .describe('CT windows [center, width] in HU, one per channel'),
   mean: triple.default([...IMAGENET_MEAN]).describe('per-channel normalisation mean'),
   std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([...IMAGENET_STD]),
+  clahe: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('CLAHE on each channel before resampling (the seed recipe)'),
+      clip_limit: z.number().min(0).default(CLAHE_CLIP_LIMIT).describe("OpenCV's clipLimit; 0 disables clipping"),
+      tiles: z
+        .tuple([z.number().int().positive(), z.number().int().positive()])
+        .default([CLAHE_TILES, CLAHE_TILES])
+        .describe("OpenCV's tileGridSize [columns, rows]"),
+    })
+    .prefault({}),
+  channels: z
+    .enum(['windows', 'neighbors'])
+    .default('windows')
+    .describe('for 1-channel input: one CT window per channel, or slices s-1, s, s+1 under the first window'),
 });
 
 export const lossSchema = z.strictObject({

@@ -38,6 +38,12 @@ export interface NativeSession {
 export interface NativeAddon {
   createSession(config: SessionConfig): Promise<NativeSession>;
   runtimeInfo(): RuntimeInfo;
+  /** Applies steps 1-5 of §3 (with augmentation when batch.aug is set) and returns the model input. */
+  preprocess(batch: Batch, prep: SessionConfig['prep'], inputSize: number, device: string, threads: number): Promise<Float32Array>;
+  /** Column order of `Batch.aug`. */
+  augParamNames: readonly string[];
+  /** OpenCV-exact CLAHE of one gray image (row-major, width × height bytes); see src/prep/clahe.ts. */
+  clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number): Promise<Uint8Array>;
 }
 
 let cached: { addon: NativeAddon; path: string } | undefined;

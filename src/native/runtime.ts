@@ -14,3 +14,8 @@ export function runtimeInfo(): RuntimeReport {
   const info = addon.runtimeInfo();
   return { ...info, addonPath: path, autoDevice: info.cudaAvailable ? 'cuda:0' : 'cpu' };
 }
+
+/** Column order of `Batch.aug`: the native pipeline's augmentation parameters. */
+export function augParamNames(): readonly string[] {
+  return loadAddon().addon.augParamNames;
+}

@@ -1,17 +1,8 @@
 /** The public, typed face of a native training session. */
 import { resolveSessionConfig, type SessionConfig, type SessionConfigInput } from '../config/session-schema.js';
 import { loadAddon, type NativeSession } from '../native/addon.js';
+import { rethrow } from '../native/errors.js';
 import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
-
-/**
- * Re-creates a native error here, so its stack points at the caller's code rather than at an
- * anonymous promise settlement; the original stays as `cause`.
- */
-function rethrow(error: unknown): Error {
-  if (!(error instanceof Error)) return new Error(String(error));
-  const Ctor = error instanceof TypeError ? TypeError : error instanceof RangeError ? RangeError : Error;
-  return new Ctor(error.message, { cause: error });
-}
 
 async function call<T>(fn: () => Promise<T>): Promise<T> {
   try {

@@ -19,6 +19,11 @@ export interface Batch {
   lengths: Int32Array;
   /** Per-slice 0/1 targets, patients × slices × labels; required for training and evaluation. */
   labels?: Uint8Array;
+  /**
+   * Per-patient augmentation parameters (patients × `augParamNames.length`, from
+   * `sampleAugmentation`), applied by `trainStep` only; evaluation and prediction ignore them.
+   */
+  aug?: Float32Array;
 }
 
 /** The result of a forward pass over a batch. */

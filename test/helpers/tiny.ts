@@ -14,12 +14,14 @@ export function rng(seed: number): () => number {
 }
 
 /** A 1/16-width VGG16 on 32x32 inputs with small RNNs, on the CPU. */
-export function tinyConfig(overrides: { model?: object; optim?: object; loss?: object } & Record<string, unknown> = {}): SessionConfigInput {
-  const { model, optim, loss, ...rest } = overrides;
+export function tinyConfig(overrides: { model?: object; optim?: object; loss?: object; prep?: object } & Record<string, unknown> = {}): SessionConfigInput {
+  const { model, optim, loss, prep, ...rest } = overrides;
   return {
     model: { backbone: 'vgg16_bn', width: 1 / 16, label_hidden: 8, slice_hidden: 8, input_size: 32, ...model },
     optim: { name: 'adam', lr: 1e-3, ...optim },
     loss: { ...loss },
+    // The PyTorch oracle has no CLAHE (OpenCV parity is tested on its own).
+    prep: { clahe: { enabled: false }, ...(prep as object | undefined) },
     device: 'cpu',
     threads: 2,
     seed: 7,

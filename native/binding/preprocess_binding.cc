@@ -1,0 +1,54 @@
+#include "binding/preprocess_binding.h"
+
+#include <ATen/Parallel.h>
+
+#include "binding/convert.h"
+#include "binding/promise_worker.h"
+#include "prep/augment.h"
+#include "prep/prep.h"
+#include "session/session.h"
+
+namespace ichnet::binding {
+
+namespace {
+
+/// preprocess(batch, prep, inputSize, device, threads) -> Promise<Float32Array> of
+/// [sum(lengths), 3, inputSize, inputSize]; batch.aug, when present, applies the training
+/// augmentation.
+Napi::Value preprocess(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[1].IsObject() || !info[2].IsNumber() || !info[3].IsString() || !info[4].IsNumber()) {
+    throw Napi::TypeError::New(env, "preprocess(batch, prep, inputSize, device, threads): bad arguments");
+  }
+  const int64_t size = info[2].As<Napi::Number>().Int64Value();
+  if (size < 1) throw Napi::RangeError::New(env, "preprocess: inputSize must be positive");
+  const auto config = parsePrepConfig(info[1].As<Napi::Object>(), size);
+  const auto batch = parseBatch(info[0], 0, false);
+  const auto device = session::resolveDevice(info[3].As<Napi::String>().Utf8Value());
+  const int threads = info[4].As<Napi::Number>().Int32Value();
+  return PromiseWorker<torch::Tensor>::start(
+      env,
+      [batch, config, device, threads] {
+        at::init_num_threads();
+        if (threads > 0) at::set_num_threads(threads);
+        c10::InferenceMode inference;
+        return prep::preprocessBatch(batch.images, batch.lengths, config, batch.aug, device).cpu().contiguous();
+      },
+      [](Napi::Env env, torch::Tensor& t) -> Napi::Value {
+        auto out = Napi::Float32Array::New(env, t.numel());
+        std::memcpy(out.Data(), t.data_ptr<float>(), t.numel() * sizeof(float));
+        return out;
+      },
+      {info[0]});
+}
+
+}  // namespace
+
+void registerPreprocess(Napi::Env env, Napi::Object exports) {
+  exports.Set("preprocess", Napi::Function::New(env, preprocess, "preprocess"));
+  auto names = Napi::Array::New(env, prep::kAugParamCount);
+  for (uint32_t i = 0; i < prep::kAugParamCount; ++i) names.Set(i, prep::kAugParamNames[i]);
+  exports.Set("augParamNames", names);
+}
+
+}  // namespace ichnet::binding

@@ -1,0 +1,32 @@
+#pragma once
+// Training-time augmentation on the device (ARCHITECTURE.md §3 steps 3-4): flip, rotation, scale
+// and translation in one affine resampling straight to the model's input size, then brightness /
+// contrast / gamma jitter. Parameters are sampled per patient in TypeScript (src/data/augment.ts),
+// so every slice of a series moves together.
+#include <torch/torch.h>
+
+namespace ichnet::prep {
+
+/// Column order of the per-patient augmentation parameters [B, kAugParamCount].
+enum AugParam : int64_t {
+  kFlip = 0,        // 1 = mirror left-right
+  kRotation,        // radians, counter-clockwise in image coordinates
+  kScale,           // > 1 zooms in
+  kTranslateX,      // fraction of the width (+ moves content right)
+  kTranslateY,      // fraction of the height (+ moves content down)
+  kBrightness,      // added in [0, 1] space
+  kContrast,        // factor around each slice's mean
+  kGamma,           // exponent, 1 = identity
+  kAugParamCount
+};
+
+/// Names in column order: the single source the TypeScript sampler reads (via the binding).
+extern const char* const kAugParamNames[kAugParamCount];
+
+/// x float [N, C, H, W], params [N, K] (one row per slice) -> [N, C, size, size], bilinear, zero padding.
+torch::Tensor affineResample(const torch::Tensor& x, const torch::Tensor& params, int64_t size);
+
+/// Brightness, contrast, gamma in [0, 1] space, clamped. x [N, C, H, W], params [N, K].
+torch::Tensor colourJitter(const torch::Tensor& x, const torch::Tensor& params);
+
+}  // namespace ichnet::prep

@@ -1,0 +1,20 @@
+#pragma once
+// CLAHE (contrast-limited adaptive histogram equalisation) with OpenCV's exact 8-bit semantics
+// (ARCHITECTURE.md §3 step 2). Hand-written because neither existing option fits: sharp's clahe()
+// is libvips hist_local, a sliding-window algorithm with different output and 20-100x slower, and
+// OpenCV is not a dependency of this project.
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace ichnet::prep {
+
+/// images: uint8 [N, H, W]. Returns uint8 [N, H, W], equal pixel for pixel to
+/// `cv2.createCLAHE(clip_limit, (tiles_x, tiles_y)).apply(image)` on each image, including
+/// OpenCV's BORDER_REFLECT_101 padding when H or W does not divide by the grid. clip_limit <= 0
+/// means no clipping (plain tiled histogram equalisation), as in OpenCV.
+/// A tensor on another device is processed on the CPU and returned on its own device.
+/// Throws std::invalid_argument on a bad shape, dtype, grid or clip limit.
+torch::Tensor clahe(const torch::Tensor& images, double clip_limit, int64_t tiles_x, int64_t tiles_y);
+
+}  // namespace ichnet::prep

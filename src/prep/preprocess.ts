@@ -1,0 +1,33 @@
+/** What the model sees: the training pipeline's preprocessing, exposed for previews and tests. */
+import { availableParallelism } from 'node:os';
+
+import { prepSchema, type SessionConfigInput } from '../config/session-schema.js';
+import { loadAddon } from '../native/addon.js';
+import { rethrow } from '../native/errors.js';
+import type { Batch } from '../session/types.js';
+
+export interface PreprocessOptions {
+  /** Preprocessing settings (windows, CLAHE, channels, normalisation); defaults as in a session. */
+  prep?: NonNullable<SessionConfigInput['prep']>;
+  /** Output size (square); default 224. */
+  inputSize?: number;
+  /** `cpu` (default), `cuda` or `cuda:<i>`. */
+  device?: string;
+  threads?: number;
+}
+
+/**
+ * Runs ARCHITECTURE.md §3 on a batch exactly as a session does: window/scale → CLAHE → resize (or,
+ * when `batch.aug` is set, the augmentation's affine resampling and colour jitter) → normalise.
+ * Returns float32 [sum(lengths), 3, size, size] for the valid slices, patient-major.
+ */
+export async function preprocess(batch: Batch, options: PreprocessOptions = {}): Promise<Float32Array> {
+  const parsed = prepSchema.safeParse(options.prep ?? {});
+  if (!parsed.success) throw new TypeError(`invalid prep config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const { addon } = loadAddon();
+  try {
+    return await addon.preprocess(batch, parsed.data, options.inputSize ?? 224, options.device ?? 'cpu', options.threads ?? availableParallelism());
+  } catch (e) {
+    throw rethrow(e);
+  }
+}
