@@ -6,6 +6,8 @@ export interface SliceRef {
   id: string;
   /** Absolute path of the image or DICOM file. */
   path: string;
+  /** Apply the RSNA ICH data's RescaleIntercept fix when decoding (src/data/dicom/rsna-fix.ts). */
+  rsnaFix?: boolean;
 }
 
 /** One patient (one series): its slices in anatomical order and, when known, their labels. */

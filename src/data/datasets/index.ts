@@ -1,0 +1,37 @@
+/** One entry point for every dataset layout (ARCHITECTURE.md §7). */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+import { dataSchema, type DataConfigInput } from '../../config/data-schema.js';
+import type { Dataset } from '../types.js';
+import { readFolders } from './folders.js';
+import { readManifest } from './manifest.js';
+import { looksLikeRsna, readRsna } from './rsna.js';
+
+/** Which layout `root` holds, for `format: 'auto'`. */
+export function detectFormat(root: string): 'folders' | 'rsna' | 'manifest' {
+  const full = resolve(root);
+  if (existsSync(full) && statSync(full).isFile() && full.toLowerCase().endsWith('.csv')) return 'manifest';
+  if (looksLikeRsna(full)) return 'rsna';
+  return 'folders';
+}
+
+/**
+ * Opens a dataset: patients → ordered slices → labels. Nothing is decoded here (the loader does
+ * that batch by batch); DICOM headers are read when slices are ordered by position.
+ */
+export async function openDataset(input: DataConfigInput): Promise<Dataset> {
+  const config = dataSchema.parse(input);
+  if (!existsSync(resolve(config.root))) throw new Error(`${resolve(config.root)}: dataset root does not exist`);
+  const format = config.format === 'auto' ? detectFormat(config.root) : config.format;
+  switch (format) {
+    case 'rsna':
+      return readRsna(config);
+    case 'manifest':
+      return readManifest(config);
+    case 'synthetic':
+      return { ...(await readFolders(config)), format: 'synthetic' };
+    case 'folders':
+      return readFolders(config);
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * Turns patients into native batches (ARCHITECTURE.md §2): series windows in training, whole
+ * series in chunks for evaluation and prediction, decoded ahead of the device in a bounded queue
+ * so decoding overlaps the native step and memory is bounded by the queue, not by the dataset.
+ */
+import type { AugmentConfig } from '../config/augment-schema.js';
+import type { Batch } from '../session/types.js';
+import { sampleAugmentation } from './augment.js';
+import { Problems } from './datasets/problems.js';
+import { readSlice } from './slices.js';
+import { hashParts, Rng } from './synth/rng.js';
+import type { OnError, PatientRecord, SkippedItem, SliceRef, SlicePixels } from './types.js';
+
+export interface LoaderOptions {
+  /** Number of labels (rows of PatientRecord.labels). */
+  labels: number;
+  /** Patients (sequences) per batch. */
+  patientsPerBatch: number;
+  /** Longest sequence: training takes a random contiguous window, evaluation splits into chunks. */
+  maxSlices: number;
+  /** `train`: shuffled patients, random windows, augmentation; `eval`: every slice once, in order. */
+  mode: 'train' | 'eval';
+  seed: number;
+  /** Batches decoded ahead of the consumer (default 2). */
+  prefetch?: number;
+  /** Slices decoded concurrently (default 8). */
+  concurrency?: number;
+  onError?: OnError;
+  /** Training augmentation; omitted = none. */
+  augment?: AugmentConfig;
+}
+
+/** Which slices of which patient a batch row holds. */
+export interface BatchItem {
+  patient: PatientRecord;
+  /** Index of the row's first slice within the patient's series. */
+  start: number;
+  /** Indices (within the series) of the row's slices, in order; skipped slices are absent. */
+  slices: number[];
+}
+
+export interface LoadedBatch {
+  batch: Batch;
+  items: BatchItem[];
+}
+
+interface Sequence {
+  item: BatchItem;
+  pixels: SlicePixels[];
+}
+
+/** A fixed-capacity async queue: the producer waits while it is full. */
+class BoundedQueue<T> {
+  private items: T[] = [];
+  private waitingConsumer: (() => void) | undefined;
+  private waitingProducer: (() => void) | undefined;
+  private closed = false;
+  private failure: unknown;
+  constructor(private readonly capacity: number) {}
+
+  async push(item: T): Promise<void> {
+    while (this.items.length >= this.capacity && !this.closed) await new Promise<void>((r) => (this.waitingProducer = r));
+    this.items.push(item);
+    this.wake('consumer');
+  }
+  close(failure?: unknown): void {
+    this.closed = true;
+    this.failure = failure;
+    this.wake('consumer');
+    this.wake('producer');
+  }
+  async shift(): Promise<T | undefined> {
+    while (this.items.length === 0) {
+      if (this.closed) {
+        if (this.failure !== undefined) throw this.failure;
+        return undefined;
+      }
+      await new Promise<void>((r) => (this.waitingConsumer = r));
+    }
+    const item = this.items.shift();
+    this.wake('producer');
+    return item;
+  }
+  get stopped(): boolean {
+    return this.closed;
+  }
+  private wake(who: 'consumer' | 'producer'): void {
+    const fn = who === 'consumer' ? this.waitingConsumer : this.waitingProducer;
+    if (who === 'consumer') this.waitingConsumer = undefined;
+    else this.waitingProducer = undefined;
+    fn?.();
+  }
+}
+
+/** Maps `fn` over `items` with at most `limit` in flight, keeping order. */
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+const shapeKey = (p: SlicePixels) => `${p.kind}:${p.channels}:${p.width}x${p.height}`;
+
+export class SliceLoader {
+  private readonly problems: Problems;
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly patients: PatientRecord[],
+    private readonly options: LoaderOptions,
+  ) {
+    if (!(options.patientsPerBatch >= 1 && options.maxSlices >= 1)) throw new RangeError('patientsPerBatch and maxSlices must be >= 1');
+    this.problems = new Problems(options.onError ?? 'error');
+  }
+
+  /** Slices and patients left out under `onError: 'skip'`, each listed once. */
+  get skipped(): SkippedItem[] {
+    return this.problems.skipped;
+  }
+
+  /** Number of batch rows (sequences) one epoch yields, before any skipping. */
+  get sequencesPerEpoch(): number {
+    return this.options.mode === 'train' ? this.patients.length : this.patients.reduce((n, p) => n + Math.ceil(p.slices.length / this.options.maxSlices), 0);
+  }
+
+  /** The sequences of an epoch, in the order they are loaded. */
+  private plan(rng: Rng): BatchItem[] {
+    const { mode, maxSlices } = this.options;
+    const order = this.patients.map((_, i) => i);
+    if (mode === 'train') {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.int(0, i);
+        [order[i], order[j]] = [order[j] as number, order[i] as number];
+      }
+    }
+    const items: BatchItem[] = [];
+    for (const i of order) {
+      const patient = this.patients[i] as PatientRecord;
+      const n = patient.slices.length;
+      if (n === 0) continue;
+      if (mode === 'train') {
+        const start = n > maxSlices ? rng.int(0, n - maxSlices) : 0;
+        const count = Math.min(n, maxSlices);
+        items.push({ patient, start, slices: Array.from({ length: count }, (_, k) => start + k) });
+      } else {
+        for (let start = 0; start < n; start += maxSlices) {
+          items.push({ patient, start, slices: Array.from({ length: Math.min(maxSlices, n - start) }, (_, k) => start + k) });
+        }
+      }
+    }
+    return items;
+  }
+
+  private report(path: string, reason: string): void {
+    if (this.options.onError !== 'skip') this.problems.report(path, reason);
+    else if (!this.seen.has(path)) {
+      this.seen.add(path);
+      this.problems.report(path, reason);
+    }
+  }
+
+  /** Decodes a sequence's slices; a bad slice is an error or is dropped (and listed). */
+  private async decode(item: BatchItem): Promise<Sequence | undefined> {
+    const decoded = await mapLimited(item.slices, this.options.concurrency ?? 8, async (s) => {
+      const { path, rsnaFix } = item.patient.slices[s] as SliceRef;
+      try {
+        return await readSlice(path, { rsnaFix });
+      } catch (e) {
+        this.report(path, (e as Error).message.replace(`${path}: `, ''));
+        return undefined;
+      }
+    });
+    const slices: number[] = [];
+    const pixels: SlicePixels[] = [];
+    decoded.forEach((p, k) => {
+      if (p) {
+        slices.push(item.slices[k] as number);
+        pixels.push(p);
+      }
+    });
+    if (pixels.length === 0) return undefined;
+    const first = shapeKey(pixels[0] as SlicePixels);
+    const odd = pixels.findIndex((p) => shapeKey(p) !== first);
+    if (odd >= 0) {
+      const path = (item.patient.slices[slices[odd] as number] as { path: string }).path;
+      this.report(path, `slice is ${shapeKey(pixels[odd] as SlicePixels)} but the series' first slice is ${first}; patient ${item.patient.id} left out`);
+      return undefined;
+    }
+    return { item: { ...item, slices }, pixels };
+  }
+
+  private assemble(sequences: Sequence[], epoch: number, rng: Rng): LoadedBatch {
+    const first = (sequences[0] as Sequence).pixels[0] as SlicePixels;
+    const { width: W, height: H, channels: C } = first;
+    const B = sequences.length;
+    const S = Math.max(...sequences.map((s) => s.pixels.length));
+    const L = this.options.labels;
+    const plane = C * H * W;
+    const images = first.kind === 'hu' ? new Int16Array(B * S * plane) : new Uint8Array(B * S * plane);
+    const lengths = new Int32Array(B);
+    const labelled = sequences.every((s) => s.item.patient.labels);
+    const labels = labelled ? new Uint8Array(B * S * L) : undefined;
+    sequences.forEach((seq, b) => {
+      lengths[b] = seq.pixels.length;
+      seq.pixels.forEach((p, s) => {
+        (images as Int16Array | Uint8Array).set(p.data as Int16Array & Uint8Array, (b * S + s) * plane);
+        if (labels) {
+          const from = (seq.item.slices[s] as number) * L;
+          labels.set((seq.item.patient.labels as Uint8Array).subarray(from, from + L), (b * S + s) * L);
+        }
+      });
+    });
+    const batch: Batch = { images, shape: [B, S, C, H, W], lengths };
+    if (labels) batch.labels = labels;
+    if (this.options.mode === 'train' && this.options.augment) batch.aug = sampleAugmentation(this.options.augment, epoch, B, rng);
+    return { batch, items: sequences.map((s) => s.item) };
+  }
+
+  /**
+   * The batches of one epoch. Identical seed and epoch give identical batches. Decoding runs up to
+   * `prefetch` batches ahead; breaking out of the loop stops it.
+   */
+  async *batches(epoch = 0): AsyncGenerator<LoadedBatch> {
+    const rng = new Rng(hashParts('ichnet-loader', this.options.seed, epoch));
+    const queue = new BoundedQueue<LoadedBatch>(Math.max(1, this.options.prefetch ?? 2));
+    const produce = async () => {
+      const buckets = new Map<string, Sequence[]>();
+      for (const item of this.plan(rng)) {
+        if (queue.stopped) return;
+        const seq = await this.decode(item);
+        if (!seq) continue;
+        const key = shapeKey(seq.pixels[0] as SlicePixels);
+        const bucket = [...(buckets.get(key) ?? []), seq];
+        if (bucket.length === this.options.patientsPerBatch) {
+          buckets.delete(key);
+          await queue.push(this.assemble(bucket, epoch, rng));
+        } else {
+          buckets.set(key, bucket);
+        }
+      }
+      for (const bucket of buckets.values()) {
+        if (queue.stopped) return;
+        await queue.push(this.assemble(bucket, epoch, rng));
+      }
+    };
+    const producer = produce().then(
+      () => queue.close(),
+      (e: unknown) => queue.close(e),
+    );
+    try {
+      for (;;) {
+        const next = await queue.shift();
+        if (!next) break;
+        yield next;
+      }
+    } finally {
+      queue.close();
+      await producer;
+    }
+  }
+}
+
+/**
+ * Writes a batch's slice outputs (patients × slices × labels, e.g. logits) back to each patient's
+ * series, so chunks of a long series are stitched in place. `into` holds one array of
+ * slices × labels per patient id (created on first use, NaN where nothing was predicted).
+ */
+export function scatterToPatients(loaded: LoadedBatch, values: Float32Array, labels: number, into: Map<string, Float32Array>): void {
+  const S = loaded.batch.shape[1];
+  loaded.items.forEach((item, b) => {
+    let target = into.get(item.patient.id);
+    if (!target) {
+      target = new Float32Array(item.patient.slices.length * labels).fill(Number.NaN);
+      into.set(item.patient.id, target);
+    }
+    item.slices.forEach((s, k) => target.set(values.subarray((b * S + k) * labels, (b * S + k + 1) * labels), s * labels));
+  });
+}
