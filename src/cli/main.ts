@@ -1,22 +1,102 @@
 #!/usr/bin/env node
-/** The `ichnet` command. */
+/**
+ * The `ichnet` command. Exit codes: 0 success, 1 a failure (bad input, bad config, a native
+ * error — the message names the cause), 2 a usage error, 130 interrupted with a resumable
+ * checkpoint.
+ */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
+import { presetNames } from '../config/load.js';
 import { doctor } from './doctor.js';
+import { evaluateCommand } from './evaluate.js';
+import { predictCommand } from './predict.js';
+import { synthCommand } from './synth.js';
+import { trainCommand } from './train.js';
+
+/** Runs a command, turning a thrown error into its message and exit code 1. */
+async function run(fn: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await fn();
+  } catch (e) {
+    console.error(`ichnet: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  }
+}
 
 await yargs(hideBin(process.argv))
   .scriptName('ichnet')
-  .usage('$0 <command> [options]')
+  .usage('$0 <command> [options]\n\nIntracranial hemorrhage classification on CT: train, evaluate and predict with a LibTorch core.')
+  .command(
+    'train',
+    'Train a model (default: the quickstart preset on the built-in synthetic data)',
+    (y) =>
+      y
+        .option('config', { type: 'string', describe: 'experiment config file (YAML or JSON)' })
+        .option('preset', { type: 'string', describe: `a shipped preset: ${presetNames().join(', ')} (default quickstart)` })
+        .option('data', { type: 'string', describe: 'dataset directory (or manifest CSV); sets data.root with format auto' })
+        .option('out', { type: 'string', describe: 'parent directory of the run directory (default runs/)' })
+        .option('set', { type: 'string', array: true, describe: 'override a setting, e.g. --set optim.lr=3e-4 --set model.label_rnn=none' })
+        .option('resume', { type: 'string', describe: 'continue an interrupted run from its last checkpoint (a run directory)' })
+        .conflicts('config', 'preset')
+        .example('$0 train', 'quickstart preset on generated synthetic CT phantoms')
+        .example('$0 train --preset seed --data ~/ich-data --set train.pretrained=vgg16-397923af.pth', 'the original recipe on the course data')
+        .example('$0 train --resume runs/quickstart-20261125-170000', 'continue after Ctrl-C'),
+    (argv) => run(() => trainCommand({ config: argv.config, preset: argv.preset, data: argv.data, out: argv.out, set: argv.set?.map(String), resume: argv.resume })),
+  )
+  .command(
+    'evaluate',
+    'Score a checkpoint on a labelled dataset, or a predictions CSV against a labels CSV',
+    (y) =>
+      y
+        .option('checkpoint', { type: 'string', describe: 'checkpoint or run directory' })
+        .option('data', { type: 'string', describe: 'labelled dataset directory' })
+        .option('predictions', { type: 'string', describe: 'CSV: patient,slice,<one probability column per label>' })
+        .option('labels', { type: 'string', describe: 'CSV: patient,slice,<one 0/1 column per label>' })
+        .option('device', { type: 'string', describe: 'auto, cpu, cuda, cuda:<i> (default: as trained)' })
+        .option('json', { type: 'boolean', default: false, describe: 'print the metrics as JSON' })
+        .example('$0 evaluate --checkpoint runs/quickstart-… --data data/synthetic', '')
+        .example('$0 evaluate --predictions preds.csv --labels truth.csv --json', ''),
+    (argv) => run(() => evaluateCommand({ checkpoint: argv.checkpoint, data: argv.data, predictions: argv.predictions, labels: argv.labels, json: argv.json, device: argv.device })),
+  )
+  .command(
+    'predict',
+    'Predict per-slice and per-patient probabilities for a dataset (labels not needed)',
+    (y) =>
+      y
+        .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint or run directory' })
+        .option('data', { type: 'string', demandOption: true, describe: 'dataset directory (patient folders, with or without labels)' })
+        .option('out', { type: 'string', demandOption: true, describe: 'output CSV (per slice; <out>.patients.csv per patient)' })
+        .option('format', { choices: ['csv', 'course'] as const, default: 'csv' as const, describe: "course: the course's Kaggle submission, <ID>_<label>,<0|1>" })
+        .option('device', { type: 'string', describe: 'auto, cpu, cuda, cuda:<i> (default: as trained)' }),
+    (argv) => run(() => predictCommand({ checkpoint: argv.checkpoint, data: argv.data, out: argv.out, format: argv.format, device: argv.device })),
+  )
+  .command(
+    'synth',
+    'Write synthetic CT phantoms with the five hemorrhage types (the built-in dataset)',
+    (y) =>
+      y
+        .option('out', { type: 'string', demandOption: true, describe: 'output directory (folders layout: train.csv + train/<patient>/)' })
+        .option('seed', { type: 'number', default: 0 })
+        .option('patients', { type: 'number', default: 200 })
+        .option('slices', { type: 'number', array: true, default: [16, 32], describe: 'slices per patient: MIN MAX' })
+        .option('size', { type: 'number', default: 128, describe: 'rows = columns' })
+        .option('format', { choices: ['dicom', 'png', 'both'] as const, default: 'dicom' as const }),
+    (argv) => run(() => synthCommand({ out: argv.out, seed: argv.seed, patients: argv.patients, slices: argv.slices, size: argv.size, format: argv.format })),
+  )
   .command(
     'doctor',
     'Show which native addon loaded, from where, and the LibTorch / CUDA / cuDNN it runs on',
     (y) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
-    async (argv) => {
-      process.exitCode = await doctor({ json: argv.json });
-    },
+    (argv) => run(() => doctor({ json: argv.json })),
   )
   .demandCommand(1, 'Name a command (see --help).')
   .strict()
   .help()
+  .fail((message, error, y) => {
+    if (error) throw error;
+    y.showHelp();
+    console.error(`\nichnet: ${message}`);
+    process.exit(2);
+  })
   .parseAsync();

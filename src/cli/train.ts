@@ -1,0 +1,55 @@
+/** `ichnet train`: resolve the config, train, print the final table. */
+import { loadExperimentConfig } from '../config/load.js';
+import { Trainer } from '../train/trainer.js';
+import { attachProgress } from './progress.js';
+import { formatScores } from './table.js';
+
+export interface TrainArgs {
+  config?: string;
+  preset?: string;
+  data?: string;
+  out?: string;
+  set?: string[];
+  resume?: string;
+}
+
+/** Exit codes: 0 done, 1 failed, 130 interrupted (a resumable checkpoint was written). */
+export async function trainCommand(args: TrainArgs): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130); // a second Ctrl-C: stop now
+    process.stderr.write('\nichnet: interrupted — finishing the current step and writing a resumable checkpoint (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    let trainer: Trainer;
+    if (args.resume) {
+      trainer = await Trainer.resume(args.resume, { signal: controller.signal });
+    } else {
+      const base: Record<string, unknown> = {};
+      if (args.data) Object.assign(base, { 'data.root': args.data, 'data.format': 'auto' });
+      if (args.out) base.out = args.out;
+      const preset = args.config ? undefined : (args.preset ?? 'quickstart');
+      const config = await loadExperimentConfig({ config: args.config, preset, set: args.set, base });
+      trainer = await Trainer.create(config, { signal: controller.signal });
+    }
+    process.stderr.write(`ichnet: run directory ${trainer.runDir}\n`);
+    const stopProgress = attachProgress(trainer);
+    const result = await trainer.fit();
+    stopProgress();
+    if (result.interrupted) {
+      process.stderr.write(`ichnet: stopped. Resume with: ichnet train --resume ${result.runDir}\n`);
+      return 130;
+    }
+    if (result.final) {
+      console.log(`\nValidation (best checkpoint, ${trainer.config.train.monitor} = ${result.best?.value.toFixed(4)} at epoch ${(result.best?.epoch ?? 0) + 1}; tuned thresholds):`);
+      console.log(formatScores(trainer.config.model.labels, result.final, result.thresholds));
+    }
+    if (result.skipped.length > 0) console.log(`\n${result.skipped.length} input(s) skipped; listed in report.html`);
+    console.log(`\nrun: ${result.runDir}\nreport: ${result.runDir}/report.html`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The experiment configuration: data, model, preprocessing, augmentation, loss, optimizer and the
+ * training recipe, with defaults for everything. YAML or JSON files, presets and `--set key=value`
+ * overrides all resolve through this schema; errors name the key and the allowed values.
+ */
+import { z } from 'zod';
+
+import { augmentSchema } from './augment-schema.js';
+import { dataSchema } from './data-schema.js';
+import { lossSchema, modelSchema, optimSchema, prepSchema, sessionSchema } from './session-schema.js';
+
+export const syntheticSchema = z.strictObject({
+  patients: z.number().int().min(1).default(200).describe('patients generated when the synthetic set is missing'),
+  slices: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([16, 32]).describe('slices per patient [min, max]'),
+  size: z.number().int().min(16).default(128).describe('slice rows = columns'),
+  seed: z.number().int().min(0).default(0),
+  format: z.enum(['dicom', 'png', 'both']).default('dicom'),
+});
+
+const lrScheduleSchema = z.strictObject({
+  kind: z.enum(['cosine', 'step', 'constant']).default('cosine').describe('after warm-up: cosine decay, step decay, or constant'),
+  warmup_epochs: z.number().min(0).default(0).describe('linear warm-up from 0, in epochs (fractions allowed)'),
+  min_lr: z.number().min(0).default(0).describe('cosine: the final learning rate'),
+  step_epochs: z.number().int().min(1).default(10).describe('step: epochs between decays'),
+  gamma: z.number().positive().default(0.1).describe('step: decay factor'),
+});
+
+const metricName = z.enum(['val_f2_micro', 'val_f2_macro', 'val_patient_f2_micro', 'val_auc_macro', 'val_loss']);
+
+export const trainSchema = z.strictObject({
+  epochs: z.number().int().min(1).default(10),
+  patients_per_batch: z.number().int().min(1).default(2).describe('series per optimizer step'),
+  max_slices: z.number().int().min(1).default(32).describe('training: a random contiguous window of at most this many slices per series'),
+  eval_max_slices: z.number().int().min(1).default(64).describe('evaluation/prediction: longer series are chunked and stitched'),
+  validation: z.number().gt(0).lt(1).default(0.1).describe('fraction of patients held out (split by patient, stratified)'),
+  folds: z.number().int().min(2).optional().describe('k-fold cross-validation: train on all folds but `fold`'),
+  fold: z.number().int().min(0).default(0),
+  lr_schedule: lrScheduleSchema.prefault({}),
+  early_stopping: z
+    .strictObject({
+      metric: metricName.default('val_f2_micro'),
+      patience: z.number().int().min(0).default(0).describe('epochs without improvement before stopping; 0 = off'),
+    })
+    .prefault({}),
+  monitor: metricName.default('val_f2_micro').describe('metric that picks the best checkpoint'),
+  tune_thresholds: z.boolean().default(true).describe('per-label F2-optimal thresholds on validation, stored with the checkpoint'),
+  prefetch: z.number().int().min(1).default(2).describe('batches decoded ahead of the device'),
+  log_every: z.number().int().min(1).default(10).describe('steps between metrics.jsonl lines'),
+  report_samples: z.number().int().min(0).default(8).describe('sample slices shown in report.html'),
+  pretrained: z.string().optional().describe('weights file loaded before training (e.g. torchvision vgg16 .pth)'),
+});
+
+/**
+ * One stage of a multi-stage recipe: overrides on top of the experiment config. A later stage
+ * starts from the previous stage's final weights, matched by name (so a CNN-only stage hands its
+ * backbone to a CNN → LSTM → GRU stage).
+ */
+export const stageSchema = z.strictObject({
+  name: z.string().min(1),
+  epochs: z.number().int().min(1),
+  model: modelSchema.partial().optional(),
+  optim: optimSchema.partial().optional(),
+  train: trainSchema.partial().optional(),
+});
+
+const runtime = sessionSchema.pick({ device: true, threads: true, seed: true, precision: true, channels_last: true });
+
+export const experimentSchema = z
+  .strictObject({
+    name: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').default('run'),
+    data: dataSchema.prefault({}),
+    synthetic: syntheticSchema.prefault({}),
+    model: modelSchema.prefault({}),
+    prep: prepSchema.prefault({}),
+    augment: augmentSchema.prefault({}),
+    loss: lossSchema.prefault({}),
+    optim: optimSchema.prefault({}),
+    train: trainSchema.prefault({}),
+    stages: z.array(stageSchema).default([]).describe('a multi-stage recipe; empty = one stage with the settings above'),
+    out: z.string().default('runs').describe('runs are written to <out>/<name>-<timestamp>/'),
+  })
+  .extend(runtime.shape);
+
+export type ExperimentConfig = z.output<typeof experimentSchema>;
+export type ExperimentConfigInput = z.input<typeof experimentSchema>;

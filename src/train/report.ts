@@ -1,0 +1,126 @@
+/** Builds the run report (report.html) from a finished run: metrics, curves and sample slices. */
+import { availableParallelism } from 'node:os';
+
+import type { ExperimentConfig } from '../config/experiment-schema.js';
+import { SliceLoader } from '../data/loader.js';
+import type { PatientRecord, SkippedItem } from '../data/types.js';
+import { averagePrecision, precisionRecallCurves } from '../metrics/index.js';
+import type { LevelReport } from '../metrics/index.js';
+import { preprocess } from '../prep/preprocess.js';
+import { slicePng, writeReport, type LevelMetrics, type SampleSlice } from '../report/index.js';
+import type { Session } from '../session/session.js';
+import type { Inference } from './infer.js';
+import { scoredRows, type Scores } from './scores.js';
+import type { TrainState } from './state.js';
+
+function toLevel(labels: string[], r: LevelReport): LevelMetrics {
+  const per = <T>(rec: Record<string, T>) => labels.map((l) => rec[l] as T);
+  const level: LevelMetrics = {
+    f2: { micro: r.f2.micro, macro: r.f2.macro, samples: r.f2.samples, perLabel: per(r.f2.perLabel) },
+    precision: { perLabel: per(r.precision) },
+    recall: { perLabel: per(r.recall) },
+    auc: { macro: r.auc.macro ?? Number.NaN, perLabel: per(r.auc.perLabel).map((v) => v ?? Number.NaN) },
+    counts: { perLabel: per(r.counts) },
+  };
+  if (r.logLoss !== undefined) level.logLoss = r.logLoss;
+  return level;
+}
+
+/**
+ * Picks up to `count` validation slices for the sample grid — for each label its most confident
+ * positive, then the most confident wrong calls — and renders them as the model saw them (windows
+ * as RGB, after CLAHE and resizing, before normalisation).
+ */
+async function sampleSlices(config: ExperimentConfig, labels: string[], patients: PatientRecord[], probs: Map<string, Float32Array>, thresholds: number[], count: number): Promise<SampleSlice[]> {
+  if (count === 0) return [];
+  const L = labels.length;
+  const candidates: { patient: PatientRecord; slice: number; score: number }[] = [];
+  for (const p of patients) {
+    const pr = probs.get(p.id);
+    if (!pr || !p.labels) continue;
+    for (let s = 0; s < p.slices.length; s++) {
+      for (let l = 0; l < L; l++) {
+        const v = pr[s * L + l] as number;
+        if (Number.isNaN(v)) continue;
+        const truth = p.labels[s * L + l] === 1;
+        const wrong = truth !== v >= (thresholds[l] as number);
+        candidates.push({ patient: p, slice: s, score: (wrong ? 2 : 0) + (truth ? 1 + l / L : 0) + (truth ? v : 1 - v) * 0.01 });
+      }
+    }
+  }
+  candidates.sort((a, b) => b.score - a.score);
+  const chosen: { patient: PatientRecord; slice: number }[] = [];
+  const key = (c: { patient: PatientRecord; slice: number }) => `${c.patient.id}/${c.slice}`;
+  const seen = new Set<string>();
+  for (const c of candidates) {
+    if (chosen.length >= count) break;
+    if (seen.has(key(c))) continue;
+    seen.add(key(c));
+    chosen.push(c);
+  }
+  const out: SampleSlice[] = [];
+  for (const c of chosen) {
+    const one: PatientRecord = { id: c.patient.id, slices: [c.patient.slices[c.slice] as PatientRecord['slices'][number]] };
+    const loader = new SliceLoader([one], { labels: L, patientsPerBatch: 1, maxSlices: 1, mode: 'eval', seed: 0, onError: 'skip' });
+    for await (const { batch } of loader.batches()) {
+      const size = config.model.input_size;
+      const seen3 = await preprocess(batch, { prep: { ...config.prep, mean: [0, 0, 0], std: [1, 1, 1] }, inputSize: size, threads: availableParallelism() });
+      const rgb = new Uint8Array(size * size * 3);
+      for (let i = 0; i < size * size; i++) for (let ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = Math.round(Math.min(1, Math.max(0, seen3[ch * size * size + i] as number)) * 255);
+      const pr = probs.get(c.patient.id) as Float32Array;
+      out.push({
+        patient: c.patient.id,
+        slice: c.patient.slices[c.slice]?.id ?? String(c.slice),
+        png: await slicePng(rgb, size, size, 3),
+        width: size,
+        height: size,
+        truth: Array.from(c.patient.labels?.subarray(c.slice * L, (c.slice + 1) * L) ?? []),
+        probs: Array.from(pr.subarray(c.slice * L, (c.slice + 1) * L)),
+      });
+    }
+  }
+  return out;
+}
+
+export interface ReportContext {
+  config: ExperimentConfig;
+  state: TrainState;
+  scores: Scores;
+  validation: PatientRecord[];
+  inference: Inference;
+  session: Session;
+  skipped: SkippedItem[];
+  startedAt: number;
+}
+
+export async function writeRunReport(path: string, ctx: ReportContext): Promise<void> {
+  const { config, state, scores, validation, inference } = ctx;
+  const labels = state.labels;
+  const rows = scoredRows(labels.length, validation, inference.probs);
+  const curves = precisionRecallCurves(rows.slice.probs, rows.slice.targets, labels.length);
+  const ap = averagePrecision(rows.slice.probs, rows.slice.targets, labels.length);
+  const info = await ctx.session.info();
+  const epochs = state.history.filter((h) => h.kind === 'epoch');
+  await writeReport(path, {
+    title: `ichnet run ${config.name}`,
+    createdAt: new Date(),
+    config,
+    labels,
+    history: epochs.map((h, i) => ({ ...h, epoch: i + 1 })),
+    final: { slice: toLevel(labels, scores.slice), patient: toLevel(labels, scores.patient) },
+    thresholds: state.thresholds,
+    prCurves: curves.map((c, l) => ({ recall: Array.from(c.recall), precision: Array.from(c.precision), averagePrecision: ap.perLabel[l] as number })),
+    samples: await sampleSlices(config, labels, validation, inference.probs, state.thresholds, config.train.report_samples),
+    skipped: ctx.skipped,
+    run: {
+      device: info.device,
+      torchVersion: info.torchVersion,
+      durationSeconds: (Date.now() - ctx.startedAt) / 1000,
+      slicesPerSecond: epochs.length > 0 ? (epochs[epochs.length - 1]?.slicesPerSecond ?? Number.NaN) : Number.NaN,
+      parameters: info.parameters,
+      threads: info.threads,
+      validationPatients: validation.length,
+      validationSlices: inference.slices,
+    },
+  });
+}

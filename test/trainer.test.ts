@@ -1,0 +1,138 @@
+/** End to end: synthetic data → training → checkpoints → predict → evaluate; resume; Ctrl-C. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import { Trainer, type ExperimentConfigInput } from '../src/index.js';
+import { packageRoot } from '../src/native/addon.js';
+
+const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
+const tmp = mkdtempSync(join(tmpdir(), 'ichnet-trainer-'));
+const dataRoot = join(tmp, 'data');
+
+function tinyExperiment(overrides: Partial<ExperimentConfigInput> = {}): ExperimentConfigInput {
+  return {
+    name: 'tiny',
+    data: { format: 'synthetic', root: dataRoot },
+    synthetic: { patients: 12, slices: [4, 6], size: 32, format: 'dicom', seed: 3 },
+    model: { backbone: 'vgg16_bn', width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 },
+    optim: { lr: 1e-3 },
+    train: { epochs: 2, patients_per_batch: 2, max_slices: 4, eval_max_slices: 4, validation: 0.25, report_samples: 2, log_every: 1 },
+    device: 'cpu',
+    threads: 2,
+    out: join(tmp, 'runs'),
+    ...overrides,
+  };
+}
+
+function runCli(args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('trainer', () => {
+  let runDir = '';
+
+  it('trains, checkpoints, writes predictions and the report', async () => {
+    const trainer = await Trainer.create(tinyExperiment());
+    const steps: number[] = [];
+    trainer.on('step', (e) => steps.push(e.loss));
+    const result = await trainer.fit();
+    runDir = result.runDir;
+    assert.equal(result.interrupted, false);
+    assert.ok(steps.length >= 2 * 5 && steps.every(Number.isFinite));
+    for (const f of ['config.yaml', 'metrics.jsonl', 'predictions.csv', 'report.html', 'checkpoints/best/model.safetensors', 'checkpoints/best/optimizer.pt', 'checkpoints/last/state.json']) {
+      assert.ok(existsSync(join(runDir, f)), f);
+    }
+    const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
+    assert.equal(lines.filter((l) => l.kind === 'epoch').length, 2);
+    assert.equal(lines.filter((l) => l.kind === 'step').length, steps.length);
+    const state = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'best', 'state.json'), 'utf8')) as { thresholds: number[]; labels: string[] };
+    assert.deepEqual(state.labels, ['ich', 'ivh', 'sah', 'sdh', 'edh']);
+    assert.equal(state.thresholds.length, 5);
+    assert.ok(result.final && result.final.slice.f2.micro >= 0 && result.final.slice.f2.micro <= 1);
+    const predictions = readFileSync(join(runDir, 'predictions.csv'), 'utf8').trim().split('\n');
+    assert.equal(predictions[0], 'patient,slice,ich,ivh,sah,sdh,edh,ich_pred,ivh_pred,sah_pred,sdh_pred,edh_pred');
+    assert.match(readFileSync(join(runDir, 'report.html'), 'utf8'), /<svg/);
+  });
+
+  it('predicts and evaluates from the command line, and both evaluation paths agree', () => {
+    const out = join(tmp, 'pred.csv');
+    const predict = runCli(['predict', '--checkpoint', runDir, '--data', dataRoot, '--out', out]);
+    assert.equal(predict.code, 0, predict.stderr);
+    const rows = readFileSync(out, 'utf8').trim().split('\n');
+    const truth = readFileSync(join(dataRoot, 'train.csv'), 'utf8').trim().split('\n');
+    assert.equal(rows.length, truth.length, 'one row per slice');
+    assert.ok(existsSync(join(tmp, 'pred.patients.csv')));
+
+    const fromCheckpoint = runCli(['evaluate', '--checkpoint', runDir, '--data', dataRoot, '--json']);
+    assert.equal(fromCheckpoint.code, 0, fromCheckpoint.stderr);
+    const a = JSON.parse(fromCheckpoint.stdout) as { slice: { f2: { micro: number }; auc: { perLabel: Record<string, number | null> } } };
+
+    const labels = join(tmp, 'labels.csv');
+    writeFileSync(labels, ['patient,slice,ich,ivh,sah,sdh,edh', ...truth.slice(1)].join('\n'));
+    const fromFiles = runCli(['evaluate', '--predictions', out, '--labels', labels, '--json']);
+    assert.equal(fromFiles.code, 0, fromFiles.stderr);
+    const b = JSON.parse(fromFiles.stdout) as typeof a;
+    for (const [label, auc] of Object.entries(a.slice.auc.perLabel)) {
+      const other = b.slice.auc.perLabel[label];
+      if (auc === null) assert.equal(other, null);
+      else assert.ok(Math.abs(auc - (other as number)) < 1e-5, `${label}: ${auc} vs ${other}`);
+    }
+
+    const course = join(tmp, 'submission.csv');
+    assert.equal(runCli(['predict', '--checkpoint', runDir, '--data', dataRoot, '--out', course, '--format', 'course']).code, 0);
+    const sub = readFileSync(course, 'utf8').trim().split('\n');
+    assert.equal(sub[0], 'ID,Predicted');
+    assert.equal(sub.length - 1, (truth.length - 1) * 5);
+    assert.match(sub[1] ?? '', /^[\w.-]+_ich,[01]$/);
+  });
+
+  it('resumes an interrupted run on the same trajectory', async () => {
+    const reference = await Trainer.create(tinyExperiment({ name: 'ref' }));
+    const full: number[] = [];
+    reference.on('step', (e) => full.push(e.loss));
+    await reference.fit();
+
+    const controller = new AbortController();
+    const first = await Trainer.create(tinyExperiment({ name: 'cut' }), { signal: controller.signal });
+    const before: number[] = [];
+    first.on('step', (e) => {
+      before.push(e.loss);
+      if (before.length === 3) controller.abort();
+    });
+    const cut = await first.fit();
+    assert.equal(cut.interrupted, true);
+    assert.equal(before.length, 3);
+
+    const resumed = await Trainer.resume(cut.runDir);
+    const after: number[] = [];
+    resumed.on('step', (e) => after.push(e.loss));
+    const done = await resumed.fit();
+    assert.equal(done.interrupted, false);
+    assert.deepEqual([...before, ...after], full);
+  });
+
+  it('Ctrl-C writes a resumable checkpoint and exits with 130', async () => {
+    const config = join(tmp, 'sigint.json');
+    writeFileSync(config, JSON.stringify(tinyExperiment({ name: 'sigint', train: { epochs: 3, patients_per_batch: 1, max_slices: 4, validation: 0.25, report_samples: 0 } })));
+    const child = spawn(process.execPath, [cli, 'train', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (/stage main/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    assert.equal(await exit, 130, stderr);
+    const m = /Resume with: ichnet train --resume (\S+)/.exec(stderr);
+    assert.ok(m, stderr);
+    const state = JSON.parse(readFileSync(join(m[1] as string, 'checkpoints', 'last', 'state.json'), 'utf8')) as { interrupted: boolean };
+    assert.equal(state.interrupted, true);
+    const resumed = runCli(['train', '--resume', m[1] as string]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /Validation \(best checkpoint/);
+  });
+});
