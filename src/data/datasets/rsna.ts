@@ -45,7 +45,8 @@ async function buildIndex(dir: string, files: string[], problems: Problems): Pro
       chunk.map(async (file) => {
         const image = basename(file, '.dcm');
         if (RSNA_CORRUPT_IMAGES.has(image)) {
-          problems.report(join(dir, file), 'known corrupt file in the RSNA data; skipped');
+          // Always left out (and listed), whatever on_error says: it is a known defect of the data.
+          problems.skipped.push({ path: join(dir, file), reason: 'known corrupt file in the RSNA data; skipped' });
           return undefined;
         }
         try {
@@ -77,7 +78,10 @@ async function headerIndex(dir: string, files: string[], cacheDir: string, probl
   const cache = join(cacheDir, `rsna-index-${key}.json`);
   if (existsSync(cache)) {
     const cached = JSON.parse(await readFile(cache, 'utf8')) as { entries: IndexEntry[]; skipped: { path: string; reason: string }[] };
-    for (const s of cached.skipped) problems.report(s.path, s.reason);
+    for (const s of cached.skipped) {
+      if (RSNA_CORRUPT_IMAGES.has(basename(s.path, '.dcm'))) problems.skipped.push(s);
+      else problems.report(s.path, s.reason);
+    }
     return cached.entries;
   }
   const before = problems.skipped.length;
