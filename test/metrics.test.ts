@@ -22,20 +22,9 @@ import {
   type PatientSlices,
 } from '../src/metrics/index.js';
 import { runPython } from './helpers/oracle.js';
+import { rng } from './helpers/tiny.js';
 
 const TOL = 1e-9;
-
-/** mulberry32: the same data on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal via Box–Muller. */
 function gauss(r: () => number): number {

@@ -11,23 +11,12 @@ import { escapeHtml, renderReport, SECTIONS, slicePng, writeReport } from '../sr
 import { f2Chart, lossChart } from '../src/report/charts.js';
 import { niceTicks } from '../src/report/svg.js';
 import type { HistoryRecord, LevelMetrics, PrCurve, ReportInput, SampleSlice } from '../src/report/index.js';
+import { rng } from './helpers/tiny.js';
 
 const LABELS = ['ich', 'ivh', 'sah', 'sdh', 'edh'];
 const HOSTILE_LABEL = `<img src=x onerror=alert(1)>&"'`;
 const HOSTILE_PATH = `/data/train/ID_<b>bad</b>/"quoted" & 'single'.dcm`;
 const CHROMIUM = '/usr/bin/chromium';
-
-/** Mulberry32: a small seeded RNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gauss(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());

@@ -15,6 +15,11 @@ export const syntheticSchema = z.strictObject({
   size: z.number().int().min(16).default(128).describe('slice rows = columns'),
   seed: z.number().int().min(0).default(0),
   format: z.enum(['dicom', 'png', 'both']).default('dicom'),
+  prevalence: z
+    .record(z.string(), z.number().min(0).max(1))
+    .optional()
+    .describe('per-label probability that a patient has that lesion type (phantom defaults otherwise)'),
+  noise: z.tuple([z.number().min(0), z.number().min(0)]).optional().describe('per-patient image noise sigma range in HU'),
 });
 
 const lrScheduleSchema = z.strictObject({

@@ -5,7 +5,7 @@
  */
 import type { AugmentConfig } from '../config/augment-schema.js';
 import { augParamNames } from '../native/runtime.js';
-import { Rng } from './synth/rng.js';
+import { Rng } from './rng.js';
 
 /** Strength of augmentation in [0, 1] at a (0-based) epoch. */
 export function augmentStrength(config: AugmentConfig, epoch: number): number {

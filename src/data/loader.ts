@@ -8,7 +8,7 @@ import type { Batch } from '../session/types.js';
 import { sampleAugmentation } from './augment.js';
 import { Problems } from './datasets/problems.js';
 import { readSlice } from './slices.js';
-import { hashParts, Rng } from './synth/rng.js';
+import { hashParts, Rng } from './rng.js';
 import type { OnError, PatientRecord, SkippedItem, SliceRef, SlicePixels } from './types.js';
 
 export interface LoaderOptions {

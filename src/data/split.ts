@@ -3,7 +3,7 @@
  * that every label present in the data lands in each part when there are enough positive patients.
  */
 import type { PatientRecord } from './types.js';
-import { Rng } from './synth/rng.js';
+import { Rng } from './rng.js';
 
 /** Per patient, which labels are positive on any slice. */
 function patientLabels(p: PatientRecord, L: number): boolean[] {

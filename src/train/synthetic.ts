@@ -30,7 +30,16 @@ export async function ensureSyntheticData(config: ExperimentConfig, log: (line: 
   const s = config.synthetic;
   const t0 = performance.now();
   log(`ichnet: generating the synthetic CT set (${s.patients} patients, ${s.size}², ${s.format}) in ${root}`);
-  const info = await writeSyntheticDataset({ out: root, patients: s.patients, seed: s.seed, format: s.format, slices: s.slices, size: s.size });
+  const info = await writeSyntheticDataset({
+    out: root,
+    patients: s.patients,
+    seed: s.seed,
+    format: s.format,
+    slices: s.slices,
+    size: s.size,
+    ...(s.prevalence ? { prevalence: s.prevalence } : {}),
+    ...(s.noise ? { noiseSigma: s.noise } : {}),
+  });
   await writeFile(marker, wanted);
   log(`ichnet: ${info.slices} slices written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

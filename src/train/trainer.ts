@@ -311,6 +311,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const inference = await this.validate(best, validation, stageConfig(this.config, stages - 1).config);
     const final = scoreInference(this.state.labels, validation, inference, bestState.thresholds);
     await this.run.writePredictions(this.state.labels, validation, inference.probs, bestState.thresholds);
+    await this.run.writeAtomic('final-metrics.json', JSON.stringify({ thresholds: bestState.thresholds, best: this.state.best, ...final }, null, 2));
     await writeRunReport(join(this.run.dir, 'report.html'), { config: this.config, state: { ...this.state, thresholds: bestState.thresholds }, scores: final, validation, inference, session: best, skipped, startedAt: this.startedAt });
     return { runDir: this.run.dir, interrupted: false, best: this.state.best, final, thresholds: bestState.thresholds, history: this.state.history, skipped };
   }

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 
-import { deterministicUid } from './rng.js';
+import { deterministicUid } from '../rng.js';
 
 /** The part of dcmjs' (untyped) `data` namespace used here. */
 interface DcmjsData {

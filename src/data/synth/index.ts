@@ -34,4 +34,4 @@ export {
   type WriteSyntheticOptions,
 } from './write.js';
 export { CT_IMAGE_STORAGE, encodeCtSlice, formatDecimalString, type CtSliceInput } from './dicom.js';
-export { deterministicUid, hashParts, Rng } from './rng.js';
+export { deterministicUid, hashParts, Rng } from '../rng.js';

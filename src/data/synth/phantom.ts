@@ -23,7 +23,7 @@
  * off leaves the anatomy and the noise untouched.
  */
 import { COURSE_LABELS } from '../../config/labels.js';
-import { hashParts, Rng, standardNormalTable } from './rng.js';
+import { hashParts, Rng, standardNormalTable } from '../rng.js';
 
 /** One of the course's five hemorrhage types (the labels' order is {@link COURSE_LABELS}). */
 export type LesionType = (typeof COURSE_LABELS)[number];

@@ -22,7 +22,7 @@ import sharp from 'sharp';
 import { COURSE_LABELS } from '../../config/labels.js';
 import { encodeCtSlice } from './dicom.js';
 import { generatePatient, patientSeed, windowToUint8, type LesionType, type Phantom, type PhantomOptions } from './phantom.js';
-import { deterministicUid, hashParts } from './rng.js';
+import { deterministicUid, hashParts } from '../rng.js';
 
 /** Which image files to write per slice. */
 export type SyntheticFormat = 'dicom' | 'png' | 'both';

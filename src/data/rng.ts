@@ -1,5 +1,5 @@
 /**
- * Small seeded pseudo-random tools for the synthetic phantoms: a xoshiro128** generator seeded
+ * The project's seeded pseudo-random tools (phantoms, augmentation, shuffling, splits): a xoshiro128** generator seeded
  * through splitmix32, string/number hashing for deriving independent streams and identifiers,
  * and a fixed table of standard normals for fast per-pixel noise. Nothing here touches
  * `Math.random`, so every output is a pure function of its seed.
