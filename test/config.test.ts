@@ -19,6 +19,7 @@ describe('experiment config', () => {
     const quick = await loadExperimentConfig({ preset: 'quickstart' });
     assert.equal(quick.data.format, 'synthetic');
     assert.equal(quick.model.input_size, 96);
+    assert.equal(quick.synthetic.prevalence?.sah, 0.3);
     const seed = await loadExperimentConfig({ preset: 'seed' });
     assert.deepEqual([seed.model.backbone, seed.model.input_size, seed.model.label_rnn, seed.model.slice_rnn], ['vgg16', 224, 'lstm', 'gru']);
     assert.deepEqual(seed.stages.map((s) => [s.name, s.model?.label_rnn, s.optim?.lr]), [
