@@ -57,6 +57,13 @@ describe('trainer', () => {
     const predictions = readFileSync(join(runDir, 'predictions.csv'), 'utf8').trim().split('\n');
     assert.equal(predictions[0], 'patient,slice,ich,ivh,sah,sdh,edh,ich_pred,ivh_pred,sah_pred,sdh_pred,edh_pred');
     assert.match(readFileSync(join(runDir, 'report.html'), 'utf8'), /<svg/);
+
+    // evaluate() on the run's own validation split reproduces the final scores; predict() covers every slice.
+    const again = await trainer.evaluate();
+    assert.ok(Math.abs(again.slice.f2.micro - (result.final?.slice.f2.micro ?? -1)) < 1e-9);
+    const predicted = await trainer.predict({ root: dataRoot });
+    assert.equal(predicted.probs.size, predicted.dataset.patients.length);
+    for (const p of predicted.dataset.patients) assert.equal(predicted.probs.get(p.id)?.length, p.slices.length * 5);
   });
 
   it('predicts and evaluates from the command line, and both evaluation paths agree', () => {

@@ -45,20 +45,21 @@ export async function openCheckpoint(dir: string, overrides: { device?: string; 
 }
 
 /** Runs a checkpoint over a dataset (labels optional): per-slice probabilities for every patient. */
-export async function predictDataset(opened: OpenedCheckpoint, data: DataConfigInput, onBatch?: (slices: number) => void): Promise<{ dataset: Dataset; inference: Inference }> {
+export async function predictDataset(opened: OpenedCheckpoint, data: DataConfigInput, onBatch?: (slices: number, total: number) => void): Promise<{ dataset: Dataset; inference: Inference }> {
   const dataConfig = dataSchema.parse({ ...data, format: data.format ?? 'auto' });
   const dataset = await openDataset(dataConfig);
   if (dataset.labelNames.length > 0 && dataset.labelNames.join() !== opened.state.labels.join()) {
     throw new Error(`${dataset.root}: its labels (${dataset.labelNames.join(', ')}) differ from the model's (${opened.state.labels.join(', ')})`);
   }
   const t = opened.config.train;
+  const total = dataset.patients.reduce((n, p) => n + p.slices.length, 0);
   const inference = await infer(opened.session, dataset.patients, {
     labels: opened.state.labels.length,
     patientsPerBatch: t.patients_per_batch,
     maxSlices: t.eval_max_slices,
     prefetch: t.prefetch,
     onError: dataConfig.on_error,
-    ...(onBatch ? { onBatch } : {}),
+    ...(onBatch ? { onBatch: (slices: number) => onBatch(slices, total) } : {}),
   });
   return { dataset, inference };
 }

@@ -9,11 +9,13 @@ import { join, resolve } from 'node:path';
 
 import { experimentSchema, type ExperimentConfig, type ExperimentConfigInput } from '../config/experiment-schema.js';
 import { formatIssues, type SessionConfigInput } from '../config/session-schema.js';
+import type { DataConfigInput } from '../config/data-schema.js';
 import { openDataset } from '../data/datasets/index.js';
 import { SliceLoader } from '../data/loader.js';
 import { kFold, trainValidationSplit } from '../data/split.js';
 import type { Dataset, PatientRecord, SkippedItem } from '../data/types.js';
 import { Session } from '../session/session.js';
+import { openCheckpoint, predictDataset } from './checkpoint.js';
 import { ensureSyntheticData } from './synthetic.js';
 import { infer, type Inference } from './infer.js';
 import { scoreInference, tuneThresholdsFor, type Scores } from './scores.js';
@@ -189,6 +191,32 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const path = this.run.checkpoint(kind);
     await session.saveCheckpoint(path, { 'state.json': JSON.stringify(this.state) });
     this.emit('checkpoint', { kind, path });
+  }
+
+  /**
+   * Scores this run's best checkpoint (its tuned thresholds) on a labelled dataset — by default
+   * the run's own validation patients.
+   */
+  async evaluate(data?: DataConfigInput): Promise<Scores> {
+    const opened = await openCheckpoint(this.run.dir);
+    if (!data) {
+      const { validation } = this.split();
+      const inference = await this.validate(opened.session, validation, opened.config);
+      return scoreInference(opened.state.labels, validation, inference, opened.state.thresholds);
+    }
+    const { dataset, inference } = await predictDataset(opened, data);
+    if (dataset.labelNames.length === 0) throw new Error(`${dataset.root}: no labels to evaluate against`);
+    return scoreInference(opened.state.labels, dataset.patients, inference, opened.state.thresholds);
+  }
+
+  /**
+   * Predicts a dataset (labels not needed) with this run's best checkpoint: per patient, slice
+   * probabilities (slices × labels), plus the thresholds that turn them into decisions.
+   */
+  async predict(data: DataConfigInput): Promise<{ dataset: Dataset; probs: Map<string, Float32Array>; thresholds: number[]; labels: string[] }> {
+    const opened = await openCheckpoint(this.run.dir);
+    const { dataset, inference } = await predictDataset(opened, data, (slices, total) => this.emit('progress', { phase: 'prediction', slices, total }));
+    return { dataset, probs: inference.probs, thresholds: opened.state.thresholds, labels: opened.state.labels };
   }
 
   /** Runs every remaining stage and epoch. Resolves when done or interrupted by the signal. */
