@@ -1,0 +1,217 @@
+#!/usr/bin/env node
+/**
+ * ichnet's side of `npm run bench` (driven by scripts/bench.mjs; uses the compiled package in dist/).
+ *
+ *   node bench/ichnet.mjs serve                 JSON-lines commands on stdin, replies on fd 3
+ *   node bench/ichnet.mjs e2e '<json>'          one training epoch with Trainer; result on fd 3
+ *   node bench/ichnet.mjs loader-memory '<json>' RSS over one epoch of the loader alone; result on fd 3
+ *   node bench/ichnet.mjs synth '<json>'        writes a synthetic DICOM set (writeSyntheticDataset)
+ *
+ * Every measurement is wall time around awaited public API calls: `SliceLoader` + `preprocess()`
+ * for the data pipeline, `Session.trainStep` / `Session.predict` on a preprocessed float32 batch
+ * for the model, `Trainer.fit()` for the epoch.
+ */
+import { writeSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+import { loadExperimentConfig, openDataset, preprocess, Session, Trainer, writeSyntheticDataset } from '../dist/src/index.js';
+import { augmentSchema } from '../dist/src/config/augment-schema.js';
+import { SliceLoader } from '../dist/src/data/loader.js';
+
+const reply = (obj) => writeSync(3, `${JSON.stringify(obj)}\n`);
+const now = () => performance.now() / 1000;
+
+/** Deterministic pseudo-random numbers (mulberry32) for synthetic model inputs. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Full-strength augmentation with ichnet's defaults (flip, ±15°, 0.9–1.1, ±5 %, brightness/contrast ±0.1). */
+const augment = augmentSchema.parse({ schedule: { kind: 'constant' } });
+
+const state = {};
+
+const commands = {
+  async info() {
+    const session = state.session ?? (await Session.create({ model: { width: 0.0625, input_size: 32 }, device: 'cpu' }));
+    return { ...(await session.info()), node: process.version };
+  },
+
+  /** The data pipeline: loader (decode DICOM → HU) + preprocess (window, CLAHE, affine, jitter, resize). */
+  async 'data-setup'({ root, patients, inputSize, patientsPerBatch, maxSlices, threads, seed }) {
+    const dataset = await openDataset({ format: 'folders', root });
+    const selected = dataset.patients.slice(0, patients);
+    state.data = {
+      inputSize,
+      threads,
+      loader: new SliceLoader(selected, { labels: dataset.labelNames.length, patientsPerBatch, maxSlices, mode: 'train', seed, augment }),
+    };
+    return { patients: selected.length, slices: selected.reduce((n, p) => n + p.slices.length, 0), labels: dataset.labelNames };
+  },
+  async 'data-rep'({ epoch }) {
+    const { loader, inputSize, threads } = state.data;
+    const plane = 3 * inputSize * inputSize;
+    let slices = 0;
+    const t0 = now();
+    for await (const { batch } of loader.batches(epoch)) {
+      const out = await preprocess(batch, { inputSize, threads });
+      slices += out.length / plane;
+    }
+    return { seconds: now() - t0, slices };
+  },
+
+  /** A session and one preprocessed float32 batch [B, S, 3, H, W] with random labels. */
+  async 'model-setup'({ model, optim, patients, slices, threads, seed = 0 }) {
+    const session = await Session.create({ model, optim, device: 'cpu', threads, seed });
+    const L = session.config.model.labels.length;
+    const H = session.config.model.input_size;
+    const random = rng(seed + 1);
+    const images = new Float32Array(patients * slices * 3 * H * H);
+    for (let i = 0; i < images.length; i++) images[i] = (random() + random() + random() - 1.5) * 2; // ≈ N(0, 1)
+    const labels = new Uint8Array(patients * slices * L);
+    for (let i = 0; i < labels.length; i++) labels[i] = random() < 0.2 ? 1 : 0;
+    state.session = session;
+    state.batch = { images, shape: [patients, slices, 3, H, H], lengths: new Int32Array(patients).fill(slices), labels };
+    return { info: await session.info(), slices: patients * slices };
+  },
+  async 'train-rep'() {
+    const t0 = now();
+    const { loss } = await state.session.trainStep(state.batch);
+    return { seconds: now() - t0, slices: state.batch.lengths.reduce((a, v) => a + v, 0), loss };
+  },
+  async 'infer-rep'() {
+    const { labels: _, ...batch } = state.batch;
+    const t0 = now();
+    await state.session.predict(batch);
+    return { seconds: now() - t0, slices: batch.lengths.reduce((a, v) => a + v, 0) };
+  },
+};
+
+async function serve() {
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    const { id, cmd, params } = JSON.parse(line);
+    try {
+      const fn = commands[cmd];
+      if (!fn) throw new Error(`unknown command '${cmd}'`);
+      reply({ id, ok: true, result: await fn(params ?? {}) });
+    } catch (e) {
+      reply({ id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    }
+  }
+}
+
+/** One epoch of the quickstart model on a synthetic set with Trainer (validation, checkpoints and report included). */
+async function e2e({ root, epochs = 1, validation, threads, out }) {
+  const runParent = out ?? (await mkdtemp(join(tmpdir(), 'ichnet-bench-run-')));
+  const config = await loadExperimentConfig({
+    preset: 'quickstart',
+    set: [
+      'data.format=folders',
+      `data.root=${root}`,
+      `train.epochs=${epochs}`,
+      `train.validation=${validation}`,
+      'augment.schedule.kind=constant',
+      `threads=${threads}`,
+      'device=cpu',
+      `out=${runParent}`,
+    ],
+  });
+  const tCreate = now();
+  const trainer = await Trainer.create(config, { runDir: join(runParent, 'run') });
+  let tStage;
+  let tLastStep;
+  let steps = 0;
+  trainer.on('stage', () => (tStage = now()));
+  trainer.on('step', () => {
+    tLastStep = now();
+    steps++;
+  });
+  const result = await trainer.fit();
+  const tEnd = now();
+  const usage = process.resourceUsage();
+  const state = JSON.parse(await readFile(join(runParent, 'run', 'checkpoints', 'last', 'state.json'), 'utf8'));
+  if (!out) await rm(runParent, { recursive: true, force: true });
+  const epoch = result.history[0];
+  return {
+    trainSeconds: tLastStep - tStage,
+    epochWithValidationSeconds: epoch.seconds,
+    fitSeconds: tEnd - tCreate,
+    processSeconds: tEnd,
+    steps,
+    slices: Math.round(epoch.slicesPerSecond * epoch.seconds),
+    validationPatients: state.validationPatients.length,
+    finalF2: result.final?.slice.f2.micro,
+    cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+    maxRssBytes: usage.maxRSS * 1024,
+  };
+}
+
+/** Resident memory over one epoch of the loader alone (decode + batching, no preprocessing). */
+async function loaderMemory({ root, patientsPerBatch, maxSlices, seed, intervalMs = 50 }) {
+  const dataset = await openDataset({ format: 'folders', root });
+  const loader = new SliceLoader(dataset.patients, { labels: dataset.labelNames.length, patientsPerBatch, maxSlices, mode: 'train', seed, augment });
+  const mib = () => process.memoryUsage.rss() / 2 ** 20;
+  const samples = [];
+  const timer = setInterval(() => samples.push(mib()), intervalMs);
+  const before = mib();
+  const perBatch = [];
+  let slices = 0;
+  let pixelBytes = 0;
+  const t0 = now();
+  for await (const { batch } of loader.batches(0)) {
+    slices += batch.lengths.reduce((a, v) => a + v, 0);
+    pixelBytes += batch.images.byteLength;
+    perBatch.push(mib());
+  }
+  const seconds = now() - t0;
+  clearInterval(timer);
+  const all = [...samples, ...perBatch];
+  return {
+    beforeMiB: before,
+    firstMiB: perBatch[0],
+    lastMiB: perBatch.at(-1),
+    maxMiB: Math.max(...all),
+    minMiB: Math.min(...all),
+    samples: all.length,
+    batches: perBatch.length,
+    perBatchMiB: perBatch.map((v) => Number(v.toFixed(1))),
+    slices,
+    pixelMiB: pixelBytes / 2 ** 20,
+    seconds,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+async function synth({ out, patients, size, slices, seed }) {
+  const t0 = now();
+  const info = await writeSyntheticDataset({ out, patients, size, slices, seed, format: 'dicom' });
+  return { root: info.root, patients: info.patients, slices: info.slices, seconds: now() - t0 };
+}
+
+const [mode, arg] = process.argv.slice(2);
+const oneShot = { e2e, 'loader-memory': loaderMemory, synth };
+if (mode === 'serve') {
+  await serve();
+} else if (oneShot[mode]) {
+  try {
+    reply({ id: 0, ok: true, result: await oneShot[mode](JSON.parse(arg ?? '{}')) });
+  } catch (e) {
+    reply({ id: 0, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    process.exitCode = 1;
+  }
+} else {
+  console.error('usage: node bench/ichnet.mjs <serve|e2e|loader-memory|synth> [json]');
+  process.exit(2);
+}

@@ -1,0 +1,405 @@
+#!/usr/bin/python3
+"""The PyTorch side of `npm run bench` (driven by scripts/bench.mjs; Debian's /usr/bin/python3 with
+torch, torchvision, cv2, pydicom and numpy, or ICHNET_PYTHON).
+
+    reference.py serve               JSON-lines commands on stdin, replies on fd 3
+    reference.py e2e '<json>'        one training epoch of the quickstart model; result on fd 3
+
+Written the way a PyTorch user would write the same work, not as a transliteration of ichnet:
+
+  * data: a per-patient `Dataset` (the model needs whole series) in a `DataLoader` with
+    `num_workers` worker processes (= ichnet's thread count), persistent workers, an
+    epoch-aware sampler for seeded per-patient augmentation, OpenCV limited to one thread per
+    worker (the usual setting: the workers are the parallelism). Per slice: pydicom decode →
+    HU (slope/intercept) → three CT windows quantised to 8 bits (numpy) → `cv2.createCLAHE(2.0,
+    (8, 8))` per channel → one `cv2.warpAffine` that does flip + rotation + scale + translation +
+    the resize to the model's size (bilinear, zero border) on the 3-channel uint8 image. Per
+    patient (vectorised over its slices): brightness/contrast jitter in [0, 1], ImageNet
+    normalisation, HWC → CHW. Collation pads series and stacks into shared memory.
+  * model, loss: `test/oracle/reference.py`'s `Net` and `asl` (an independent PyTorch
+    implementation of ichnet's model and ASL) with torchvision's VGG initialisation (as
+    `torchvision.models.vgg16_bn()` and ichnet do), `torch.optim.Adam`, `torch.set_num_threads`.
+  * inference: `net.eval()` under `torch.inference_mode()`.
+"""
+import csv
+import json
+import math
+import os
+import resource
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the oracle
+
+import cv2  # noqa: E402
+import numpy as np
+import pydicom
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data._utils.collate import default_collate
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load_oracle():
+    """test/oracle/reference.py (Net, asl), under its own module name (this file is also called reference.py)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("ichnet_oracle", os.path.join(HERE, "..", "test", "oracle", "reference.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+oracle = _load_oracle()
+
+WINDOWS = [(40.0, 80.0), (80.0, 200.0), (600.0, 2800.0)]  # brain, subdural, bone
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+# ichnet's augmentation defaults at full strength
+AUG = dict(p=0.8, flip=0.5, rotation=15.0, scale=(0.9, 1.1), translate=0.05, brightness=0.1, contrast=0.1)
+LABELS = ["ich", "ivh", "sah", "sdh", "edh"]
+
+try:
+    PROTO = os.fdopen(3, "w", buffering=1, closefd=False)
+except OSError:  # run by hand: replies on stdout
+    PROTO = sys.stdout
+
+
+def reply(obj):
+    PROTO.write(json.dumps(obj) + "\n")
+    PROTO.flush()
+
+
+# ---------------------------------------------------------------- data
+def read_index(root):
+    """train.csv (dirname, ID, label columns; one row per slice in slice order) -> patients."""
+    patients = {}
+    with open(os.path.join(root, "train.csv"), newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        for row in reader:
+            pid, sid = row[0], row[1]
+            p = patients.setdefault(pid, {"id": pid, "paths": [], "labels": []})
+            p["paths"].append(os.path.join(root, "train", pid, sid + ".dcm"))
+            p["labels"].append([int(v) for v in row[2:]])
+    out = list(patients.values())
+    for p in out:
+        p["labels"] = np.array(p["labels"], dtype=np.uint8)
+    return out, header[2:]
+
+
+def read_hu(path):
+    ds = pydicom.dcmread(path)
+    slope = float(getattr(ds, "RescaleSlope", 1.0))
+    intercept = float(getattr(ds, "RescaleIntercept", 0.0))
+    return ds.pixel_array.astype(np.float32) * slope + intercept
+
+
+def windows_u8(hu):
+    """HU -> [H, W, 3] uint8, one CT window per channel, rounded to 256 grey levels."""
+    out = np.empty(hu.shape + (3,), dtype=np.uint8)
+    for k, (c, w) in enumerate(WINDOWS):
+        v = (hu - (c - w / 2)) * (255.0 / w)
+        np.clip(v, 0, 255, out=v)
+        np.rint(v, out=v)
+        out[..., k] = v
+    return out
+
+
+def sample_aug(rng):
+    """One patient's parameters (the same for every slice of the series), or None."""
+    if rng.random() >= AUG["p"]:
+        return None
+    return dict(
+        flip=rng.random() < AUG["flip"],
+        angle=rng.uniform(-AUG["rotation"], AUG["rotation"]),
+        scale=rng.uniform(*AUG["scale"]),
+        tx=rng.uniform(-AUG["translate"], AUG["translate"]),
+        ty=rng.uniform(-AUG["translate"], AUG["translate"]),
+        brightness=rng.uniform(-AUG["brightness"], AUG["brightness"]),
+        contrast=1 + rng.uniform(-AUG["contrast"], AUG["contrast"]),
+    )
+
+
+def affine_matrix(h, w, size, a):
+    """2x3 source->destination matrix: flip, rotation, scale and translation about the centre, then the resize."""
+    s = size / max(h, w)
+    if a is None:
+        lin = np.array([[size / w, 0.0], [0.0, size / h]])
+        t = np.zeros(2)
+    else:
+        th = math.radians(a["angle"])
+        rot = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]])
+        lin = s * a["scale"] * rot @ np.diag([-1.0 if a["flip"] else 1.0, 1.0])
+        t = np.array([a["tx"], a["ty"]]) * size
+    cin = np.array([w / 2 - 0.5, h / 2 - 0.5])
+    cout = np.array([size / 2 - 0.5, size / 2 - 0.5])
+    off = cout + t - lin @ cin
+    return np.hstack([lin, off[:, None]]).astype(np.float64)
+
+
+class PatientSeries(Dataset):
+    """One item = one patient: a (random, in training) window of up to max_slices slices, fully preprocessed."""
+
+    def __init__(self, patients, size, max_slices, train, seed):
+        self.patients, self.size, self.max_slices, self.train, self.seed = patients, size, max_slices, train, seed
+        self.clahe = None
+
+    def __len__(self):
+        return len(self.patients)
+
+    def __getitem__(self, key):
+        epoch, idx = key
+        p = self.patients[idx]
+        rng = np.random.default_rng([self.seed, epoch, idx])
+        n = len(p["paths"])
+        start = int(rng.integers(0, n - self.max_slices + 1)) if self.train and n > self.max_slices else 0
+        stop = min(n, start + self.max_slices)
+        a = sample_aug(rng) if self.train else None
+        if self.clahe is None:
+            self.clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+        slices = []
+        for path in p["paths"][start:stop]:
+            img = windows_u8(read_hu(path))
+            img = cv2.merge([self.clahe.apply(img[..., k]) for k in range(3)])
+            h, w = img.shape[:2]
+            slices.append(cv2.warpAffine(img, affine_matrix(h, w, self.size, a), (self.size, self.size),
+                                         flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0))
+        x = np.stack(slices).astype(np.float32)
+        x *= 1.0 / 255
+        if a is not None:  # colour jitter in [0, 1] space, per slice mean
+            m = x.mean(axis=(1, 2, 3), keepdims=True)
+            x = np.clip((x - m) * a["contrast"] + m + a["brightness"], 0.0, 1.0)
+        x = (x - MEAN) / STD
+        x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # [S, 3, H, W]
+        return x, torch.from_numpy(p["labels"][start:stop])
+
+
+def collate(items):
+    """Pads series to the longest and stacks (default_collate allocates in shared memory inside workers)."""
+    lengths = torch.tensor([x.shape[0] for x, _ in items], dtype=torch.int64)
+    S = int(lengths.max())
+
+    def pad(t):
+        return t if t.shape[0] == S else torch.cat([t, t.new_zeros((S - t.shape[0],) + tuple(t.shape[1:]))])
+
+    return default_collate([pad(x) for x, _ in items]), lengths, default_collate([pad(y) for _, y in items])
+
+
+class EpochSampler(Sampler):
+    """Yields (epoch, index) so seeded per-patient augmentation works with persistent workers."""
+
+    def __init__(self, n, shuffle, seed):
+        self.n, self.shuffle, self.seed, self.epoch = n, shuffle, seed, 0
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n) if self.shuffle else np.arange(self.n)
+        return iter([(self.epoch, int(i)) for i in order])
+
+
+def worker_init(_):
+    cv2.setNumThreads(int(os.environ.get("BENCH_CV2_THREADS", "1")))
+
+
+def make_loader(patients, size, max_slices, train, seed, batch, workers, persistent=True):
+    ds = PatientSeries(patients, size, max_slices, train, seed)
+    sampler = EpochSampler(len(ds), train, seed)
+    loader = DataLoader(ds, batch_size=batch, sampler=sampler, num_workers=workers, collate_fn=collate,
+                        worker_init_fn=worker_init, persistent_workers=persistent and workers > 0,
+                        prefetch_factor=2)
+    return loader, sampler
+
+
+# ---------------------------------------------------------------- model
+def model_cfg(model):
+    m = dict(model)
+    m.setdefault("labels", LABELS)
+    return m
+
+
+def torchvision_init(net):
+    """torchvision's VGG initialisation of the convolutions (what `torchvision.models.vgg16_bn()` does, and
+    what ichnet does): kaiming_normal_ fan_out, zero bias. PyTorch's default init shrinks activations
+    through 13 layers, which is not what anyone trains from."""
+    for mod in net.modules():
+        if isinstance(mod, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(mod.weight, mode="fan_out", nonlinearity="relu")
+            torch.nn.init.zeros_(mod.bias)
+    return net
+
+
+def valid_mask(lengths, S):
+    return torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)
+
+
+STATE = {}
+
+
+def cmd_info(_):
+    return {"torch": torch.__version__, "torchvision": __import__("torchvision").__version__,
+            "cv2": cv2.__version__, "numpy": np.__version__, "pydicom": pydicom.__version__,
+            "python": sys.version.split()[0], "threads": torch.get_num_threads(),
+            "parallel": torch.__config__.parallel_info().splitlines()[-1].strip()}
+
+
+def cmd_data_setup(p):
+    patients, _ = read_index(p["root"])
+    patients = patients[: p["patients"]]
+    loader, sampler = make_loader(patients, p["inputSize"], p["maxSlices"], True, p["seed"],
+                                  p["patientsPerBatch"], p["workers"])
+    STATE["data"] = (loader, sampler)
+    return {"patients": len(patients), "slices": sum(len(q["paths"]) for q in patients)}
+
+
+def cmd_data_rep(p):
+    loader, sampler = STATE["data"]
+    sampler.epoch = p["epoch"]
+    slices = 0
+    t0 = time.perf_counter()
+    for x, lengths, _ in loader:
+        slices += int(lengths.sum())
+    return {"seconds": time.perf_counter() - t0, "slices": slices}
+
+
+def cmd_model_setup(p):
+    torch.set_num_threads(p["threads"])
+    torch.manual_seed(p.get("seed", 0))
+    m = model_cfg(p["model"])
+    net = torchvision_init(oracle.Net(m))
+    B, S, H = p["patients"], p["slices"], m["input_size"]
+    opt = p.get("optim", {})
+    optimizer = torch.optim.Adam(net.parameters(), lr=opt.get("lr", 1e-4), foreach=p.get("foreach"))
+    x = torch.randn(B, S, 3, H, H)
+    lengths = torch.full((B,), S, dtype=torch.int64)
+    labels = (torch.rand(B, S, len(m["labels"])) < 0.2).to(torch.uint8)
+    STATE["model"] = dict(net=net, opt=optimizer, x=x, lengths=lengths, labels=labels, valid=valid_mask(lengths, S))
+    return {"parameters": sum(t.numel() for t in net.parameters()), "threads": torch.get_num_threads(), "slices": B * S}
+
+
+def cmd_train_rep(_):
+    s = STATE["model"]
+    net, opt = s["net"], s["opt"]
+    t0 = time.perf_counter()
+    net.train()
+    opt.zero_grad(set_to_none=True)
+    logits, _, _ = net(s["x"], s["lengths"])
+    loss = oracle.asl(logits, s["labels"], s["valid"], {})
+    loss.backward()
+    opt.step()
+    value = loss.item()
+    return {"seconds": time.perf_counter() - t0, "slices": int(s["lengths"].sum()), "loss": value}
+
+
+def cmd_infer_rep(_):
+    s = STATE["model"]
+    net = s["net"]
+    t0 = time.perf_counter()
+    net.eval()
+    with torch.inference_mode():
+        logits, _, _ = net(s["x"], s["lengths"])
+        probs = torch.sigmoid(logits).masked_fill(~s["valid"].unsqueeze(-1), 0).amax(dim=1)
+        logits.numpy().copy(), probs.numpy().copy()
+    return {"seconds": time.perf_counter() - t0, "slices": int(s["lengths"].sum())}
+
+
+COMMANDS = {"info": cmd_info, "data-setup": cmd_data_setup, "data-rep": cmd_data_rep,
+            "model-setup": cmd_model_setup, "train-rep": cmd_train_rep, "infer-rep": cmd_infer_rep}
+
+
+def serve():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        msg = json.loads(line)
+        try:
+            fn = COMMANDS.get(msg["cmd"])
+            if fn is None:
+                raise ValueError(f"unknown command {msg['cmd']!r}")
+            reply({"id": msg["id"], "ok": True, "result": fn(msg.get("params") or {})})
+        except Exception as e:  # noqa: BLE001 - reported to the driver
+            import traceback
+            reply({"id": msg["id"], "ok": False, "error": f"{type(e).__name__}: {e}\n{traceback.format_exc()}"})
+
+
+# ---------------------------------------------------------------- end to end
+def e2e(p):
+    """One epoch of the quickstart model (Adam 1e-3, 2 patients a step, 24-slice windows, augmentation, CLAHE),
+    then a validation pass and a checkpoint, as a compact PyTorch training script would."""
+    t_start = time.perf_counter()
+    threads, workers, seed = p["threads"], p["workers"], p.get("seed", 0)
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    patients, label_names = read_index(p["root"])
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(patients))
+    n_val = max(1, round(p["validation"] * len(patients)))
+    val = [patients[i] for i in order[:n_val]]
+    train = [patients[i] for i in order[n_val:]]
+    m = dict(backbone="vgg16_bn", width=0.25, input_size=96, label_rnn="lstm", label_hidden=32,
+             slice_rnn="gru", slice_hidden=32, labels=label_names)
+    net = torchvision_init(oracle.Net(m))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    train_loader, sampler = make_loader(train, 96, 24, True, seed, 2, workers, persistent=False)
+    val_loader, _ = make_loader(val, 96, 64, False, seed, 2, workers, persistent=False)
+
+    t0 = time.perf_counter()
+    net.train()
+    slices, steps, loss_sum = 0, 0, 0.0
+    for x, lengths, labels in train_loader:
+        opt.zero_grad(set_to_none=True)
+        logits, _, _ = net(x, lengths)
+        loss = oracle.asl(logits, labels, valid_mask(lengths, x.shape[1]), {})
+        loss.backward()
+        opt.step()
+        loss_sum += loss.item()
+        slices += int(lengths.sum())
+        steps += 1
+    t_train = time.perf_counter() - t0
+
+    net.eval()
+    val_loss, val_batches = 0.0, 0
+    with torch.inference_mode():
+        for x, lengths, labels in val_loader:
+            logits, _, _ = net(x, lengths)
+            val_loss += float(oracle.asl(logits, labels, valid_mask(lengths, x.shape[1]), {}))
+            val_batches += 1
+    t_epoch = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as d:
+        torch.save({"model": net.state_dict(), "optimizer": opt.state_dict()}, os.path.join(d, "last.pt"))
+    t_end = time.perf_counter()
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "cpuSeconds": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+        "trainSeconds": t_train,
+        "epochWithValidationSeconds": t_epoch,
+        "fitSeconds": t_end - t_start,
+        "steps": steps,
+        "slices": slices,
+        "validationPatients": len(val),
+        "trainLoss": loss_sum / max(1, steps),
+        "valLoss": val_loss / max(1, val_batches),
+        "maxRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "maxRssChildrenBytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+    }
+
+
+def main(argv):
+    mode = argv[1] if len(argv) > 1 else ""
+    if mode == "serve":
+        serve()
+    elif mode == "e2e":
+        try:
+            reply({"id": 0, "ok": True, "result": e2e(json.loads(argv[2]))})
+        except Exception as e:  # noqa: BLE001
+            reply({"id": 0, "ok": False, "error": f"{type(e).__name__}: {e}"})
+            sys.exit(1)
+    else:
+        sys.exit("usage: reference.py <serve|e2e> [json]")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,376 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: ichnet against a PyTorch (Python) reference doing the same work on this machine,
+ * measured in the same run, printed as one table (see docs/BENCHMARKS.md).
+ *
+ *   npm run bench                       the full run (~4 minutes on 2 idle cores, ~7 busy)
+ *   npm run bench -- --quick            fewer repetitions, for development
+ *   npm run bench -- --only data,train  sections: data, train, infer, e2e, loader-memory
+ *   npm run bench -- --json             JSON on stdout instead of the table
+ *   npm run bench -- --save FILE        also write the JSON results to FILE
+ *   options: --verbose (children's output on stderr), --data-dir DIR (synthetic sets, default
+ *   $TMPDIR/ichnet-bench-data, reused between runs), --fresh-data, --threads N (default: all cores),
+ *   --omp-wait passive|default (OMP_WAIT_POLICY for both sides' processes; default passive, see
+ *   docs/BENCHMARKS.md: libgomp's active spin-wait makes a 2-thread PyTorch process 2–3× slower
+ *   while anything else keeps a core busy)
+ *
+ * Both sides run as long-lived child processes (node bench/ichnet.mjs serve, python
+ * bench/reference.py serve) that receive one command per repetition; repetitions alternate
+ * between the two (ABBA…), after separate warm-ups, so a change in machine load hits both.
+ * The interpreter is ICHNET_PYTHON or /usr/bin/python3 (Debian's, with torch).
+ */
+import { execFileSync, execSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { busyThreads, loadAverage, processTree, runOneShot, startWorker, summary, threadCpu, treeCpuSeconds } from '../bench/lib.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SECTIONS = ['data', 'train', 'infer', 'e2e', 'loader-memory'];
+
+// ---------------------------------------------------------------- options
+function parseArgs(argv) {
+  const o = { quick: false, json: false, verbose: false, only: SECTIONS, dataDir: join(tmpdir(), 'ichnet-bench-data'), freshData: false, threads: availableParallelism(), ompWait: 'passive' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const eq = a.indexOf('=');
+      if (eq >= 0) return a.slice(eq + 1);
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--json') o.json = true;
+    else if (a === '--verbose') o.verbose = true;
+    else if (a === '--fresh-data') o.freshData = true;
+    else if (a.startsWith('--only')) {
+      o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = o.only.filter((s) => !SECTIONS.includes(s));
+      if (bad.length) usage(`unknown section(s) ${bad.join(', ')}; sections: ${SECTIONS.join(', ')}`);
+    } else if (a.startsWith('--data-dir')) o.dataDir = resolve(value());
+    else if (a.startsWith('--save')) o.save = resolve(value());
+    else if (a.startsWith('--threads')) o.threads = Number(value());
+    else if (a.startsWith('--omp-wait')) {
+      o.ompWait = value();
+      if (!['passive', 'default'].includes(o.ompWait)) usage('--omp-wait must be passive or default');
+    } else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown option ${a}`);
+  }
+  if (!(Number.isInteger(o.threads) && o.threads >= 1)) usage('--threads must be a positive integer');
+  return o;
+}
+
+function usage(error) {
+  const source = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  const text = source.slice(source.indexOf('/**') + 3, source.indexOf('*/')).split('\n').map((l) => l.replace(/^ \* ?/, '')).join('\n').trim();
+  if (error) console.error(`bench: ${error}\n`);
+  console.error(text);
+  process.exit(error ? 2 : 0);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const log = (line) => console.error(line);
+const childLog = opts.verbose ? (line) => console.error(`    | ${line}`) : () => {};
+const python = process.env.ICHNET_PYTHON ?? '/usr/bin/python3';
+/** The environment of both sides' processes. */
+const childEnv = { ...process.env };
+if (opts.ompWait === 'passive') childEnv.OMP_WAIT_POLICY = 'PASSIVE';
+else if (opts.ompWait === 'default') delete childEnv.OMP_WAIT_POLICY;
+const node = process.execPath;
+const T = opts.threads;
+
+/** Repetitions: [warm-up, measured] per row. */
+const REPS = opts.quick
+  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [1, 2], infer: [2, 5], e2e: 1 }
+  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [1, 5], infer: [3, 20], e2e: 3 };
+
+/** Synthetic sets, generated once into the data dir and reused by both sides (and later runs). */
+const SETS = {
+  // data pipeline rows (first patients) and the loader-memory line (all of it)
+  dicom512: { patients: 48, size: 512, slices: [24, 24], seed: 1 },
+  // end to end
+  dicom128: { patients: 40, size: 128, slices: [24, 24], seed: 2 },
+};
+const DATA_PATIENTS = opts.quick ? 8 : 16;
+
+const QUICKSTART = { backbone: 'vgg16_bn', width: 0.25, input_size: 96, label_rnn: 'lstm', label_hidden: 32, slice_rnn: 'gru', slice_hidden: 32 };
+const SEED_MODEL = { backbone: 'vgg16', width: 1, input_size: 224, label_rnn: 'lstm', label_hidden: 256, slice_rnn: 'gru', slice_hidden: 256 };
+
+// ---------------------------------------------------------------- helpers
+const fmt = (v, digits = 3) => {
+  if (v === undefined || !Number.isFinite(v)) return '–';
+  const a = Math.abs(v);
+  if (a >= 1000) return v.toFixed(0);
+  return Number(v.toPrecision(digits)).toString();
+};
+const spread = (s) => `${fmt(s.median)} [${fmt(s.min)}–${fmt(s.max)}]`;
+
+function machine() {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
+  const flags = /^flags\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? '';
+  let gpu = 'none';
+  try {
+    gpu = execSync('nvidia-smi -L', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || 'none';
+  } catch {
+    /* no NVIDIA driver */
+  }
+  const mem = /^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
+  return {
+    cpu: model,
+    cores: availableParallelism(),
+    simd: ['avx512f', 'avx512_bf16', 'avx2', 'fma'].filter((f) => flags.split(' ').includes(f)),
+    memoryGiB: mem ? Number((Number(mem) / 2 ** 20).toFixed(1)) : undefined,
+    gpu,
+    date: execSync('date').toString().trim(),
+    kernel: execSync('uname -r').toString().trim(),
+  };
+}
+
+const ready = new Map();
+/** The synthetic set's directory, generated on first use in this run (or reused from an earlier one). */
+function ensureSet(name) {
+  if (!ready.has(name)) ready.set(name, generateSet(name));
+  return ready.get(name);
+}
+
+async function generateSet(name) {
+  const spec = SETS[name];
+  const dir = join(opts.dataDir, `${name}-p${spec.patients}-s${spec.slices.join('_')}-seed${spec.seed}`);
+  const marker = join(dir, '.bench-complete');
+  const wanted = JSON.stringify(spec);
+  if (!opts.freshData && existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return dir;
+  await rm(dir, { recursive: true, force: true });
+  log(`  generating ${name}: ${spec.patients} patients × ${spec.slices[0]} slices, ${spec.size}², DICOM → ${dir}`);
+  const { result } = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'synth', JSON.stringify({ out: dir, ...spec })], { log: childLog });
+  log(`  ${result.slices} slices in ${result.seconds.toFixed(1)} s`);
+  writeFileSync(marker, wanted);
+  return dir;
+}
+
+function startPair() {
+  const ichnet = startWorker(node, [join(root, 'bench/ichnet.mjs'), 'serve'], { log: childLog, cwd: root, env: childEnv });
+  const torch = startWorker(python, [join(root, 'bench/reference.py'), 'serve'], { log: childLog, cwd: root, env: childEnv });
+  return { ichnet, torch, close: () => Promise.all([ichnet.close(), torch.close()]) };
+}
+
+/** Per-thread (and per-process, for DataLoader workers) CPU snapshots of a worker's tree. */
+function snapshotThreads(pid) {
+  return Object.fromEntries(processTree(pid).map((p) => [p, threadCpu(p)]));
+}
+function threadReport(before, after) {
+  return Object.entries(after).map(([pid, threads]) => ({ pid: Number(pid), ...busyThreads(before[pid] ?? {}, threads) }));
+}
+
+/**
+ * Warm-ups on each side, then `reps` alternating repetitions of `cmd`. Each repetition reports
+ * { seconds, slices }; we keep slices/s and the cores the side's process tree kept busy.
+ */
+async function paired(pair, cmd, paramsFor, [warmup, reps]) {
+  for (let w = 0; w < warmup; w++) {
+    await pair.ichnet.call(cmd, paramsFor(w));
+    await pair.torch.call(cmd, paramsFor(w));
+  }
+  const sides = { ichnet: { rate: [], cores: [], seconds: [] }, torch: { rate: [], cores: [], seconds: [] } };
+  const threadsBefore = { ichnet: snapshotThreads(pair.ichnet.pid), torch: snapshotThreads(pair.torch.pid) };
+  const ratios = [];
+  for (let r = 0; r < reps; r++) {
+    const order = r % 2 === 0 ? ['ichnet', 'torch'] : ['torch', 'ichnet'];
+    const rates = {};
+    for (const side of order) {
+      const w = pair[side];
+      const cpu0 = treeCpuSeconds(w.pid);
+      const t0 = performance.now();
+      const res = await w.call(cmd, paramsFor(warmup + r));
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = treeCpuSeconds(w.pid) - cpu0;
+      rates[side] = res.slices / res.seconds;
+      sides[side].rate.push(rates[side]);
+      sides[side].seconds.push(res.seconds);
+      sides[side].cores.push(cpu / wall);
+    }
+    ratios.push(rates.ichnet / rates.torch);
+  }
+  const threads = { ichnet: threadReport(threadsBefore.ichnet, snapshotThreads(pair.ichnet.pid)), torch: threadReport(threadsBefore.torch, snapshotThreads(pair.torch.pid)) };
+  return {
+    ichnet: { slicesPerSecond: summary(sides.ichnet.rate), secondsPerRep: summary(sides.ichnet.seconds), coresBusy: summary(sides.ichnet.cores) },
+    torch: { slicesPerSecond: summary(sides.torch.rate), secondsPerRep: summary(sides.torch.seconds), coresBusy: summary(sides.torch.cores) },
+    pairedRatio: summary(ratios),
+    threadUse: threads,
+  };
+}
+
+// ---------------------------------------------------------------- sections
+const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [] };
+
+async function versions() {
+  const pair = startPair();
+  try {
+    const [ich, py] = await Promise.all([pair.ichnet.call('info'), pair.torch.call('info')]);
+    results.versions = { libtorch: ich.torchVersion, ichnetThreads: ich.threads, node: ich.node, ...Object.fromEntries(Object.entries(py).map(([k, v]) => [k === 'threads' ? 'pytorchDefaultThreads' : k, v])) };
+  } finally {
+    await pair.close();
+  }
+}
+
+async function sectionData() {
+  const dir = await ensureSet('dicom512');
+  const pair = startPair();
+  try {
+    const setup = { root: dir, patients: DATA_PATIENTS, inputSize: 224, patientsPerBatch: 2, maxSlices: 24, seed: 3 };
+    const [a, b] = await Promise.all([pair.ichnet.call('data-setup', { ...setup, threads: T }), pair.torch.call('data-setup', { ...setup, workers: T })]);
+    if (a.slices !== b.slices) log(`  warning: ichnet sees ${a.slices} slices, PyTorch ${b.slices}`);
+    const r = await paired(pair, 'data-rep', (i) => ({ epoch: i }), REPS.data);
+    results.sections.data = { ...r, slicesPerRep: a.slices };
+    results.rows.push({
+      key: 'data',
+      label: `data pipeline: DICOM 512² → 224² (decode, 3 windows, CLAHE, flip/rotate/scale, jitter), ${a.slices} slices/rep`,
+      unit: 'slices/s',
+      ichnet: r.ichnet.slicesPerSecond,
+      torch: r.torch.slicesPerSecond,
+      ratio: r.pairedRatio,
+      ratioOfMedians: r.ichnet.slicesPerSecond.median / r.torch.slicesPerSecond.median,
+    });
+  } finally {
+    await pair.close();
+  }
+}
+
+async function sectionModel(kind) {
+  const shapes = {
+    trainQuick: { model: QUICKSTART, optim: { name: 'adam', lr: 1e-3 }, patients: 2, slices: 24, cmd: 'train-rep', label: 'train step, quickstart (vgg16_bn ×¼, 96², LSTM 32 → GRU 32), 2 × 24 slices' },
+    trainSeed: { model: SEED_MODEL, optim: { name: 'adam', lr: 1e-4 }, patients: 1, slices: 8, cmd: 'train-rep', label: 'train step, seed (VGG16, 224², LSTM 256 → GRU 256), 1 × 8 slices' },
+    infer: { model: QUICKSTART, optim: { name: 'adam', lr: 1e-3 }, patients: 2, slices: 24, cmd: 'infer-rep', label: 'inference, quickstart model, 2 × 24 slices' },
+  };
+  const s = shapes[kind];
+  const pair = startPair();
+  try {
+    const setup = { model: s.model, optim: s.optim, patients: s.patients, slices: s.slices, threads: T, seed: 0 };
+    const [a, b] = await Promise.all([pair.ichnet.call('model-setup', setup), pair.torch.call('model-setup', setup)]);
+    if (a.info.parameters !== b.parameters) log(`  warning: parameter counts differ: ichnet ${a.info.parameters}, PyTorch ${b.parameters}`);
+    const r = await paired(pair, s.cmd, () => ({}), REPS[kind]);
+    results.sections[kind] = { ...r, parameters: { ichnet: a.info.parameters, torch: b.parameters }, threads: { ichnet: a.info.threads, torch: b.threads } };
+    results.rows.push({ key: kind, label: s.label, unit: 'slices/s', ichnet: r.ichnet.slicesPerSecond, torch: r.torch.slicesPerSecond, ratio: r.pairedRatio, ratioOfMedians: r.ichnet.slicesPerSecond.median / r.torch.slicesPerSecond.median });
+  } finally {
+    await pair.close();
+  }
+}
+
+async function sectionE2e() {
+  const dir = await ensureSet('dicom128');
+  const params = { root: dir, validation: 0.1, threads: T, workers: T, seed: 0 };
+  const runs = { ichnet: [], torch: [] };
+  for (let r = 0; r < REPS.e2e; r++) {
+    const order = r % 2 === 0 ? ['ichnet', 'torch'] : ['torch', 'ichnet'];
+    for (const side of order) {
+      const [cmd, args] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'e2e', JSON.stringify(params)]] : [python, [join(root, 'bench/reference.py'), 'e2e', JSON.stringify(params)]];
+      const run = await runOneShot(cmd, args, { log: childLog, env: childEnv });
+      runs[side].push({ ...run.result, wallSeconds: run.wallSeconds, peakPssBytes: run.peak.pss, peakRssBytes: run.peak.rss, processes: run.peak.processes });
+      log(`    ${side}: train ${run.result.trainSeconds.toFixed(1)} s, process ${run.wallSeconds.toFixed(1)} s, peak PSS ${(run.peak.pss / 2 ** 20).toFixed(0)} MiB`);
+    }
+  }
+  const pick = (side, f) => summary(runs[side].map(f));
+  const pairedInv = (f) => summary(runs.ichnet.map((x, i) => f(runs.torch[i]) / f(x)));
+  const slices = runs.ichnet[0].slices;
+  if (slices !== runs.torch[0].slices) log(`  warning: ichnet trained on ${slices} slices, PyTorch on ${runs.torch[0].slices}`);
+  results.sections.e2e = { runs };
+  const row = (key, label, unit, f) => ({ key, label, unit, ichnet: pick('ichnet', f), torch: pick('torch', f), ratio: pairedInv(f), ratioOfMedians: pick('torch', f).median / pick('ichnet', f).median, inverse: true });
+  results.rows.push(row('e2e-train', `end to end: 1 training epoch, ${slices} slices of 128² DICOM → 96², quickstart, aug + CLAHE — wall (PyTorch ÷ ichnet)`, 's', (x) => x.trainSeconds));
+  results.rows.push(row('e2e-process', 'end to end: whole process, start → exit (ichnet Trainer also validates twice, writes report.html) — wall (PyTorch ÷ ichnet)', 's', (x) => x.wallSeconds));
+  results.rows.push(row('e2e-memory', 'end to end: peak memory, PSS summed over the process tree (PyTorch ÷ ichnet)', 'MiB', (x) => x.peakPssBytes / 2 ** 20));
+}
+
+async function sectionLoaderMemory() {
+  const dir = await ensureSet('dicom512');
+  const { result, wallSeconds } = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'loader-memory', JSON.stringify({ root: dir, patientsPerBatch: 2, maxSlices: 24, seed: 4 })], { log: childLog, env: childEnv });
+  results.sections['loader-memory'] = { ...result, wallSeconds };
+}
+
+// ---------------------------------------------------------------- output
+function table() {
+  const head = ['benchmark', 'unit', 'ichnet median [min–max]', 'PyTorch median [min–max]', 'ichnet vs PyTorch, >1 = ichnet better: ratio of medians [paired min–max]'];
+  const lines = results.rows.map((r) => [r.label, r.unit, spread(r.ichnet), spread(r.torch), `**${fmt(r.ratioOfMedians, 3)}** [${fmt(r.ratio.min)}–${fmt(r.ratio.max)}]`]);
+  return [head, head.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+function report() {
+  const m = results.machine;
+  const v = results.versions;
+  const lines = [];
+  lines.push(`ichnet benchmark — ${m.date}${opts.quick ? '  (--quick: few repetitions, indicative only)' : ''}`);
+  lines.push(`machine: ${m.cpu}, ${m.cores} cores${m.simd.length ? ` (${m.simd.join(', ')})` : ''}, ${m.memoryGiB} GiB, GPU: ${m.gpu}, Linux ${m.kernel}`);
+  lines.push(`ichnet: LibTorch ${v.libtorch ?? '?'} (${v.ichnetThreads ?? '?'} threads by default), Node ${v.node ?? process.version}`);
+  lines.push(`PyTorch: torch ${v.torch ?? '?'}, torchvision ${v.torchvision ?? '?'}, OpenCV ${v.cv2 ?? '?'}, pydicom ${v.pydicom ?? '?'}, numpy ${v.numpy ?? '?'}, Python ${v.python ?? '?'} (${python})`);
+  lines.push(`threads: ${T} (ichnet intra-op threads; PyTorch torch.set_num_threads(${T}) and DataLoader num_workers=${T}); OMP_WAIT_POLICY ${opts.ompWait === 'passive' ? 'PASSIVE' : 'unset'} for both`);
+  const la = results.load;
+  lines.push(`load average (1/5/15 min): start ${la.start.one}/${la.start.five}/${la.start.fifteen}, end ${la.end?.one}/${la.end?.five}/${la.end?.fifteen}`);
+  lines.push('');
+  lines.push(table());
+  const lm = results.sections['loader-memory'];
+  if (lm) {
+    lines.push('');
+    lines.push(
+      `loader memory (ichnet SliceLoader alone, one epoch, ${lm.slices} DICOM slices of 512² = ${lm.pixelMiB.toFixed(0)} MiB of HU pixels, ${lm.batches} batches, ${lm.seconds.toFixed(1)} s): ` +
+        `RSS before ${lm.beforeMiB.toFixed(0)} MiB, after the first batch ${lm.firstMiB.toFixed(0)} MiB, after the last ${lm.lastMiB.toFixed(0)} MiB, max ${lm.maxMiB.toFixed(0)} MiB (${lm.samples} samples)`,
+    );
+  }
+  const cores = Object.entries(results.sections).filter(([, s]) => s.ichnet?.coresBusy);
+  if (cores.length) {
+    lines.push('');
+    lines.push('CPU cores kept busy during the measured repetitions (CPU time of the process tree ÷ wall time), median: ' + cores.map(([k, s]) => `${k} ichnet ${fmt(s.ichnet.coresBusy.median, 2)} / PyTorch ${fmt(s.torch.coresBusy.median, 2)}`).join('; '));
+  }
+  const use = Object.entries(results.sections).filter(([, s]) => s.threadUse);
+  if (use.length) {
+    const describe = (procs) => {
+      const threads = procs.flatMap((p) => p.threads);
+      const total = procs.reduce((a, p) => a + p.total, 0);
+      const main = threads.find((t) => t.name.endsWith('(main thread)'));
+      const mainShare = main && procs.length === 1 ? `, main thread ${Math.round((main.seconds / total) * 100)} %` : '';
+      return `${threads.length} thread(s) in ${procs.length} process(es)${mainShare}`;
+    };
+    lines.push('Threads doing ≥ 5 % of a side\'s CPU work: ' + use.map(([k, s]) => `${k} ichnet ${describe(s.threadUse.ichnet)} / PyTorch ${describe(s.threadUse.torch)}`).join('; '));
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  if (!existsSync(join(root, 'dist/src/index.js'))) {
+    log('bench: dist/ is missing; compiling with tsc');
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  }
+  if (!existsSync(python)) throw new Error(`${python} not found: set ICHNET_PYTHON to an interpreter with torch, torchvision, cv2, pydicom and numpy`);
+  const t0 = performance.now();
+  log(`bench: ${opts.quick ? 'quick' : 'full'} run, sections ${opts.only.join(', ')}; load average ${results.load.start.one}`);
+  await versions();
+  const run = async (name, fn) => {
+    const la0 = loadAverage();
+    const s0 = performance.now();
+    log(`bench: ${name} (load ${la0.one})`);
+    await fn();
+    log(`bench: ${name} done in ${((performance.now() - s0) / 1000).toFixed(0)} s`);
+    (results.load.sections ??= {})[name] = { start: la0, end: loadAverage() };
+  };
+  if (opts.only.includes('data')) await run('data', sectionData);
+  if (opts.only.includes('train')) {
+    await run('train (quickstart)', () => sectionModel('trainQuick'));
+    await run('train (seed)', () => sectionModel('trainSeed'));
+  }
+  if (opts.only.includes('infer')) await run('infer', () => sectionModel('infer'));
+  if (opts.only.includes('e2e')) await run('e2e', sectionE2e);
+  if (opts.only.includes('loader-memory')) await run('loader-memory', sectionLoaderMemory);
+  results.load.end = loadAverage();
+  results.totalSeconds = (performance.now() - t0) / 1000;
+  log(`bench: finished in ${results.totalSeconds.toFixed(0)} s`);
+  if (opts.save) writeFileSync(opts.save, `${JSON.stringify(results, null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  else process.stdout.write(`${report()}\n`);
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
