@@ -20,21 +20,10 @@ import { createInterface } from 'node:readline';
 import { loadExperimentConfig, openDataset, preprocess, Session, Trainer, writeSyntheticDataset } from '../dist/src/index.js';
 import { augmentSchema } from '../dist/src/config/augment-schema.js';
 import { SliceLoader } from '../dist/src/data/loader.js';
+import { Rng } from '../dist/src/data/rng.js';
 
 const reply = (obj) => writeSync(3, `${JSON.stringify(obj)}\n`);
 const now = () => performance.now() / 1000;
-
-/** Deterministic pseudo-random numbers (mulberry32) for synthetic model inputs. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Full-strength augmentation with ichnet's defaults (flip, ±15°, 0.9–1.1, ±5 %, brightness/contrast ±0.1). */
 const augment = augmentSchema.parse({ schedule: { kind: 'constant' } });
@@ -75,7 +64,8 @@ const commands = {
     const session = await Session.create({ model, optim, device: 'cpu', threads, seed });
     const L = session.config.model.labels.length;
     const H = session.config.model.input_size;
-    const random = rng(seed + 1);
+    const stream = new Rng(seed + 1);
+    const random = () => stream.float();
     const images = new Float32Array(patients * slices * 3 * H * H);
     for (let i = 0; i < images.length; i++) images[i] = (random() + random() + random() - 1.5) * 2; // ≈ N(0, 1)
     const labels = new Uint8Array(patients * slices * L);
