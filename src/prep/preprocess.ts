@@ -1,7 +1,7 @@
 /** What the model sees: the training pipeline's preprocessing, exposed for previews and tests. */
 import { availableParallelism } from 'node:os';
 
-import { prepSchema, type SessionConfigInput } from '../config/session-schema.js';
+import { formatIssues, prepSchema, type SessionConfigInput } from '../config/session-schema.js';
 import { loadAddon } from '../native/addon.js';
 import { rethrow } from '../native/errors.js';
 import type { Batch } from '../session/types.js';
@@ -23,7 +23,7 @@ export interface PreprocessOptions {
  */
 export async function preprocess(batch: Batch, options: PreprocessOptions = {}): Promise<Float32Array> {
   const parsed = prepSchema.safeParse(options.prep ?? {});
-  if (!parsed.success) throw new TypeError(`invalid prep config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new TypeError(`invalid prep config:\n${formatIssues(parsed.error, 'prep')}`);
   const { addon } = loadAddon();
   try {
     return await addon.preprocess(batch, parsed.data, options.inputSize ?? 224, options.device ?? 'cpu', options.threads ?? availableParallelism());

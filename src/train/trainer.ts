@@ -334,8 +334,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
     // Final scores: the best checkpoint on validation, with its tuned thresholds.
     const best = await Session.create(sessionConfig(stageConfig(this.config, stages - 1).config));
-    await best.loadCheckpoint(existsSync(this.run.checkpoint('best')) ? this.run.checkpoint('best') : this.run.checkpoint('last'));
-    const bestState = JSON.parse(await readFile(join(existsSync(this.run.checkpoint('best')) ? this.run.checkpoint('best') : this.run.checkpoint('last'), 'state.json'), 'utf8')) as TrainState;
+    const bestDir = existsSync(this.run.checkpoint('best')) ? this.run.checkpoint('best') : this.run.checkpoint('last');
+    await best.loadCheckpoint(bestDir);
+    const bestState = JSON.parse(await readFile(join(bestDir, 'state.json'), 'utf8')) as TrainState;
     const inference = await this.validate(best, validation, stageConfig(this.config, stages - 1).config);
     const final = scoreInference(this.state.labels, validation, inference, bestState.thresholds);
     await this.run.writePredictions(this.state.labels, validation, inference.probs, bestState.thresholds);
