@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { findLibTorch, HOW_TO_GET_LIBTORCH, packageRoot } from './libtorch.mjs';
 
@@ -26,7 +26,8 @@ export function buildNative({ debug = false } = {}) {
   const args = [cmakeJs, 'compile', '--directory', packageRoot, `--CDICHNET_TORCH_PREFIX=${torch.cmakePrefix}`];
   if (debug) args.push('--debug');
   console.log(`ichnet: building the native addon against LibTorch ${torch.version} (${torch.source}: ${torch.libDir})`);
-  const jobs = String(Math.max(1, Math.min(cpus().length, 4)));
+  // A translation unit with LibTorch's headers takes ~1.5 GB to compile: one job per core, as memory allows.
+  const jobs = process.env.ICHNET_BUILD_JOBS ?? String(Math.max(1, Math.min(cpus().length, Math.floor(totalmem() / 2 ** 31))));
   const r = spawnSync(process.execPath, [...args, '--parallel', jobs], { stdio: 'inherit', cwd: packageRoot, env: buildEnv() });
   if (r.status !== 0) throw new Error(`cmake-js failed with exit code ${r.status}`);
   return torch;

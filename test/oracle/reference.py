@@ -162,7 +162,7 @@ class Net(nn.Module):
     def forward(self, x, lengths):
         """x [B,S,3,H,W] -> slice logits [B,S,L], aux logits [B,S,L] or None, features [B*S,C]."""
         B, S = x.shape[:2]
-        valid = (torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)).reshape(-1)  # [B*S]
+        valid = (torch.arange(S, device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)).reshape(-1)  # [B*S]
 
         def padded(rows):  # rows of the valid slices -> [B*S, ...] with zero rows for padding
             out = rows.new_zeros((B * S,) + tuple(rows.shape[1:]))

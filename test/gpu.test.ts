@@ -1,0 +1,123 @@
+/**
+ * The CUDA path against the CPU path of the same build: skipped where LibTorch sees no GPU (CI),
+ * run on GPU machines (`npm test` there, or `node --test dist/test/gpu.test.js`).
+ *
+ * cuDNN convolutions use TF32 by default (as in PyTorch), so float32 CUDA results agree with the CPU
+ * to ~1e-3 relative, not 1e-6; bf16/fp16 autocast to ~1e-2.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import { augParamNames, preprocess, runtimeInfo, Session, type Batch } from '../src/index.js';
+import { randomBatch, tinyConfig } from './helpers/tiny.js';
+
+const cuda = runtimeInfo().cudaAvailable;
+const dir = mkdtempSync(join(tmpdir(), 'ichnet-gpu-'));
+
+/** ‖a − b‖ / ‖b‖ over two equally long arrays. */
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    assert.ok(Number.isFinite(a[i]), `element ${i} is ${a[i]}`);
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+/** A CUDA session with the CPU session's weights (written and read through a safetensors file). */
+async function twin(cpu: Session, overrides: Parameters<typeof tinyConfig>[0], name: string): Promise<Session> {
+  const file = join(dir, `${name}.safetensors`);
+  await cpu.saveWeights(file);
+  const gpu = await Session.create(tinyConfig({ ...overrides, device: 'cuda' }));
+  await gpu.loadWeights(file);
+  return gpu;
+}
+
+describe('CUDA', { skip: cuda ? false : 'LibTorch sees no CUDA device' }, () => {
+  it('reports the device it runs on', async () => {
+    const info = await (await Session.create(tinyConfig({ device: 'cuda' }))).info();
+    assert.match(info.device, /^cuda/);
+    assert.ok(runtimeInfo().cudnnAvailable, 'cuDNN is available with CUDA');
+  });
+
+  it('float32 forward on CUDA matches the CPU (logits and patient probabilities)', async () => {
+    for (const model of [{}, { label_rnn: 'gru', slice_rnn: 'lstm' }, { backbone: 'vgg16', label_rnn: 'none', slice_rnn: 'none' }]) {
+      const cpu = await Session.create(tinyConfig({ model }));
+      const gpu = await twin(cpu, { model }, 'fwd');
+      const { labels: _, ...batch } = randomBatch(5, [4, 2, 3], { pixels: 'int16' });
+      const a = await cpu.predict(batch);
+      const b = await gpu.predict(batch);
+      assert.ok(relError(b.logits, a.logits) < 5e-3, `logits differ by ${relError(b.logits, a.logits)} (${JSON.stringify(model)})`);
+      assert.ok(relError(b.patientProbs, a.patientProbs) < 5e-3);
+    }
+  });
+
+  it('one float32 training step on CUDA gives the CPU loss and the same next-step loss', async () => {
+    const batches = [randomBatch(11, [3, 2], { pixels: 'uint8' }), randomBatch(12, [3, 3], { pixels: 'uint8' })];
+    const cpu = await Session.create(tinyConfig({ optim: { name: 'sgd', lr: 1e-2 } }));
+    const gpu = await twin(cpu, { optim: { name: 'sgd', lr: 1e-2 } }, 'step');
+    for (const batch of batches) {
+      const a = (await cpu.trainStep(batch)).loss;
+      const b = (await gpu.trainStep(batch)).loss;
+      assert.ok(Math.abs(a - b) <= 5e-3 * Math.abs(a), `loss ${b} on CUDA, ${a} on the CPU`);
+    }
+  });
+
+  for (const precision of ['bf16', 'fp16'] as const) {
+    for (const channelsLast of [false, true]) {
+      it(`learns with ${precision} autocast${channelsLast ? ' and channels_last' : ''}: the loss falls by 10x`, async () => {
+        const session = await Session.create(tinyConfig({ device: 'cuda', precision, channels_last: channelsLast, optim: { lr: 3e-3 } }));
+        const batch = randomBatch(3, [4, 3], { pixels: 'uint8' });
+        const first = (await session.trainStep(batch)).loss;
+        let last = first;
+        for (let i = 0; i < 200 && last > first / 10; i++) last = (await session.trainStep(batch)).loss;
+        assert.ok(Number.isFinite(last) && last < first / 10, `loss went from ${first} to ${last}`);
+      });
+    }
+  }
+
+  it('bf16 autocast forward stays close to float32', async () => {
+    const cpu = await Session.create(tinyConfig());
+    const gpu = await twin(cpu, { precision: 'bf16' }, 'bf16');
+    const { labels: _, ...batch } = randomBatch(6, [3, 3], { pixels: 'int16' });
+    const a = await cpu.predict(batch);
+    const b = await gpu.predict(batch);
+    assert.ok(relError(b.logits, a.logits) < 5e-2, `bf16 logits differ by ${relError(b.logits, a.logits)}`);
+  });
+
+  it('a checkpoint written on CUDA resumes on the CPU with the same predictions', async () => {
+    const gpu = await Session.create(tinyConfig({ device: 'cuda' }));
+    for (let k = 0; k < 3; k++) await gpu.trainStep(randomBatch(20 + k, [3, 2], { pixels: 'uint8' }));
+    const ckpt = join(dir, 'cuda-ckpt');
+    await gpu.saveCheckpoint(ckpt);
+    const cpu = await Session.create(tinyConfig());
+    await cpu.loadCheckpoint(ckpt);
+    assert.equal((await cpu.info()).step, 3);
+    const { labels: _, ...batch } = randomBatch(30, [2, 3], { pixels: 'uint8' });
+    const a = await gpu.predict(batch);
+    const b = await cpu.predict(batch);
+    assert.ok(relError(a.logits, b.logits) < 5e-3, `logits differ by ${relError(a.logits, b.logits)}`);
+  });
+
+  it('preprocessing on CUDA matches the CPU (windows, augmentation, normalisation)', async () => {
+    const batch: Batch = randomBatch(40, [3, 2], { pixels: 'int16', size: 48 });
+    // Both patients flipped, rotated, scaled, shifted and jittered.
+    const names = augParamNames();
+    const value: Record<string, number> = { flip: 1, rotation: 0.2, scale: 1.05, translate_x: 0.03, translate_y: -0.02, brightness: 0.05, contrast: 0.95, gamma: 1.1 };
+    const aug = new Float32Array(2 * names.length);
+    for (let b = 0; b < 2; b++) names.forEach((n, j) => (aug[b * names.length + j] = value[n] ?? 0));
+    batch.aug = aug;
+    for (const clahe of [false, true]) {
+      const prep = { clahe: { enabled: clahe } };
+      const a = await preprocess(batch, { inputSize: 32, device: 'cpu', prep });
+      const b = await preprocess(batch, { inputSize: 32, device: 'cuda', prep });
+      assert.ok(relError(b, a) < 1e-5, `CLAHE ${clahe}: CUDA differs from the CPU by ${relError(b, a)}`);
+    }
+  });
+});
