@@ -144,8 +144,9 @@ def level(P, Y, thr, labels, curves):
         q = np.clip(P, 1e-15, 1 - 1e-15)
         row = -(w[None, :] * (Y * np.log(q) + (1 - Y) * np.log(1 - q))).sum(axis=1) / w.sum()
         out['logloss'] = row.mean()
-        # The competition's form: sklearn log_loss over the flattened (image, subtype) rows with weights.
-        out['logloss_sklearn'] = log_loss(Y.ravel(), P.ravel(), eps=1e-15, sample_weight=np.tile(w, Y.shape[0]), labels=[0, 1])
+        # The competition's form: sklearn log_loss over the flattened (image, subtype) rows with weights
+        # (clipped here: scikit-learn >= 1.5 dropped log_loss's eps and clips at machine epsilon instead).
+        out['logloss_sklearn'] = log_loss(Y.ravel(), q.ravel(), sample_weight=np.tile(w, Y.shape[0]), labels=[0, 1])
     return out
 
 def tune(P, Y, brute):
