@@ -60,8 +60,8 @@ const commands = {
   },
 
   /** A session and one preprocessed float32 batch [B, S, 3, H, W] with random labels. */
-  async 'model-setup'({ model, optim, patients, slices, threads, seed = 0 }) {
-    const session = await Session.create({ model, optim, device: 'cpu', threads, seed });
+  async 'model-setup'({ model, optim, patients, slices, threads, seed = 0, device = 'cpu', precision = 'fp32', channelsLast = false }) {
+    const session = await Session.create({ model, optim, device, precision, channels_last: channelsLast, threads, seed });
     const L = session.config.model.labels.length;
     const H = session.config.model.input_size;
     const stream = new Rng(seed + 1);
@@ -103,7 +103,7 @@ async function serve() {
 }
 
 /** One epoch of the quickstart model on a synthetic set with Trainer (validation, checkpoints and report included). */
-async function e2e({ root, epochs = 1, validation, threads, out }) {
+async function e2e({ root, epochs = 1, validation, threads, out, device = 'cpu', precision = 'fp32', channelsLast = false }) {
   const runParent = out ?? (await mkdtemp(join(tmpdir(), 'ichnet-bench-run-')));
   const config = await loadExperimentConfig({
     preset: 'quickstart',
@@ -114,7 +114,9 @@ async function e2e({ root, epochs = 1, validation, threads, out }) {
       `train.validation=${validation}`,
       'augment.schedule.kind=constant',
       `threads=${threads}`,
-      'device=cpu',
+      `device=${device}`,
+      `precision=${precision}`,
+      `channels_last=${channelsLast}`,
       `out=${runParent}`,
     ],
   });

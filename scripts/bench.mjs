@@ -10,7 +10,9 @@
  *   npm run bench -- --save FILE        also write the JSON results to FILE
  *   options: --verbose (children's output on stderr), --data-dir DIR (synthetic sets, default
  *   $TMPDIR/ichnet-bench-data, reused between runs), --fresh-data, --threads N (default: all cores),
- *   --omp-wait passive|default (OMP_WAIT_POLICY for both sides' processes; default passive, see
+ *   --device cpu|cuda (default cpu; cuda: both sides train and infer on the GPU with bf16 autocast,
+ *   channels_last, cuDNN benchmark, pinned host memory, and the seed row is also reported against
+ *   the GPU's measured bf16 matrix rate), --omp-wait passive|default (OMP_WAIT_POLICY for both sides' processes; default passive, see
  *   docs/BENCHMARKS.md: libgomp's active spin-wait makes a 2-thread PyTorch process 2–3× slower
  *   while anything else keeps a core busy)
  *
@@ -33,7 +35,7 @@ const SECTIONS = ['data', 'train', 'infer', 'e2e', 'loader-memory'];
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { quick: false, json: false, verbose: false, only: SECTIONS, dataDir: join(tmpdir(), 'ichnet-bench-data'), freshData: false, threads: availableParallelism(), ompWait: 'passive' };
+  const o = { quick: false, json: false, verbose: false, only: SECTIONS, dataDir: join(tmpdir(), 'ichnet-bench-data'), freshData: false, threads: availableParallelism(), ompWait: 'passive', device: 'cpu' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -53,6 +55,10 @@ function parseArgs(argv) {
     } else if (a.startsWith('--data-dir')) o.dataDir = resolve(value());
     else if (a.startsWith('--save')) o.save = resolve(value());
     else if (a.startsWith('--threads')) o.threads = Number(value());
+    else if (a.startsWith('--device')) {
+      o.device = value();
+      if (!['cpu', 'cuda'].includes(o.device)) usage('--device must be cpu or cuda');
+    }
     else if (a.startsWith('--omp-wait')) {
       o.ompWait = value();
       if (!['passive', 'default'].includes(o.ompWait)) usage('--omp-wait must be passive or default');
@@ -81,11 +87,16 @@ if (opts.ompWait === 'passive') childEnv.OMP_WAIT_POLICY = 'PASSIVE';
 else if (opts.ompWait === 'default') delete childEnv.OMP_WAIT_POLICY;
 const node = process.execPath;
 const T = opts.threads;
+const GPU = opts.device === 'cuda';
+/** The device settings both sides get: PyTorch's standard fast recipe on CUDA. */
+const DEVICE = GPU ? { device: 'cuda', precision: 'bf16', channelsLast: true } : { device: 'cpu' };
+/** FLOP of one VGG16 training step (forward + backward) on one 224² slice; forward is ~31 GFLOP. */
+const VGG16_TRAIN_FLOP = 92e9;
 
 /** Repetitions: [warm-up, measured] per row. */
 const REPS = opts.quick
-  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [1, 2], infer: [2, 5], e2e: 1 }
-  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [1, 5], infer: [3, 20], e2e: 3 };
+  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1 }
+  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3 };
 
 /** Synthetic sets, generated once into the data dir and reused by both sides (and later runs). */
 const SETS = {
@@ -204,12 +215,13 @@ async function paired(pair, cmd, paramsFor, [warmup, reps]) {
 }
 
 // ---------------------------------------------------------------- sections
-const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [] };
+const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [] };
 
 async function versions() {
   const pair = startPair();
   try {
-    const [ich, py] = await Promise.all([pair.ichnet.call('info'), pair.torch.call('info')]);
+    const [ich, py] = await Promise.all([pair.ichnet.call('info'), pair.torch.call('info', DEVICE)]);
+    if (GPU) results.ceiling = await pair.torch.call('ceiling');
     results.versions = { libtorch: ich.torchVersion, ichnetThreads: ich.threads, node: ich.node, ...Object.fromEntries(Object.entries(py).map(([k, v]) => [k === 'threads' ? 'pytorchDefaultThreads' : k, v])) };
   } finally {
     await pair.close();
@@ -242,13 +254,15 @@ async function sectionData() {
 async function sectionModel(kind) {
   const shapes = {
     trainQuick: { model: QUICKSTART, optim: { name: 'adam', lr: 1e-3 }, patients: 2, slices: 24, cmd: 'train-rep', label: 'train step, quickstart (vgg16_bn ×¼, 96², LSTM 32 → GRU 32), 2 × 24 slices' },
-    trainSeed: { model: SEED_MODEL, optim: { name: 'adam', lr: 1e-4 }, patients: 1, slices: 8, cmd: 'train-rep', label: 'train step, seed (VGG16, 224², LSTM 256 → GRU 256), 1 × 8 slices' },
+    trainSeed: GPU
+      ? { model: SEED_MODEL, optim: { name: 'adam', lr: 1e-4 }, patients: 4, slices: 24, cmd: 'train-rep', label: 'train step, seed (VGG16, 224², LSTM 256 → GRU 256), 4 × 24 slices' }
+      : { model: SEED_MODEL, optim: { name: 'adam', lr: 1e-4 }, patients: 1, slices: 8, cmd: 'train-rep', label: 'train step, seed (VGG16, 224², LSTM 256 → GRU 256), 1 × 8 slices' },
     infer: { model: QUICKSTART, optim: { name: 'adam', lr: 1e-3 }, patients: 2, slices: 24, cmd: 'infer-rep', label: 'inference, quickstart model, 2 × 24 slices' },
   };
   const s = shapes[kind];
   const pair = startPair();
   try {
-    const setup = { model: s.model, optim: s.optim, patients: s.patients, slices: s.slices, threads: T, seed: 0 };
+    const setup = { model: s.model, optim: s.optim, patients: s.patients, slices: s.slices, threads: T, seed: 0, ...DEVICE };
     const [a, b] = await Promise.all([pair.ichnet.call('model-setup', setup), pair.torch.call('model-setup', setup)]);
     if (a.info.parameters !== b.parameters) log(`  warning: parameter counts differ: ichnet ${a.info.parameters}, PyTorch ${b.parameters}`);
     const r = await paired(pair, s.cmd, () => ({}), REPS[kind]);
@@ -261,7 +275,7 @@ async function sectionModel(kind) {
 
 async function sectionE2e() {
   const dir = await ensureSet('dicom128');
-  const params = { root: dir, validation: 0.1, threads: T, workers: T, seed: 0 };
+  const params = { root: dir, validation: 0.1, threads: T, workers: T, seed: 0, ...DEVICE };
   const runs = { ichnet: [], torch: [] };
   for (let r = 0; r < REPS.e2e; r++) {
     const order = r % 2 === 0 ? ['ichnet', 'torch'] : ['torch', 'ichnet'];
@@ -304,11 +318,23 @@ function report() {
   lines.push(`machine: ${m.cpu}, ${m.cores} cores${m.simd.length ? ` (${m.simd.join(', ')})` : ''}, ${m.memoryGiB} GiB, GPU: ${m.gpu}, Linux ${m.kernel}`);
   lines.push(`ichnet: LibTorch ${v.libtorch ?? '?'} (${v.ichnetThreads ?? '?'} threads by default), Node ${v.node ?? process.version}`);
   lines.push(`PyTorch: torch ${v.torch ?? '?'}, torchvision ${v.torchvision ?? '?'}, OpenCV ${v.cv2 ?? '?'}, pydicom ${v.pydicom ?? '?'}, numpy ${v.numpy ?? '?'}, Python ${v.python ?? '?'} (${python})`);
+  if (GPU) lines.push(`device: CUDA, bf16 autocast, channels_last, cuDNN benchmark, pinned host memory (both sides); ${v.gpu ?? ''}, CUDA ${v.cuda ?? '?'}, cuDNN ${v.cudnn ?? '?'}`);
   lines.push(`threads: ${T} (ichnet intra-op threads; PyTorch torch.set_num_threads(${T}) and DataLoader num_workers=${T}); OMP_WAIT_POLICY ${opts.ompWait === 'passive' ? 'PASSIVE' : 'unset'} for both`);
   const la = results.load;
   lines.push(`load average (1/5/15 min): start ${la.start.one}/${la.start.five}/${la.start.fifteen}, end ${la.end?.one}/${la.end?.five}/${la.end?.fifteen}`);
   lines.push('');
   lines.push(table());
+  const seed = results.rows.find((r) => r.key === 'trainSeed');
+  if (GPU && seed && results.ceiling) {
+    const tflops = results.ceiling.bf16TflopsPerSecond;
+    const ceiling = (tflops * 1e12) / VGG16_TRAIN_FLOP;
+    const pct = (rate) => `${((rate / ceiling) * 100).toFixed(1)} %`;
+    lines.push('');
+    lines.push(
+      `seed train step against the GPU's measured bf16 matrix rate (${tflops.toFixed(0)} TFLOP/s → ceiling ${ceiling.toFixed(0)} slices/s at ${VGG16_TRAIN_FLOP / 1e9} GFLOP per slice): ` +
+        `ichnet ${fmt(seed.ichnet.median)} slices/s = ${pct(seed.ichnet.median)}, PyTorch ${fmt(seed.torch.median)} slices/s = ${pct(seed.torch.median)}`,
+    );
+  }
   const lm = results.sections['loader-memory'];
   if (lm) {
     lines.push('');
