@@ -92,6 +92,38 @@ describe('training', () => {
     }
   });
 
+  for (const name of ['adam', 'adamw'] as const) {
+    it(`the multi-tensor ${name} (optim.foreach) follows LibTorch's ${name} step for step`, async () => {
+      const batches = [0, 1, 2, 3].map((k) => randomBatch(50 + k, [3, 2], { pixels: 'uint8' }));
+      const weights: string[] = [];
+      const losses: number[][] = [];
+      for (const foreach of ['off', 'on'] as const) {
+        // weight decay and a backbone multiplier exercise both groups and both decay forms
+        const session = await Session.create(tinyConfig({ optim: { name, lr: 3e-3, weight_decay: 0.05, backbone_lr_mult: 0.5, foreach } }));
+        const run: number[] = [];
+        for (const b of batches) run.push((await session.trainStep(b)).loss);
+        losses.push(run);
+        const file = join(dir, `${name}-foreach-${foreach}.safetensors`);
+        await session.saveWeights(file);
+        weights.push(file);
+        // and the checkpoint's optimizer state is LibTorch's: the other form resumes from it
+        await session.saveCheckpoint(join(dir, `${name}-foreach-${foreach}`));
+      }
+      assert.deepEqual(losses[1], losses[0]);
+      const [a, b] = weights.map(readSafetensors);
+      for (const [key, t] of a!) assert.deepEqual(b!.get(key)?.data, t.data, key);
+      const resumed = await Session.create(tinyConfig({ optim: { name, lr: 3e-3, weight_decay: 0.05, backbone_lr_mult: 0.5, foreach: 'off' } }));
+      await resumed.loadCheckpoint(join(dir, `${name}-foreach-on`));
+      const continued = await Session.create(tinyConfig({ optim: { name, lr: 3e-3, weight_decay: 0.05, backbone_lr_mult: 0.5, foreach: 'on' } }));
+      await continued.loadCheckpoint(join(dir, `${name}-foreach-off`));
+      // the second loss depends on the optimizer state both loaded
+      for (const k of [60, 61]) {
+        const next = randomBatch(k, [2, 3], { pixels: 'uint8' });
+        assert.equal((await continued.trainStep(next)).loss, (await resumed.trainStep(next)).loss);
+      }
+    });
+  }
+
   it('reports its runtime facts', async () => {
     const session = await Session.create(tinyConfig());
     const info = await session.info();

@@ -153,6 +153,9 @@ session::SessionConfig parseSessionConfig(const Napi::Object& config) {
   c.optim.weight_decay = numberAt(o, "weight_decay", "optim.weight_decay");
   c.optim.backbone_lr_mult = numberAt(o, "backbone_lr_mult", "optim.backbone_lr_mult");
   c.optim.grad_clip = numberAt(o, "grad_clip", "optim.grad_clip");
+  using Foreach = session::OptimConfig::Foreach;
+  c.optim.foreach = choose<Foreach>(env, stringAt(o, "foreach", "optim.foreach"), "optim.foreach",
+                                    {{"auto", Foreach::Auto}, {"on", Foreach::On}, {"off", Foreach::Off}});
 
   c.device = stringAt(config, "device", "device");
   c.threads = static_cast<int>(integerAt(config, "threads", "threads", 0));

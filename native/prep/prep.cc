@@ -77,7 +77,12 @@ torch::Tensor preprocessBatch(const torch::Tensor& images, const torch::Tensor& 
   const auto upload = [&](const torch::Tensor& t) {
     return device.is_cuda() ? t.pin_memory().to(device, /*non_blocking=*/true) : t;
   };
-  if (images.scalar_type() == torch::kFloat32) return upload(flat.index_select(0, idx.self));
+  if (images.scalar_type() == torch::kFloat32) {
+    if (!device.is_cuda()) return flat.index_select(0, idx.self);
+    // One copy into pinned memory, then the valid slices are selected on the device.
+    auto on_device = upload(flat.contiguous());
+    return idx.self.size(0) == flat.size(0) ? on_device : on_device.index_select(0, idx.self.to(device));
+  }
   if (images.scalar_type() != torch::kUInt8 && images.scalar_type() != torch::kInt16) {
     throw std::invalid_argument("images: expected uint8, int16 or float32");
   }

@@ -21,6 +21,7 @@ struct OptimConfig {
   double weight_decay{};
   double backbone_lr_mult{};  // the backbone's learning rate = lr * this
   double grad_clip{};         // max global grad norm; 0 = off
+  enum class Foreach { Auto, On, Off } foreach = Foreach::Auto;  // multi-tensor Adam/AdamW
 };
 
 struct SessionConfig {

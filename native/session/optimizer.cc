@@ -1,5 +1,7 @@
 #include "session/optimizer.h"
 
+#include "session/foreach_adam.h"
+
 namespace ichnet::session {
 
 namespace {
@@ -16,15 +18,18 @@ std::vector<torch::optim::OptimizerParamGroup> groups(const model::IchNet& model
 
 }  // namespace
 
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const model::IchNet& model, const OptimConfig& c) {
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const model::IchNet& model, const OptimConfig& c,
+                                                       bool foreach) {
   namespace optim = torch::optim;
   switch (c.kind) {
     case OptimizerKind::Adam: {
       const auto o = optim::AdamOptions(c.lr).betas({c.beta1, c.beta2}).weight_decay(c.weight_decay);
+      if (foreach) return std::make_unique<ForeachAdam>(groups(model, o, c.backbone_lr_mult), o);
       return std::make_unique<optim::Adam>(groups(model, o, c.backbone_lr_mult), o);
     }
     case OptimizerKind::AdamW: {
       const auto o = optim::AdamWOptions(c.lr).betas({c.beta1, c.beta2}).weight_decay(c.weight_decay);
+      if (foreach) return std::make_unique<ForeachAdamW>(groups(model, o, c.backbone_lr_mult), o);
       return std::make_unique<optim::AdamW>(groups(model, o, c.backbone_lr_mult), o);
     }
     case OptimizerKind::Sgd: {

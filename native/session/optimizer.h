@@ -9,7 +9,9 @@
 
 namespace ichnet::session {
 
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const model::IchNet& model, const OptimConfig& config);
+/// foreach: Adam/AdamW as multi-tensor kernels (for CUDA, where the per-parameter loop is launch-bound).
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const model::IchNet& model, const OptimConfig& config,
+                                                       bool foreach);
 
 /// Sets the base learning rate (group 0, the backbone, gets lr * backbone_lr_mult).
 void setLearningRate(torch::optim::Optimizer& optimizer, double lr, double backbone_lr_mult);

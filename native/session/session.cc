@@ -57,7 +57,9 @@ Session::Session(const SessionConfig& config)
     }
   }
   if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
-  optimizer_ = makeOptimizer(model_, config.optim);
+  using Foreach = OptimConfig::Foreach;
+  const auto foreach = config.optim.foreach;
+  optimizer_ = makeOptimizer(model_, config.optim, foreach == Foreach::On || (foreach == Foreach::Auto && device_.is_cuda()));
 }
 
 void Session::enterWorkerThread() const {
@@ -111,10 +113,10 @@ void checkFinite(const torch::Tensor& loss, int64_t step) {
 
 }  // namespace
 
-void Session::optimizerStep(const torch::Tensor& loss) {
-  const bool scaled = device_.is_cuda() && config_.precision == Precision::Fp16;
-  (scaled ? loss * grad_scale_ : loss).backward();
-  if (scaled) {
+bool Session::scaledLoss() const { return device_.is_cuda() && config_.precision == Precision::Fp16; }
+
+void Session::optimizerStep() {
+  if (scaledLoss()) {
     // Dynamic loss scaling: unscale, skip the step on overflow and halve the scale, grow it after
     // 2000 clean steps (PyTorch's GradScaler defaults).
     bool overflow = false;
@@ -152,12 +154,16 @@ StepResult Session::trainStep(const Batch& batch) {
   try {
     f = forward(batch, /*augment=*/true);
     loss = lossOf(f, batch);
+    // Backward is queued before the loss is read, so that reading it (a device synchronisation on
+    // CUDA) does not leave the GPU idle between forward and backward.
+    (scaledLoss() ? loss * grad_scale_ : loss).backward();
     checkFinite(loss, step_);
   } catch (...) {
     restore();
+    optimizer_->zero_grad();
     throw;
   }
-  optimizerStep(loss);
+  optimizerStep();
   ++step_;
   return toResult(f.out.slice_logits, f.valid, loss.item<double>());
 }

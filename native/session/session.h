@@ -52,7 +52,10 @@ class Session {
   torch::Tensor lossOf(const Forward& f, const Batch& batch) const;
   StepResult evaluate(const Batch& batch, bool with_loss);
   void enterWorkerThread() const;
-  void optimizerStep(const torch::Tensor& loss);
+  /// fp16 on CUDA: the loss is scaled before backward (dynamic loss scaling).
+  bool scaledLoss() const;
+  /// Unscales (fp16), clips and applies the gradients that backward left.
+  void optimizerStep();
 
   SessionConfig config_;
   torch::Device device_;

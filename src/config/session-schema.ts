@@ -63,6 +63,10 @@ export const optimSchema = z.strictObject({
   weight_decay: z.number().min(0).default(0),
   backbone_lr_mult: z.number().min(0).default(1).describe("the backbone's learning rate is lr times this"),
   grad_clip: z.number().min(0).default(0).describe('maximum global gradient norm; 0 turns clipping off'),
+  foreach: z
+    .enum(['auto', 'on', 'off'])
+    .default('auto')
+    .describe('Adam/AdamW as multi-tensor kernels (same arithmetic, far fewer kernel launches); auto = on CUDA'),
 });
 
 export const sessionSchema = z.strictObject({
