@@ -1,13 +1,17 @@
 #pragma once
-// Runs a job on a libuv worker thread and settles a promise with its result. Every C++ exception
-// (LibTorch's c10::Error included) becomes a rejected promise with a plain message: nothing thrown
-// in native code can reach the process boundary.
+// Runs a job off the JS thread and settles a promise with its result: on a libuv worker thread, or,
+// when given one, on a ComputeThread (a session's), with the libuv thread waiting for it. Every C++
+// exception (LibTorch's c10::Error included) becomes a rejected promise with a plain message:
+// nothing thrown in native code can reach the process boundary.
 #include <napi.h>
 #include <torch/torch.h>
 
 #include <functional>
+#include <memory>
 #include <utility>
 #include <vector>
+
+#include "binding/compute_thread.h"
 
 namespace ichnet::binding {
 
@@ -30,9 +34,11 @@ class PromiseWorker : public Napi::AsyncWorker {
   using Job = std::function<Result()>;
   using ToJs = std::function<Napi::Value(Napi::Env, Result&)>;
 
-  /// `keep` holds JS values (typed arrays the job reads) alive until the promise settles.
-  static Napi::Promise start(Napi::Env env, Job job, ToJs to_js, const std::vector<Napi::Value>& keep = {}) {
-    auto* worker = new PromiseWorker(env, std::move(job), std::move(to_js), keep);  // owned by libuv; deletes itself
+  /// `keep` holds JS values (typed arrays the job reads) alive until the promise settles; `on` is
+  /// the thread to run the job on (null: the libuv worker itself).
+  static Napi::Promise start(Napi::Env env, Job job, ToJs to_js, const std::vector<Napi::Value>& keep = {},
+                             std::shared_ptr<ComputeThread> on = nullptr) {
+    auto* worker = new PromiseWorker(env, std::move(job), std::move(to_js), keep, std::move(on));  // owned by libuv; deletes itself
     auto promise = worker->deferred_.Promise();
     worker->Queue();
     return promise;
@@ -41,7 +47,11 @@ class PromiseWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      result_ = job_();
+      if (on_) {
+        on_->run([this] { result_ = job_(); });
+      } else {
+        result_ = job_();
+      }
     } catch (...) {
       SetError(describeCurrentException());
     }
@@ -59,9 +69,10 @@ class PromiseWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
  private:
-  PromiseWorker(Napi::Env env, Job job, ToJs to_js, const std::vector<Napi::Value>& keep)
+  PromiseWorker(Napi::Env env, Job job, ToJs to_js, const std::vector<Napi::Value>& keep,
+                std::shared_ptr<ComputeThread> on)
       : Napi::AsyncWorker(env, "ichnet"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)),
-        to_js_(std::move(to_js)) {
+        to_js_(std::move(to_js)), on_(std::move(on)) {
     for (const auto& v : keep) keep_.push_back(Napi::Persistent(v));
   }
 
@@ -69,6 +80,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Job job_;
   ToJs to_js_;
   std::vector<Napi::Reference<Napi::Value>> keep_;
+  std::shared_ptr<ComputeThread> on_;
   Result result_{};
 };
 

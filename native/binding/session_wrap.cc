@@ -40,6 +40,13 @@ Napi::Function SessionWrap::define(Napi::Env env) {
 
 SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {}
 
+template <typename Result>
+Napi::Promise SessionWrap::run(Napi::Env env, std::function<Result()> job,
+                               std::function<Napi::Value(Napi::Env, Result&)> to_js,
+                               const std::vector<Napi::Value>& keep) const {
+  return PromiseWorker<Result>::start(env, std::move(job), std::move(to_js), keep, thread_);
+}
+
 std::shared_ptr<session::Session> SessionWrap::session() const {
   if (!session_) throw Napi::Error::New(Env(), "NativeSession is not initialised: use createSession(config)");
   return session_;
@@ -49,22 +56,26 @@ Napi::Value SessionWrap::create(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "createSession: expected a config object");
   const auto config = parseSessionConfig(info[0].As<Napi::Object>());
+  // The session is built on the thread that will run all its work.
+  auto thread = std::make_shared<ComputeThread>();
   return PromiseWorker<Created>::start(
       env, [config] { return Created{std::make_shared<session::Session>(config), config.model.num_labels}; },
-      [](Napi::Env env, Created& created) -> Napi::Value {
+      [thread](Napi::Env env, Created& created) -> Napi::Value {
         auto obj = env.GetInstanceData<Napi::FunctionReference>()->New({});
         auto* wrap = SessionWrap::Unwrap(obj);
         wrap->session_ = std::move(created.session);
         wrap->num_labels_ = created.num_labels;
+        wrap->thread_ = thread;
         return obj;
-      });
+      },
+      {}, thread);
 }
 
 Napi::Value SessionWrap::step(const Napi::CallbackInfo& info, StepKind kind) {
   auto s = session();
   const auto batch = parseBatch(info.Length() > 0 ? info[0] : info.Env().Undefined(), num_labels_, kind != StepKind::Predict);
   std::vector<Napi::Value> keep = {info[0]};
-  return PromiseWorker<session::StepResult>::start(
+  return run<session::StepResult>(
       info.Env(),
       [s, batch, kind] {
         switch (kind) {
@@ -86,13 +97,13 @@ Napi::Value SessionWrap::setLearningRate(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(info.Env(), "setLearningRate: expected a number >= 0");
   }
   const double lr = info[0].As<Napi::Number>().DoubleValue();
-  return PromiseWorker<bool>::start(info.Env(), [s, lr] { s->setLearningRate(lr); return true; }, undefinedResult);
+  return run<bool>(info.Env(), [s, lr] { s->setLearningRate(lr); return true; }, undefinedResult);
 }
 
 Napi::Value SessionWrap::loadWeights(const Napi::CallbackInfo& info) {
   auto s = session();
   const auto path = pathArg(info, 0, "loadWeights");
-  return PromiseWorker<io::LoadReport>::start(
+  return run<io::LoadReport>(
       info.Env(), [s, path] { return s->loadWeights(path); },
       [](Napi::Env env, io::LoadReport& r) -> Napi::Value { return loadReportToJs(env, r); });
 }
@@ -100,7 +111,7 @@ Napi::Value SessionWrap::loadWeights(const Napi::CallbackInfo& info) {
 Napi::Value SessionWrap::saveWeights(const Napi::CallbackInfo& info) {
   auto s = session();
   const auto path = pathArg(info, 0, "saveWeights");
-  return PromiseWorker<bool>::start(info.Env(), [s, path] { s->saveWeights(path); return true; }, undefinedResult);
+  return run<bool>(info.Env(), [s, path] { s->saveWeights(path); return true; }, undefinedResult);
 }
 
 Napi::Value SessionWrap::saveCheckpoint(const Napi::CallbackInfo& info) {
@@ -118,18 +129,18 @@ Napi::Value SessionWrap::saveCheckpoint(const Napi::CallbackInfo& info) {
       extra[name] = text.As<Napi::String>().Utf8Value();
     }
   }
-  return PromiseWorker<bool>::start(info.Env(), [s, dir, extra] { s->saveCheckpoint(dir, extra); return true; }, undefinedResult);
+  return run<bool>(info.Env(), [s, dir, extra] { s->saveCheckpoint(dir, extra); return true; }, undefinedResult);
 }
 
 Napi::Value SessionWrap::loadCheckpoint(const Napi::CallbackInfo& info) {
   auto s = session();
   const auto dir = pathArg(info, 0, "loadCheckpoint");
-  return PromiseWorker<bool>::start(info.Env(), [s, dir] { s->loadCheckpoint(dir); return true; }, undefinedResult);
+  return run<bool>(info.Env(), [s, dir] { s->loadCheckpoint(dir); return true; }, undefinedResult);
 }
 
 Napi::Value SessionWrap::info(const Napi::CallbackInfo& info) {
   auto s = session();
-  return PromiseWorker<session::SessionInfo>::start(
+  return run<session::SessionInfo>(
       info.Env(), [s] { return s->info(); },
       [](Napi::Env env, session::SessionInfo& i) -> Napi::Value { return sessionInfoToJs(env, i); });
 }

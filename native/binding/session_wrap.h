@@ -1,10 +1,13 @@
 #pragma once
 // The JS class NativeSession: each method validates its arguments synchronously, then runs the
-// session call on a worker thread and returns a promise.
+// session call on the session's own ComputeThread and returns a promise.
 #include <napi.h>
 
+#include <functional>
 #include <memory>
+#include <vector>
 
+#include "binding/compute_thread.h"
 #include "session/session.h"
 
 namespace ichnet::binding {
@@ -30,8 +33,13 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   enum class StepKind { Train, Eval, Predict };
   Napi::Value step(const Napi::CallbackInfo& info, StepKind kind);
   std::shared_ptr<session::Session> session() const;
+  /// Starts `job` on this session's thread; the promise settles with to_js(result).
+  template <typename Result>
+  Napi::Promise run(Napi::Env env, std::function<Result()> job, std::function<Napi::Value(Napi::Env, Result&)> to_js,
+                    const std::vector<Napi::Value>& keep = {}) const;
 
   std::shared_ptr<session::Session> session_;
+  std::shared_ptr<ComputeThread> thread_;
   int64_t num_labels_ = 0;
 };
 
