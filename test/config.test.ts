@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 
 import { loadExperimentConfig, presetNames } from '../src/index.js';
 import { packageRoot } from '../src/native/addon.js';
+import { stageConfig } from '../src/train/stages.js';
 
 const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -27,6 +28,38 @@ describe('experiment config', () => {
       ['cnn-lstm-gru', undefined, 1e-5],
     ]);
     assert.equal(seed.prep.clahe.enabled, true);
+  });
+
+  it('a stage changes only the keys it names, also inside nested sections', async () => {
+    const file = join(tmp, 'stages.yaml');
+    writeFileSync(
+      file,
+      [
+        'model: { backbone: vgg16_bn, width: 0.25, input_size: 96, label_hidden: 32 }',
+        'optim: { lr: 1.0e-3, weight_decay: 0.01 }',
+        'train: { max_slices: 24, lr_schedule: { kind: cosine, warmup_epochs: 0.5 } }',
+        'stages:',
+        '  - { name: cnn, epochs: 2, model: { label_rnn: none, slice_rnn: none } }',
+        '  - { name: full, epochs: 1, optim: { lr: 3.0e-4 }, train: { lr_schedule: { kind: constant } } }',
+      ].join('\n'),
+    );
+    const c = await loadExperimentConfig({ config: file });
+    assert.deepEqual(c.stages[0]!.model, { label_rnn: 'none', slice_rnn: 'none' }, 'no defaults filled into a stage');
+    const cnn = stageConfig(c, 0).config;
+    assert.deepEqual(cnn.model, { ...c.model, label_rnn: 'none', slice_rnn: 'none' });
+    assert.equal(cnn.model.width, 0.25);
+    assert.equal(cnn.model.input_size, 96);
+    const full = stageConfig(c, 1).config;
+    assert.deepEqual(full.model, c.model);
+    assert.deepEqual(full.optim, { ...c.optim, lr: 3e-4 });
+    assert.equal(full.optim.weight_decay, 0.01);
+    assert.deepEqual(full.train.lr_schedule, { ...c.train.lr_schedule, kind: 'constant' });
+    assert.equal(full.train.lr_schedule.warmup_epochs, 0.5);
+    assert.equal(full.train.max_slices, 24);
+    await assert.rejects(
+      loadExperimentConfig({ set: ['stages=[{name: a, epochs: 1, model: {width: fat}}]'] }),
+      /config\.stages\.0\.model\.width: Invalid input: expected number/,
+    );
   });
 
   it('applies --set overrides as YAML values, in order', async () => {

@@ -55,17 +55,36 @@ export const trainSchema = z.strictObject({
   pretrained: z.string().optional().describe('weights file loaded before training (e.g. torchvision vgg16 .pth)'),
 });
 
+/** A schema with its defaults removed (also inside defaulted or prefaulted wrappers). */
+function withoutDefault(schema: z.ZodType): z.ZodType {
+  return schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault ? withoutDefault(schema.unwrap() as z.ZodType) : schema;
+}
+
 /**
- * One stage of a multi-stage recipe: overrides on top of the experiment config. A later stage
- * starts from the previous stage's final weights, matched by name (so a CNN-only stage hands its
- * backbone to a CNN → LSTM → GRU stage).
+ * Overrides for an object schema: every key optional and without its default, recursively, so
+ * that a stage's `model: { label_rnn: none }` changes that key alone. (`.partial()` keeps the
+ * defaults: a stage that named one key silently reset every other key of the section.)
+ */
+function overridesOf<Shape extends z.ZodRawShape>(schema: z.ZodObject<Shape>) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const inner = withoutDefault(field as z.ZodType);
+    shape[key] = (inner instanceof z.ZodObject ? overridesOf(inner) : inner).optional();
+  }
+  return z.strictObject(shape) as unknown as z.ZodObject<{ [K in keyof Shape]: z.ZodOptional<Shape[K]> }>;
+}
+
+/**
+ * One stage of a multi-stage recipe: overrides on top of the experiment config (only the keys a
+ * stage names change). A later stage starts from the previous stage's final weights, matched by
+ * name (so a CNN-only stage hands its backbone to a CNN → LSTM → GRU stage).
  */
 export const stageSchema = z.strictObject({
   name: z.string().min(1),
   epochs: z.number().int().min(1),
-  model: modelSchema.partial().optional(),
-  optim: optimSchema.partial().optional(),
-  train: trainSchema.partial().optional(),
+  model: overridesOf(modelSchema).optional(),
+  optim: overridesOf(optimSchema).optional(),
+  train: overridesOf(trainSchema).optional(),
 });
 
 const runtime = sessionSchema.pick({ device: true, threads: true, seed: true, precision: true, channels_last: true });

@@ -20,6 +20,7 @@ import { ensureSyntheticData } from './synthetic.js';
 import { infer, type Inference } from './infer.js';
 import { scoreInference, tuneThresholdsFor, type Scores } from './scores.js';
 import { learningRateAt } from './schedule.js';
+import { stageConfig } from './stages.js';
 import { writeRunReport } from './report.js';
 import { RunDirectory } from './run-dir.js';
 import type { HistoryEntry, TrainState } from './state.js';
@@ -71,22 +72,6 @@ const metricValue = (scores: Scores, loss: number, metric: string): number =>
           : scores.slice.f2.micro;
 const improves = (metric: string, value: number, best: number | undefined) =>
   Number.isFinite(value) && (best === undefined || (metric === 'val_loss' ? value < best : value > best));
-
-/** Merges a stage's overrides into the experiment config. */
-function stageConfig(config: ExperimentConfig, index: number): { name: string; epochs: number; config: ExperimentConfig } {
-  const stage = config.stages[index];
-  if (!stage) return { name: 'main', epochs: config.train.epochs, config };
-  return {
-    name: stage.name,
-    epochs: stage.epochs,
-    config: {
-      ...config,
-      model: { ...config.model, ...stage.model },
-      optim: { ...config.optim, ...stage.optim },
-      train: { ...config.train, ...stage.train },
-    },
-  };
-}
 
 function sessionConfig(c: ExperimentConfig): SessionConfigInput {
   return { model: c.model, prep: c.prep, loss: c.loss, optim: c.optim, device: c.device, threads: c.threads, seed: c.seed, precision: c.precision, channels_last: c.channels_last };
