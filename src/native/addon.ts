@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { SessionConfig } from '../config/session-schema.js';
+import { setOpenMpDefaults } from './omp-env.js';
 import type { Batch, LoadReport, SessionInfo, StepResult } from '../session/types.js';
 
 /** The package root (holds package.json, build/ and prebuilds/). */
@@ -72,6 +73,7 @@ function loadError(cause: unknown): Error {
 /** Loads (once) and returns the native addon and the file it came from. */
 export function loadAddon(): { addon: NativeAddon; path: string } {
   if (cached) return cached;
+  setOpenMpDefaults();
   const require = createRequire(import.meta.url);
   const nodeGypBuild = require('node-gyp-build') as { (dir: string): unknown; resolve(dir: string): string };
   try {
