@@ -5,9 +5,9 @@
  * OMP_WAIT_POLICY=PASSIVE: by default libgomp's threads spin at every barrier before sleeping. In
  * ichnet the JS thread decodes the next batch while a session computes, so the machine always has
  * one more busy thread than the session's OpenMP team; a spinning team member then burns the core
- * its partner needs, and each of a training step's thousands of parallel regions waits for a
- * scheduler time slice. Measured on 2 cores with other work running: quickstart steps of ~36 s
- * instead of ~0.5 s. The user's own setting is kept.
+ * its partner needs, and each of a training step's thousands of parallel regions can wait for a
+ * scheduler time slice (docs/BENCHMARKS.md: a 2-thread process 2–3× slower while anything else
+ * keeps a core busy). The user's own setting is kept.
  */
 export function setOpenMpDefaults(env: NodeJS.ProcessEnv = process.env): void {
   env.OMP_WAIT_POLICY ??= 'PASSIVE';
