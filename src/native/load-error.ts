@@ -110,7 +110,7 @@ export function noAddonError(choice: NoneChosen): Error {
   }
   text.push(
     choice.rejected.length > 0
-      ? `Fix one of the above, or ${REBUILD}; \`node scripts/libtorch.mjs\` in the package shows the LibTorch found.`
+      ? 'Apply one of the fixes above; `node scripts/libtorch.mjs` in the package shows the LibTorch found.'
       : `Fix: ${REBUILD}; \`node scripts/libtorch.mjs\` in the package shows the LibTorch found.`,
   );
   return new Error(text.join('\n'));
