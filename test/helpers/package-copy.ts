@@ -57,14 +57,16 @@ export function placeAddon(root: string, where: 'cpu' | 'cuda' | 'source', { add
 
 /**
  * A copy of `file` in which the NUL-terminated string `from` — its first occurrence, which is in the
- * dynamic string table (.dynstr precedes the code and the static symbol table) — reads `to`
- * (same length). This makes real loader failures: a needed library or symbol version renamed.
+ * dynamic string table (.dynstr precedes the code and the static symbol table) — reads `to` (no
+ * longer; a shorter one is NUL-padded). This makes real loader failures: a needed library or symbol
+ * version renamed.
  */
 export function patchedCopy(file: string, from: string, to: string): string {
-  if (from.length !== to.length) throw new Error('patchedCopy keeps the length');
+  if (to.length > from.length) throw new Error('patchedCopy cannot lengthen a string');
   const buf = readFileSync(file);
   const at = buf.indexOf(Buffer.from(`${from}\0`, 'latin1'));
   if (at < 0) throw new Error(`${from} is not in ${file}`);
+  buf.fill(0, at, at + from.length);
   buf.write(to, at, 'latin1');
   const out = join(temporaryDir('ichnet-patched-'), 'ichnet.node');
   writeFileSync(out, buf);
