@@ -42,9 +42,7 @@ function napiVersion() {
 
 /**
  * Describes the addon at `addonFile`, built against the LibTorch `torch` (a findLibTorch() result).
- * @param {string} addonFile
- * @param {import('./libtorch.mjs').LibTorch} torch
- * @returns {import('./addon-files.mjs').AddonManifest}
+ * The fields are documented with the AddonManifest type in src/native/script-types.ts.
  */
 export function describeAddon(addonFile, torch) {
   const elf = readElf(addonFile);
