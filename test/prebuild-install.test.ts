@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -21,6 +22,28 @@ function npmCli(): string {
   return realpathSync(spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).stdout.trim());
 }
 
+interface LockEntry {
+  dev?: boolean;
+  [field: string]: unknown;
+}
+
+/**
+ * package.json and package-lock.json of a project that depends on the tarball `file` (in the
+ * project) and, through it, on exactly the packages this checkout's lockfile holds for ichnet.
+ */
+function writeUserProject(project: string, file: string, pkg: Record<string, unknown>): void {
+  const lock = JSON.parse(readFileSync(join(packageRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+  const dependencies = Object.fromEntries(Object.entries(lock.packages).filter(([path, entry]) => path.startsWith('node_modules/') && !entry.dev));
+  const integrity = `sha512-${createHash('sha512').update(readFileSync(join(project, file))).digest('base64')}`;
+  const root = { name: 'user-project', version: '1.0.0', private: true, type: 'module', dependencies: { ichnet: `file:${file}` } };
+  const ichnet = { version: pkg.version, resolved: `file:${file}`, integrity, hasInstallScript: true, license: pkg.license, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines };
+  writeFileSync(join(project, 'package.json'), JSON.stringify(root, null, 2));
+  writeFileSync(
+    join(project, 'package-lock.json'),
+    JSON.stringify({ name: root.name, version: root.version, lockfileVersion: 3, requires: true, packages: { '': root, 'node_modules/ichnet': ichnet, ...dependencies } }, null, 2),
+  );
+}
+
 function run(cmd: string, args: string[], options: { cwd: string; env?: Record<string, string>; timeout?: number }): SpawnSyncReturns<string> {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000, ...options });
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
@@ -32,7 +55,7 @@ describe('the CPU prebuild, packed and installed', { skip: existsSync(builtAddon
 
   it('installs without a compiler and trains a step', (t) => {
     const started = Date.now();
-    const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { name: string; version: string; files: string[] };
+    const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string; files: string[] } & Record<string, unknown>;
 
     // 1. A staging copy of what `npm pack` takes (package.json's `files`), and build/Release as the
     //    build left it; `npm run prebuild -- --no-build` lays out prebuilds/ from it.
@@ -55,12 +78,15 @@ describe('the CPU prebuild, packed and installed', { skip: existsSync(builtAddon
     const paths = info!.files.map((f) => f.path);
     assert.ok(paths.includes('prebuilds/linux-x64/cpu/ichnet.node') && paths.includes('prebuilds/linux-x64/cpu/ichnet.json'), paths.join('\n'));
     assert.ok(!paths.some((p) => p.startsWith('build/')), 'no build from source in the package');
-    const tarball = join(stage, info!.filename);
 
-    // 3. A clean project; PATH holds node and sh (npm runs install scripts with sh) and nothing
-    //    else, so no cc, g++, cmake or make can be found.
+    // 3. A clean project depending on the tarball, its dependencies pinned to this checkout's
+    //    package-lock.json: `npm install --offline` then needs only the tarballs that `npm ci` left
+    //    in the cache (without a lockfile it would need registry metadata `npm ci` never fetches),
+    //    and installs the versions the rest of the suite tested. PATH holds node and sh (npm runs
+    //    install scripts with sh) and nothing else, so no cc, g++, cmake or make can be found.
     const project = temporaryDir('ichnet-user-');
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', private: true, type: 'module' }));
+    copyFileSync(join(stage, info!.filename), join(project, info!.filename));
+    writeUserProject(project, info!.filename, pkg);
     const bin = join(project, '.bin-node-sh');
     mkdirSync(bin);
     symlinkSync(process.execPath, join(bin, 'node'));
@@ -70,7 +96,7 @@ describe('the CPU prebuild, packed and installed', { skip: existsSync(builtAddon
     const tools = spawnSync('/bin/sh', ['-c', 'command -v cc gcc g++ c++ cmake make ninja'], { encoding: 'utf8', env });
     assert.equal(tools.stdout.trim(), '', 'the install environment must not find a compiler or build tool');
 
-    const installed = run(process.execPath, [npmCli(), 'install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball], { cwd: project, env });
+    const installed = run(process.execPath, [npmCli(), 'install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts'], { cwd: project, env });
     const output = installed.stdout + installed.stderr;
     assert.match(output, /ichnet: using the prebuilt addon prebuilds\/linux-x64\/cpu\/ichnet\.node: the CPU prebuild .* fits/);
     const ichnet = join(project, 'node_modules', 'ichnet');
