@@ -140,10 +140,11 @@ export function loadAddon(): { addon: NativeAddon; path: string; load: AddonLoad
   if (choice.candidate === null) throw noAddonError(choice);
 
   const chosen = choice.candidate;
-  const libtorch = chosen.variant === 'source' ? null : host.libtorch().found;
+  const found = chosen.variant === 'source' ? null : host.libtorch().found;
+  const libtorch: LibTorch | null = found && (({ files: _, ...rest }) => rest)(found);
   const context = { candidate: chosen, libtorch, glibc: host.glibc, forced: choice.problems };
   try {
-    const preloaded = libtorch && chosen.manifest ? preloadLibraries(libtorch.libDir, chosen.manifest.torchLibraries, libtorch.files) : [];
+    const preloaded = found && chosen.manifest ? preloadLibraries(found.libDir, chosen.manifest.torchLibraries, found.files) : [];
     const addon = createRequire(import.meta.url)(chosen.path) as NativeAddon;
     const load = { path: chosen.path, variant: chosen.variant, reason: choice.reason, manifest: chosen.manifest, libtorch, preloaded, nvidiaDriver: host.nvidiaDriver };
     cached = { addon, path: chosen.path, load };
