@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Builds the addon from source with cmake-js against the LibTorch that scripts/libtorch.mjs finds.
+// Builds the addon from source with cmake-js against the LibTorch that scripts/libtorch.mjs finds,
+// and writes its manifest (build/Release/ichnet.json) beside it.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { sourceBuildFile, writeManifest } from './addon-files.mjs';
 import { findLibTorch, HOW_TO_GET_LIBTORCH, packageRoot } from './libtorch.mjs';
 
 /**
@@ -30,6 +32,7 @@ export function buildNative({ debug = false } = {}) {
   const jobs = process.env.ICHNET_BUILD_JOBS ?? String(Math.max(1, Math.min(cpus().length, Math.floor(totalmem() / 2 ** 31))));
   const r = spawnSync(process.execPath, [...args, '--parallel', jobs], { stdio: 'inherit', cwd: packageRoot, env: buildEnv() });
   if (r.status !== 0) throw new Error(`cmake-js failed with exit code ${r.status}`);
+  writeManifest(sourceBuildFile(), torch);
   return torch;
 }
 

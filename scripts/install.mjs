@@ -1,30 +1,45 @@
 #!/usr/bin/env node
-// `npm install` hook: use a prebuilt addon (prebuilds/) when one loads, else build from source
-// (incrementally, when build/ already holds an earlier build).
+// `npm install` hook: use a prebuilt addon (prebuilds/) when one fits and loads, else build from
+// source (incrementally, when build/ already holds an earlier build). ICHNET_BUILD_FROM_SOURCE=1
+// (or ICHNET_ADDON=source) skips the prebuilt binaries.
 // When no LibTorch exists and this is Debian/Ubuntu as root, install Debian's libtorch-dev first
 // (say so; ICHNET_NO_APT=1 opts out). Otherwise stop with what to install or set.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { prebuildsDir, sourceBuildFile } from './addon-files.mjs';
 import { buildNative } from './build-native.mjs';
 import { findLibTorch, HOW_TO_GET_LIBTORCH, packageRoot } from './libtorch.mjs';
 
-const require = createRequire(import.meta.url);
-
+/**
+ * True when a prebuilt addon fits and loads here. Asks the package's own loader
+ * (dist/src/native/addon.js: the same choice as at run time) in a child process, so that a failing
+ * dlopen cannot take this script with it. A checkout before `tsc` has no loader and no prebuilds.
+ */
 function prebuiltAddonLoads() {
-  if (process.env.ICHNET_BUILD_FROM_SOURCE === '1') return false;
-  try {
-    const path = require('node-gyp-build').resolve(packageRoot);
-    if (!path.includes('/prebuilds/')) return false;
-    // Load in a child process: a failing dlopen must not take this script with it.
-    const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path)})`], { stdio: 'ignore' });
-    if (r.status === 0) {
-      console.log(`ichnet: using the prebuilt addon ${path}`);
-      return true;
-    }
-  } catch {
-    // no build yet
+  const requested = process.env.ICHNET_ADDON || 'auto';
+  if (process.env.ICHNET_BUILD_FROM_SOURCE === '1' || requested === 'source') return false;
+  // The loader prefers a build from source when there is one (src/native/variant.ts): keep it
+  // current (an incremental build) rather than judge prebuilt binaries it would not load.
+  if (requested === 'auto' && existsSync(sourceBuildFile())) return false;
+  const loader = join(packageRoot, 'dist', 'src', 'native', 'addon.js');
+  if (!existsSync(loader) || !existsSync(prebuildsDir())) return false;
+  const code = [
+    `const { loadAddon } = await import(${JSON.stringify(pathToFileURL(loader).href)});`,
+    'try { const { load } = loadAddon(); console.log(JSON.stringify({ path: load.path, reason: load.reason })); }',
+    'catch (e) { console.error(e.message); process.exit(1); }',
+  ].join('\n');
+  // ICHNET_ADDON=cpu|cuda keeps its forced variant; anything else may use only prebuilt binaries here.
+  const env = { ...process.env, ICHNET_ADDON: requested === 'cpu' || requested === 'cuda' ? requested : 'prebuilt' };
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { env, encoding: 'utf8' });
+  if (r.status === 0) {
+    const { path, reason } = JSON.parse(r.stdout.trim().split('\n').pop());
+    console.log(`ichnet: using the prebuilt addon ${relative(packageRoot, path)}: ${reason}`);
+    return true;
   }
+  console.log(`${(r.stderr || `the loader exited with ${r.status ?? r.signal}`).trim()}\nichnet: building the addon from source instead`);
   return false;
 }
 

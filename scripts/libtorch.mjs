@@ -13,6 +13,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { readElf } from './elf.mjs';
+
 const TORCH_CONFIG = ['share/cmake/Torch', 'lib/cmake/Torch', 'cmake/Torch', 'Torch'];
 
 /** Finds TorchConfig.cmake under a prefix; returns the directory holding it or null. */
@@ -48,6 +50,31 @@ function hasCuda(libDir) {
   }
 }
 
+/** "13.0" from a wheel or zip tag "+cu130" ("+cu118" → "11.8"), or null. */
+function cudaFromTag(text) {
+  const m = /\+cu(\d+)(\d)\b/.exec(text ?? '');
+  return m ? `${m[1]}.${m[2]}` : null;
+}
+
+/**
+ * The CUDA version a CUDA LibTorch at libDir was built with: the LibTorch zip's build-version
+ * ("2.11.0+cu130" → "13.0"), else the major of the libcudart that libtorch_cuda needs
+ * (libcudart.so.12, or a zip's bundled libcudart-<hash>.so.12 → "12"). Null for CPU builds.
+ */
+function cudaVersion(prefix, libDir) {
+  if (!hasCuda(libDir)) return null;
+  const tagFile = join(prefix, 'build-version');
+  const tagged = existsSync(tagFile) ? cudaFromTag(readFileSync(tagFile, 'utf8').trim()) : null;
+  if (tagged) return tagged;
+  try {
+    const lib = readdirSync(libDir).find((f) => /^libtorch_cuda\.so/.test(f));
+    const cudart = readElf(join(libDir, lib)).needed.map((n) => /^libcudart(?:-[0-9a-f]+)?\.so\.(\d+)/.exec(n)).find(Boolean);
+    return cudart ? cudart[1] : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Which _GLIBCXX_USE_CXX11_ABI the TorchConfig.cmake asks for (0/1), default 1. */
 function cxx11Abi(cmakeDir) {
   const text = readFileSync(join(cmakeDir, 'TorchConfig.cmake'), 'utf8');
@@ -73,6 +100,7 @@ function fromPrefix(source, prefix, extra = {}) {
     version: extra.version ?? headerVersion(includeDirs),
     cxx11Abi: extra.cxx11Abi ?? cxx11Abi(cmakeDir),
     cuda: hasCuda(libDir),
+    cudaVersion: extra.cudaVersion !== undefined ? extra.cudaVersion : cudaVersion(prefix, libDir),
   };
 }
 
@@ -90,7 +118,7 @@ function fromPython() {
   } catch (e) {
     throw new Error(`LIBTORCH_USE_PYTORCH=1 but \`${python} -c "import torch"\` failed: ${String(e.stderr || e.message).trim()}`);
   }
-  const found = fromPrefix('python', out.root, { version: out.version.split('+')[0], cxx11Abi: out.abi });
+  const found = fromPrefix('python', out.root, { version: out.version.split('+')[0], cxx11Abi: out.abi, cudaVersion: out.cuda ?? null });
   if (!found) throw new Error(`LIBTORCH_USE_PYTORCH=1: no TorchConfig.cmake under ${out.root}`);
   return found;
 }

@@ -12,7 +12,7 @@ export {
 } from './config/session-schema.js';
 export { COURSE_LABELS, RSNA_LABELS } from './config/labels.js';
 export { DEFAULT_WINDOWS, IMAGENET_MEAN, IMAGENET_STD } from './config/prep-constants.js';
-export { runtimeInfo, type RuntimeReport } from './native/runtime.js';
+export { runtimeInfo, type AddonLoad, type RuntimeReport } from './native/runtime.js';
 export { preprocess, type PreprocessOptions } from './prep/preprocess.js';
 export { augParamNames } from './native/runtime.js';
 export { Trainer, type FitResult, type TrainerEvents, type TrainerOptions } from './train/trainer.js';

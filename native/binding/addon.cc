@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <ATen/detail/CUDAHooksInterface.h>
+
 #include "binding/preprocess_binding.h"
 #include "binding/promise_worker.h"
 #include "binding/prep_binding.h"
@@ -12,6 +14,15 @@
 namespace ichnet::binding {
 
 namespace {
+
+/// One of the CUDA hooks' version queries, or null: without torch_cuda they throw.
+Napi::Value cudaHookVersion(Napi::Env env, long (at::CUDAHooksInterface::*query)() const) {
+  try {
+    return Napi::Number::New(env, static_cast<double>((at::detail::getCUDAHooks().*query)()));
+  } catch (const c10::Error&) {
+    return env.Null();
+  }
+}
 
 Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
@@ -22,6 +33,9 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
     o.Set("cudaAvailable", torch::cuda::is_available());
     o.Set("cudaDeviceCount", static_cast<double>(torch::cuda::device_count()));
     o.Set("cudnnAvailable", torch::cuda::cudnn_is_available());
+    // CUDART_VERSION (e.g. 13000) and CUDNN_VERSION (e.g. 91900) that torch_cuda was built with.
+    o.Set("cudaRuntimeVersion", cudaHookVersion(env, &at::CUDAHooksInterface::versionCUDART));
+    o.Set("cudnnVersion", cudaHookVersion(env, &at::CUDAHooksInterface::versionCuDNN));
     o.Set("defaultThreads", at::get_num_threads());
     return o;
   } catch (...) {

@@ -1,7 +1,16 @@
-/** `ichnet doctor`: everything needed to tell why ichnet does or does not use the GPU. */
+/** `ichnet doctor`: which binary loaded and why, and everything needed to tell why ichnet does or does not use the GPU. */
 import { availableParallelism } from 'node:os';
 
-import { runtimeInfo } from '../native/runtime.js';
+import { runtimeInfo, type RuntimeReport } from '../native/runtime.js';
+
+const VARIANT_NAMES = { source: 'built from source', cpu: 'prebuilt, CPU', cuda: 'prebuilt, CUDA' } as const;
+
+function builtAgainst(r: RuntimeReport): string {
+  const m = r.addon.manifest;
+  if (!m) return '(no manifest recorded)';
+  const cuda = m.cudaVersion ? `CUDA ${m.cudaVersion}` : 'CPU';
+  return `LibTorch ${m.torchVersion} (${cuda}, C++11 ABI: ${m.cxx11Abi ? 'yes' : 'no'}) at ${m.builtWith.torchLibDir}; needs glibc ${m.glibc ?? '?'}+, N-API ${m.napi}; built ${m.date.slice(0, 10)}`;
+}
 
 /** Prints the report; returns the process exit code (0 ok, 1 the addon cannot load). */
 export async function doctor({ json }: { json: boolean }): Promise<number> {
@@ -17,14 +26,20 @@ export async function doctor({ json }: { json: boolean }): Promise<number> {
     console.log(JSON.stringify(full, null, 2));
     return 0;
   }
+  const lt = full.addon.libtorch;
   const rows: Array<[string, string]> = [
-    ['addon', full.addonPath],
+    ['addon', `${full.addonPath} (${VARIANT_NAMES[full.addon.variant]})`],
+    ['why', full.addon.reason],
+    ['built against', builtAgainst(full)],
+    ...(lt ? [['LibTorch found', `${lt.version} via ${lt.source} at ${lt.libDir}${lt.cudaVersion ? ` (CUDA ${lt.cudaVersion})` : ''}`] as [string, string]] : []),
     ['LibTorch', `${full.torchVersion} (C++11 ABI: ${full.cxx11Abi ? 'yes' : 'no'})`],
-    ['CUDA', full.cudaAvailable ? `available, ${full.cudaDeviceCount} device(s)` : 'not available'],
-    ['cuDNN', full.cudnnAvailable ? 'available' : 'not available'],
+    ['NVIDIA driver', full.addon.nvidiaDriver ?? 'none'],
+    ['CUDA', full.cudaAvailable ? `available, ${full.cudaDeviceCount} device(s), CUDA ${full.cudaVersion}` : `not available${full.cudaVersion ? ` (LibTorch has CUDA ${full.cudaVersion})` : ' (CPU build of LibTorch)'}`],
+    ['cuDNN', full.cudnnAvailable ? `available, ${full.cudnnVersionText}` : `not available${full.cudnnVersionText ? ` (LibTorch has cuDNN ${full.cudnnVersionText})` : ''}`],
     ["device 'auto'", full.autoDevice],
     ['CPU cores', `${full.cpuCores} (sessions use all by default; LibTorch starts with ${full.defaultThreads})`],
     ['Node.js', full.node],
+    ...full.warnings.map((w) => ['warning', w] as [string, string]),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);

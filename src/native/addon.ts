@@ -1,17 +1,25 @@
 /**
  * Loads the compiled addon and describes its native surface. The only module that touches the
  * `.node` file; everything else goes through the typed wrappers in src/session.
+ *
+ * Which file: src/native/variant.ts decides (a build from source, else the CUDA or CPU prebuilt
+ * variant that fits this machine; ICHNET_ADDON overrides). A prebuilt variant runs on the user's
+ * LibTorch, loaded first from where discovery finds it (src/native/preload.ts).
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import type { SessionConfig } from '../config/session-schema.js';
 import { setOpenMpDefaults } from './omp-env.js';
 import type { Batch, LoadReport, SessionInfo, StepResult } from '../session/types.js';
+import { glibcVersion, nvidiaDriverVersion } from './host.js';
+import { loadError, noAddonError } from './load-error.js';
+import { packageRoot } from './package-root.js';
+import { preloadLibraries } from './preload.js';
+import { addonFiles, discovery, type AddonManifest, type LibTorch } from './scripts.js';
+import { ADDON_REQUESTS, chooseAddon, type AddonCandidate, type AddonRequest, type AddonVariant, type Discovery, type HostFacts } from './variant.js';
 
-/** The package root (holds package.json, build/ and prebuilds/). */
-export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export { packageRoot };
 
 /** What LibTorch the addon runs on, available before any session exists. */
 export interface RuntimeInfo {
@@ -20,6 +28,10 @@ export interface RuntimeInfo {
   cudaAvailable: boolean;
   cudaDeviceCount: number;
   cudnnAvailable: boolean;
+  /** CUDART_VERSION torch_cuda was built with (13000 = 13.0), null without torch_cuda. */
+  cudaRuntimeVersion: number | null;
+  /** CUDNN_VERSION torch_cuda was built with (91900 = 9.19.0), null without cuDNN. */
+  cudnnVersion: number | null;
   /** LibTorch's intra-op thread count in the loading thread (Debian's build starts at 1). */
   defaultThreads: number;
 }
@@ -47,40 +59,99 @@ export interface NativeAddon {
   clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number): Promise<Uint8Array>;
 }
 
-let cached: { addon: NativeAddon; path: string } | undefined;
-
-/** Explains a failed load: the usual causes and their fixes, with the loader's own message. */
-function loadError(cause: unknown): Error {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  const hints: string[] = [];
-  if (/No native build was found/i.test(message)) {
-    hints.push('The addon was never built. Run `npm rebuild ichnet` (or `npm ci` in a checkout); it needs LibTorch — see `node scripts/libtorch.mjs`.');
-  }
-  const lib = /(lib[\w.+-]+\.so[.\d]*): cannot open shared object file/.exec(message);
-  if (lib) {
-    hints.push(`The shared library ${lib[1]} is missing at run time. Install or point to the LibTorch the addon was built with (LIBTORCH, LIBTORCH_USE_PYTORCH=1, or Debian's libtorch-dev), or rebuild with \`npm rebuild ichnet\`.`);
-  }
-  if (/GLIBC_|CXXABI_|GLIBCXX_/.test(message)) {
-    hints.push('The addon was built against a newer C/C++ runtime than this system has: rebuild from source with `npm rebuild ichnet`.');
-  }
-  if (/undefined symbol/.test(message)) {
-    hints.push('The LibTorch found at run time differs from the one the addon was built against (version or C++ ABI): rebuild with `npm rebuild ichnet`.');
-  }
-  if (hints.length === 0) hints.push('Rebuild the addon with `npm rebuild ichnet` and check `node scripts/libtorch.mjs`.');
-  return new Error(`ichnet: cannot load the native addon.\n${hints.map((h) => `  - ${h}`).join('\n')}\nLoader said: ${message}`, { cause });
+/** Which binary was loaded, and why. */
+export interface AddonLoad {
+  /** The `.node` file. */
+  path: string;
+  /** `source` (built on this machine) or the prebuilt variant. */
+  variant: AddonVariant;
+  /** Why this binary (the selection's reasoning, or the ICHNET_ADDON override). */
+  reason: string;
+  /** What it was built against (build/Release/ichnet.json or the prebuild's), when recorded. */
+  manifest: AddonManifest | null;
+  /** The LibTorch discovery found, when it ran (it runs for prebuilds only). */
+  libtorch: LibTorch | null;
+  /** LibTorch libraries loaded before the addon (prebuilds only). */
+  preloaded: string[];
+  /** The NVIDIA driver version seen, or null. */
+  nvidiaDriver: string | null;
 }
 
-/** Loads (once) and returns the native addon and the file it came from. */
-export function loadAddon(): { addon: NativeAddon; path: string } {
+let cached: { addon: NativeAddon; path: string; load: AddonLoad } | undefined;
+
+/** ICHNET_ADDON, checked. */
+function addonRequest(value: string | undefined): AddonRequest {
+  const v = (value ?? 'auto').trim().toLowerCase() || 'auto';
+  if (!(ADDON_REQUESTS as readonly string[]).includes(v)) {
+    throw new Error(`ichnet: ICHNET_ADDON=${value} is not one of ${ADDON_REQUESTS.join(', ')}`);
+  }
+  return v as AddonRequest;
+}
+
+/** A manifest beside `path`, or null when it is missing or not one of ours. */
+function readManifest(path: string): AddonManifest | null {
+  try {
+    const m = JSON.parse(readFileSync(addonFiles.manifestPath(path), 'utf8')) as Partial<AddonManifest>;
+    const ok = (m.variant === 'cpu' || m.variant === 'cuda') && typeof m.platform === 'string' && Array.isArray(m.libraries) &&
+      Array.isArray(m.torchLibraries) && typeof m.cxx11Abi === 'boolean' && typeof m.napi === 'number' && typeof m.builtWith === 'object';
+    return ok ? (m as AddonManifest) : null;
+  } catch {
+    return null;
+  }
+}
+
+function candidate(variant: AddonVariant, path: string): AddonCandidate | null {
+  return existsSync(path) ? { variant, path, manifest: readManifest(path) } : null;
+}
+
+/** LibTorch discovery, run at most once, with the files of its lib directory. */
+function discoverOnce(): () => Discovery {
+  let result: Discovery | undefined;
+  return () => {
+    if (result) return result;
+    try {
+      const found = discovery.findLibTorch();
+      result = { found: found && { ...found, files: existsSync(found.libDir) ? readdirSync(found.libDir) : [] }, error: null };
+    } catch (e) {
+      result = { found: null, error: e instanceof Error ? e.message : String(e) };
+    }
+    return result;
+  };
+}
+
+/**
+ * Chooses and loads (once) the native addon; returns it, its file and why it was chosen. Throws
+ * one explanatory error (src/native/load-error.ts) when nothing fits or the load fails.
+ */
+export function loadAddon(): { addon: NativeAddon; path: string; load: AddonLoad } {
   if (cached) return cached;
   setOpenMpDefaults();
-  const require = createRequire(import.meta.url);
-  const nodeGypBuild = require('node-gyp-build') as { (dir: string): unknown; resolve(dir: string): string };
+  const request = addonRequest(process.env.ICHNET_ADDON);
+  const host: HostFacts = {
+    platform: `${process.platform}-${process.arch}`,
+    glibc: glibcVersion(),
+    napi: Number(process.versions.napi),
+    nvidiaDriver: nvidiaDriverVersion(),
+    libtorch: discoverOnce(),
+  };
+  const source = candidate('source', addonFiles.sourceBuildFile(packageRoot));
+  const prebuilds = (['cuda', 'cpu'] as const)
+    .map((v) => candidate(v, addonFiles.prebuildFile(v, packageRoot, host.platform)))
+    .filter((c): c is AddonCandidate => c !== null);
+  const choice = chooseAddon(request, source, prebuilds, host);
+  if (choice.candidate === null) throw noAddonError(choice);
+
+  const chosen = choice.candidate;
+  const found = chosen.variant === 'source' ? null : host.libtorch().found;
+  const libtorch: LibTorch | null = found && (({ files: _, ...rest }) => rest)(found);
+  const context = { candidate: chosen, libtorch, glibc: host.glibc, forced: choice.problems };
   try {
-    const path = nodeGypBuild.resolve(packageRoot);
-    cached = { addon: require(path) as NativeAddon, path };
+    const preloaded = found && chosen.manifest ? preloadLibraries(found.libDir, chosen.manifest.torchLibraries, found.files) : [];
+    const addon = createRequire(import.meta.url)(chosen.path) as NativeAddon;
+    const load = { path: chosen.path, variant: chosen.variant, reason: choice.reason, manifest: chosen.manifest, libtorch, preloaded, nvidiaDriver: host.nvidiaDriver };
+    cached = { addon, path: chosen.path, load };
   } catch (e) {
-    throw loadError(e);
+    throw loadError(e, context);
   }
   return cached;
 }

@@ -1,0 +1,77 @@
+// Where built addons live, and the manifest written next to each one: what it was built against
+// and what it needs at run time. The loader (src/native/) reads the manifest to decide whether a
+// prebuilt binary fits this machine before loading it; scripts/prebuild.mjs lays them out.
+//
+//   build/Release/ichnet.node + ichnet.json                 a build from source (CMakeLists.txt)
+//   prebuilds/<platform>-<arch>/<variant>/ichnet.node + .json  prebuilt, variant cpu | cuda
+//
+// The variant directories keep node-gyp-build (which ignores tags it does not know, such as CUDA)
+// from picking a prebuilt binary by itself.
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { highestVersion, readElf } from './elf.mjs';
+import { packageRoot } from './libtorch.mjs';
+
+/** The addon a build from source produces (CMakeLists.txt's LIBRARY_OUTPUT_DIRECTORY). */
+export function sourceBuildFile(root = packageRoot) {
+  return join(root, 'build', 'Release', 'ichnet.node');
+}
+
+/** The directory holding the prebuilt variants for one platform. */
+export function prebuildsDir(root = packageRoot, platform = `${process.platform}-${process.arch}`) {
+  return join(root, 'prebuilds', platform);
+}
+
+/** Where the prebuilt addon of a variant lives. */
+export function prebuildFile(variant, root = packageRoot, platform = undefined) {
+  return join(prebuildsDir(root, platform), variant, 'ichnet.node');
+}
+
+/** The manifest's path for an addon file: ichnet.node → ichnet.json. */
+export function manifestPath(addonFile) {
+  return addonFile.replace(/\.node$/, '.json');
+}
+
+/** The N-API version the addon is compiled for: CMakeLists.txt's NAPI_VERSION define. */
+function napiVersion() {
+  const m = /NAPI_VERSION=(\d+)/.exec(readFileSync(join(packageRoot, 'CMakeLists.txt'), 'utf8'));
+  if (!m) throw new Error('CMakeLists.txt does not define NAPI_VERSION');
+  return Number(m[1]);
+}
+
+/**
+ * Describes the addon at `addonFile`, built against the LibTorch `torch` (a findLibTorch() result).
+ * The fields are documented with the AddonManifest type in src/native/script-types.ts.
+ */
+export function describeAddon(addonFile, torch) {
+  const elf = readElf(addonFile);
+  const versions = Object.values(elf.versions).flat();
+  return {
+    variant: torch.cuda ? 'cuda' : 'cpu',
+    platform: `${process.platform}-${process.arch}`,
+    torchVersion: torch.version,
+    cudaVersion: torch.cuda ? torch.cudaVersion : null,
+    cxx11Abi: torch.cxx11Abi === 1,
+    libraries: elf.needed,
+    torchLibraries: elf.needed.filter((soname) => /^lib(torch|c10)/.test(soname) && existsSync(join(torch.libDir, soname))),
+    glibc: highestVersion(versions, 'GLIBC_'),
+    glibcxx: highestVersion(versions, 'GLIBCXX_'),
+    cxxabi: highestVersion(versions, 'CXXABI_'),
+    napi: napiVersion(),
+    builtWith: {
+      node: process.version,
+      glibc: process.report?.getReport().header.glibcVersionRuntime ?? null,
+      torchSource: torch.source,
+      torchLibDir: torch.libDir,
+    },
+    date: statSync(addonFile).mtime.toISOString(),
+  };
+}
+
+/** Writes the manifest next to `addonFile`; returns it. */
+export function writeManifest(addonFile, torch) {
+  const manifest = describeAddon(addonFile, torch);
+  writeFileSync(manifestPath(addonFile), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}

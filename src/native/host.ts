@@ -1,0 +1,22 @@
+/** The facts about this machine that decide which addon binary can run: glibc, N-API, NVIDIA driver. */
+import { existsSync, readFileSync } from 'node:fs';
+
+/** The glibc version the process runs on ("2.36"), or null on other C libraries (musl). */
+export function glibcVersion(): string | null {
+  const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
+  return header?.glibcVersionRuntime ?? null;
+}
+
+/**
+ * The NVIDIA kernel driver's version ("580.95.05"), `WSL` when WSL 2's GPU bridge and its libcuda
+ * are present, or null when there is no NVIDIA driver. Read from /proc/driver/nvidia/version, which
+ * the driver creates and container runtimes pass through with the GPU.
+ */
+export function nvidiaDriverVersion(): string | null {
+  try {
+    const text = readFileSync('/proc/driver/nvidia/version', 'utf8');
+    return /Kernel Module(?: for \S+)?\s+([\d.]+)/.exec(text)?.[1] ?? 'unknown version';
+  } catch {
+    return existsSync('/dev/dxg') && existsSync('/usr/lib/wsl/lib/libcuda.so.1') ? 'WSL' : null;
+  }
+}
