@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { Session } from '../src/index.js';
+import { concretePrecision } from '../src/session/precision.js';
 import { readSafetensors } from './helpers/safetensors.js';
 import { randomBatch, tinyConfig } from './helpers/tiny.js';
 
@@ -123,6 +124,41 @@ describe('training', () => {
       }
     });
   }
+
+  it('bf16 autocast on the CPU: close to float32 but not float32, and it learns', async () => {
+    const fp32 = await Session.create(tinyConfig());
+    const weights = join(dir, 'bf16-twin.safetensors');
+    await fp32.saveWeights(weights);
+    const bf16 = await Session.create(tinyConfig({ precision: 'bf16' }));
+    await bf16.loadWeights(weights);
+    assert.equal((await bf16.info()).precision, 'bf16');
+    const { labels: _, ...batch } = randomBatch(70, [3, 2], { pixels: 'int16' });
+    const [a, b] = [(await fp32.predict(batch)).logits, (await bf16.predict(batch)).logits];
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < a.length; i++) {
+      num += (a[i]! - b[i]!) ** 2;
+      den += a[i]! ** 2;
+    }
+    const rel = Math.sqrt(num / den);
+    assert.ok(rel > 1e-5, `bf16 logits equal float32's (rel. difference ${rel}): autocast did not run`);
+    assert.ok(rel < 5e-2, `bf16 logits differ from float32's by ${rel}`);
+    const train = randomBatch(3, [4, 3], { pixels: 'uint8' });
+    const first = (await bf16.trainStep(train)).loss;
+    let last = first;
+    for (let i = 0; i < 150 && last > first / 10; i++) last = (await bf16.trainStep(train)).loss;
+    assert.ok(last < first / 10, `loss went from ${first} to ${last}`);
+  });
+
+  it("precision 'auto': bf16 on CUDA and on CPUs with native bf16, float32 otherwise", () => {
+    assert.equal(concretePrecision('auto', 'cpu', true, false), 'fp32');
+    assert.equal(concretePrecision('auto', 'cpu', true, true), 'bf16');
+    assert.equal(concretePrecision('auto', 'cuda:1', false, false), 'bf16');
+    assert.equal(concretePrecision('auto', 'auto', true, false), 'bf16');
+    assert.equal(concretePrecision('auto', 'auto', false, false), 'fp32');
+    assert.equal(concretePrecision('auto', 'auto', false, true), 'bf16');
+    for (const p of ['fp32', 'bf16', 'fp16'] as const) assert.equal(concretePrecision(p, 'cpu', false, true), p);
+  });
 
   it('reports its runtime facts', async () => {
     const session = await Session.create(tinyConfig());

@@ -77,8 +77,9 @@ Session::Forward Session::forward(const Batch& batch, bool augment) {
   // Only valid slices are preprocessed and run through the backbone.
   auto x = prep::preprocessBatch(batch.images, batch.lengths, config_.prep, augment ? batch.aug : torch::Tensor(), device_);
   if (config_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-  const bool autocast = device_.is_cuda() && config_.precision != Precision::Fp32;
-  CudaAutocast guard(autocast, config_.precision == Precision::Bf16 ? at::kBFloat16 : at::kHalf);
+  // bf16 autocasts on CUDA and on the CPU; fp16 on CUDA only (CPU fp16 kernels are slow or missing).
+  const bool autocast = config_.precision == Precision::Bf16 || (device_.is_cuda() && config_.precision == Precision::Fp16);
+  Autocast guard(autocast, device_.type(), config_.precision == Precision::Bf16 ? at::kBFloat16 : at::kHalf);
   return {model_->forward(x, batch.lengths, batch.slices), model::validSliceMask(batch.lengths, batch.slices, device_)};
 }
 

@@ -80,7 +80,10 @@ export const sessionSchema = z.strictObject({
     .default('auto'),
   threads: z.number().int().min(0).default(0).describe('intra-op CPU threads; 0 = all cores'),
   seed: z.number().int().min(0).default(0),
-  precision: z.enum(['fp32', 'bf16', 'fp16']).default('fp32').describe('mixed precision on CUDA (ignored on CPU)'),
+  precision: z
+    .enum(['fp32', 'bf16', 'fp16', 'auto'])
+    .default('fp32')
+    .describe('autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32'),
   channels_last: z.boolean().default(false).describe('NHWC memory layout for the backbone (faster on CUDA)'),
 });
 

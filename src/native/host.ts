@@ -20,3 +20,17 @@ export function nvidiaDriverVersion(): string | null {
     return existsSync('/dev/dxg') && existsSync('/usr/lib/wsl/lib/libcuda.so.1') ? 'WSL' : null;
   }
 }
+
+/**
+ * Whether the CPU computes bf16 natively (AVX-512 BF16 or AMX), where bf16 autocast makes training
+ * faster (measured on an AVX-512 BF16 CPU: quickstart step 0.53 → 0.32 s). Without it oneDNN
+ * emulates bf16 and it is slower than fp32. Read from /proc/cpuinfo (Linux); false elsewhere.
+ */
+export function cpuHasNativeBf16(): boolean {
+  try {
+    const flags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(' ') ?? [];
+    return flags.includes('avx512_bf16') || flags.includes('amx_bf16');
+  } catch {
+    return false;
+  }
+}

@@ -2,6 +2,8 @@
 import { resolveSessionConfig, type SessionConfig, type SessionConfigInput } from '../config/session-schema.js';
 import { loadAddon, type NativeSession } from '../native/addon.js';
 import { rethrow } from '../native/errors.js';
+import { cpuHasNativeBf16 } from '../native/host.js';
+import { concretePrecision } from './precision.js';
 import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
 
 async function call<T>(fn: () => Promise<T>): Promise<T> {
@@ -35,6 +37,7 @@ export class Session {
   static async create(config: SessionConfigInput = {}): Promise<Session> {
     const resolved = resolveSessionConfig(config);
     const { addon } = loadAddon();
+    resolved.precision = concretePrecision(resolved.precision, resolved.device, addon.runtimeInfo().cudaAvailable, cpuHasNativeBf16());
     return call(async () => new Session(await addon.createSession(resolved), resolved));
   }
 
