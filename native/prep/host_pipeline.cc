@@ -28,6 +28,29 @@ const float* byteUnitTable() {
   return table.data();
 }
 
+/// outs[p * n + k] = luts[p][src[k]] for p < count (1..3): the windows of one slice in one pass.
+void windowPlanes(const int16_t* src, const uint8_t* const* luts, int64_t count, uint8_t* outs, int64_t n) {
+  switch (count) {
+    case 1:
+      for (int64_t k = 0; k < n; ++k) outs[k] = luts[0][src[k]];
+      break;
+    case 2:
+      for (int64_t k = 0; k < n; ++k) {
+        const int16_t v = src[k];
+        outs[k] = luts[0][v];
+        outs[n + k] = luts[1][v];
+      }
+      break;
+    default:
+      for (int64_t k = 0; k < n; ++k) {
+        const int16_t v = src[k];
+        outs[k] = luts[0][v];
+        outs[n + k] = luts[1][v];
+        outs[2 * n + k] = luts[2][v];
+      }
+  }
+}
+
 /// The distinct planes behind a slice's three model channels (3, or 1 repeated) and how to read
 /// them: which slice (a neighbour in `neighbors` mode), which source channel, which window.
 class SlicePlanes {
@@ -70,27 +93,39 @@ class SlicePlanes {
     return flat_.data_ptr<T>() + (which[i] * flat_.size(1) + s.channel) * pixels();
   }
 
+  /// The level table of plane p (entry for HU 0).
+  const uint8_t* levelTable(int64_t p) const { return level_tables_[specs_[p].window].data_ptr<uint8_t>() + kHuOffset; }
+
   /// The table raw(i, p) is read through when there is no CLAHE (entry for 0).
   const float* rawTable(int64_t p) const {
     if (!hu_) return byteUnitTable();
     return unit_tables_[specs_[p].window].data_ptr<float>() + kHuOffset;
   }
 
-  /// Steps 1-2 for plane p of slice i: CLAHE-equalised grey levels into `out` (H x W). For int16
-  /// input `scratch` (H x W) receives the windowed levels first.
-  void equalise(int64_t i, int64_t p, uint8_t* scratch, uint8_t* out) const {
-    const uint8_t* levels;
-    if (hu_) {
-      const int16_t* src = raw<int16_t>(i, p);
-      const uint8_t* lut = level_tables_[specs_[p].window].data_ptr<uint8_t>() + kHuOffset;
-      const int64_t n = pixels();
-      for (int64_t k = 0; k < n; ++k) scratch[k] = lut[src[k]];
-      levels = scratch;
-    } else {
-      levels = raw<uint8_t>(i, p);
+  /// Step 1 for CLAHE: the 8-bit levels of slice i's planes. 8-bit input is used in place; int16
+  /// input is windowed into `scratch` (count() x H x W), one pass per source slice.
+  std::array<const uint8_t*, 3> levels(int64_t i, uint8_t* scratch) const {
+    std::array<const uint8_t*, 3> out{};
+    for (int64_t p = 0; p < count(); ++p) {
+      out[p] = hu_ ? scratch + p * pixels() : raw<uint8_t>(i, p);
     }
-    clahe_->apply(levels, out);
+    if (!hu_) return out;
+    if (specs_.front().slice == specs_.back().slice) {
+      // Windows of one slice: read each HU value once for all of them.
+      std::array<const uint8_t*, 3> luts{};
+      for (int64_t p = 0; p < count(); ++p) luts[p] = levelTable(p);
+      windowPlanes(raw<int16_t>(i, 0), luts.data(), count(), scratch, pixels());
+    } else {
+      for (int64_t p = 0; p < count(); ++p) {
+        const uint8_t* lut = levelTable(p);
+        windowPlanes(raw<int16_t>(i, p), &lut, 1, scratch + p * pixels(), pixels());
+      }
+    }
+    return out;
   }
+
+  /// Step 2 on one plane of levels.
+  void equalise(const uint8_t* levels, uint8_t* out) const { clahe_->apply(levels, out); }
 
  private:
   enum class Which { Prev, Self, Next };
@@ -112,13 +147,18 @@ class SlicePlanes {
 /// Brightness, contrast and gamma in [0, 1] space, clamped (augment.h's colourJitter, same float
 /// operations in the same order) on one slice's planes, `n` values in all.
 void jitter(float* x, int64_t n, const float* params) {
-  double sum = 0;
-  for (int64_t k = 0; k < n; ++k) sum += x[k];
-  const auto mean = static_cast<float>(sum / static_cast<double>(n));
+  // Four partial sums: one running sum is a chain of dependent adds the CPU cannot overlap.
+  std::array<double, 4> sums{};
+  int64_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    for (int j = 0; j < 4; ++j) sums[j] += x[k + j];
+  }
+  for (; k < n; ++k) sums[0] += x[k];
+  const auto mean = static_cast<float>((sums[0] + sums[1] + sums[2] + sums[3]) / static_cast<double>(n));
   const float contrast = params[kContrast], brightness = params[kBrightness], gamma = params[kGamma];
-  for (int64_t k = 0; k < n; ++k) x[k] = std::clamp((x[k] - mean) * contrast + mean + brightness, 0.0f, 1.0f);
+  for (k = 0; k < n; ++k) x[k] = std::clamp((x[k] - mean) * contrast + mean + brightness, 0.0f, 1.0f);
   if (gamma != 1.0f) {
-    for (int64_t k = 0; k < n; ++k) x[k] = std::pow(x[k], gamma);
+    for (k = 0; k < n; ++k) x[k] = std::pow(x[k], gamma);
   }
 }
 
@@ -142,7 +182,7 @@ torch::Tensor preprocessOnHost(const torch::Tensor& flat, const SliceIndex& idx,
 
   at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
     // Scratch per task, reused for each of its slices (a few hundred KiB at 512 x 512).
-    std::vector<uint8_t> levels(config.clahe.enabled && planes.hu() ? planes.pixels() : 0);
+    std::vector<uint8_t> levels(config.clahe.enabled && planes.hu() ? count * planes.pixels() : 0);
     std::vector<uint8_t> equalised(config.clahe.enabled ? count * planes.pixels() : 0);
     for (int64_t i = begin; i < end; ++i) {
       float* dst = out_data + i * 3 * plane_out;
@@ -153,10 +193,11 @@ torch::Tensor preprocessOnHost(const torch::Tensor& flat, const SliceIndex& idx,
 
       std::array<const float*, 3> tables{};
       if (config.clahe.enabled) {
+        const auto grey = planes.levels(i, levels.data());
         std::array<const uint8_t*, 3> src{};
         for (int64_t p = 0; p < count; ++p) {
           uint8_t* eq = equalised.data() + p * planes.pixels();
-          planes.equalise(i, p, levels.data(), eq);
+          planes.equalise(grey[p], eq);
           src[p] = eq;
           tables[p] = byteUnitTable();
         }
@@ -193,9 +234,12 @@ torch::Tensor claheLevelsOnHost(const torch::Tensor& flat, const SliceIndex& idx
   const int64_t n = idx.size(), count = planes.count();
   auto out = torch::empty({n, count, flat.size(2), flat.size(3)}, torch::kUInt8);
   uint8_t* out_data = out.data_ptr<uint8_t>();
-  at::parallel_for(0, n * count, 1, [&](int64_t begin, int64_t end) {
-    std::vector<uint8_t> levels(planes.hu() ? planes.pixels() : 0);
-    for (int64_t k = begin; k < end; ++k) planes.equalise(k / count, k % count, levels.data(), out_data + k * planes.pixels());
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    std::vector<uint8_t> levels(planes.hu() ? count * planes.pixels() : 0);
+    for (int64_t i = begin; i < end; ++i) {
+      const auto grey = planes.levels(i, levels.data());
+      for (int64_t p = 0; p < count; ++p) planes.equalise(grey[p], out_data + (i * count + p) * planes.pixels());
+    }
   });
   return out;
 }

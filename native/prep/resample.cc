@@ -46,67 +46,101 @@ Resampler Resampler::affine(int64_t in_h, int64_t in_w, int64_t size, const std:
   return r;
 }
 
-void Resampler::tapsForRow(int64_t y, RowTaps& t) const {
-  const auto w = static_cast<int32_t>(in_w_);
-  if (!affine_) {
-    const int32_t r0 = row0_[y] * w, r1 = row1_[y] * w;
-    const float h0 = roww0_[y], h1 = roww1_[y];
-    for (int64_t x = 0; x < size_; ++x) {
-      t.i00[x] = r0 + col0_[x];
-      t.i01[x] = r0 + col1_[x];
-      t.i10[x] = r1 + col0_[x];
-      t.i11[x] = r1 + col1_[x];
-      t.w00[x] = h0 * colw0_[x];
-      t.w01[x] = h0 * colw1_[x];
-      t.w10[x] = h1 * colw0_[x];
-      t.w11[x] = h1 * colw1_[x];
-    }
-    return;
-  }
-  const double bx = bx_ * static_cast<double>(y) + cx_, by = by_ * static_cast<double>(y) + cy_;
-  const auto h = static_cast<int32_t>(in_h_);
-  for (int64_t x = 0; x < size_; ++x) {
-    double ix = ax_ * static_cast<double>(x) + bx, iy = ay_ * static_cast<double>(x) + by;
-    if (!std::isfinite(ix) || !std::isfinite(iy)) ix = iy = -2;  // NaN parameters: sample nothing
-    const double fx0 = std::floor(ix), fy0 = std::floor(iy);
-    const float fx = static_cast<float>(ix - fx0), fy = static_cast<float>(iy - fy0);
-    // Far outside the image the int conversion could overflow: clamp first (weights are 0 there).
-    const auto x0 = static_cast<int32_t>(std::clamp(fx0, -2.0, static_cast<double>(w)));
-    const auto y0 = static_cast<int32_t>(std::clamp(fy0, -2.0, static_cast<double>(h)));
-    const int32_t x1 = x0 + 1, y1 = y0 + 1;
-    const bool vx0 = x0 >= 0 && x0 < w, vx1 = x1 >= 0 && x1 < w;
-    const bool vy0 = y0 >= 0 && y0 < h, vy1 = y1 >= 0 && y1 < h;
-    const int32_t cx0 = std::clamp(x0, 0, w - 1), cx1 = std::clamp(x1, 0, w - 1);
-    const int32_t cy0 = std::clamp(y0, 0, h - 1) * w, cy1 = std::clamp(y1, 0, h - 1) * w;
-    // grid_sample's weights: nw = (1 - fx)(1 - fy), ne = fx (1 - fy), sw = (1 - fx) fy, se = fx fy.
-    t.i00[x] = cy0 + cx0;
-    t.i01[x] = cy0 + cx1;
-    t.i10[x] = cy1 + cx0;
-    t.i11[x] = cy1 + cx1;
-    t.w00[x] = vx0 && vy0 ? (1.0f - fx) * (1.0f - fy) : 0.0f;
-    t.w01[x] = vx1 && vy0 ? fx * (1.0f - fy) : 0.0f;
-    t.w10[x] = vx0 && vy1 ? (1.0f - fx) * fy : 0.0f;
-    t.w11[x] = vx1 && vy1 ? fx * fy : 0.0f;
-  }
+namespace {
+
+// A position at most this close to the last row or column counts as a border pixel: the cheap
+// path reads the tap one further, so the margin keeps it inside the image whatever the rounding.
+constexpr double kMargin = 1e-6;
+
+/// The integers x in [0, size) with lo <= a x + b <= hi, or a superset of them (trimmed by the
+/// caller, which checks the ends): the solutions of a linear inequality form an interval.
+std::pair<int64_t, int64_t> solve(double a, double b, double lo, double hi, int64_t size) {
+  if (!std::isfinite(a) || !std::isfinite(b)) return {0, 0};
+  if (std::abs(a) < 1e-12) return b >= lo && b <= hi ? std::pair<int64_t, int64_t>{0, size} : std::pair<int64_t, int64_t>{0, 0};
+  const double x1 = (lo - b) / a, x2 = (hi - b) / a;
+  const double first = std::floor(std::min(x1, x2)), last = std::floor(std::max(x1, x2)) + 1;
+  const auto clampTo = [size](double v) { return static_cast<int64_t>(std::min(std::max(v, 0.0), static_cast<double>(size))); };
+  return {clampTo(first), clampTo(last)};
+}
+
+}  // namespace
+
+std::pair<int64_t, int64_t> Resampler::interior(double bx, double by) const {
+  const double max_x = static_cast<double>(in_w_ - 1) - kMargin, max_y = static_cast<double>(in_h_ - 1) - kMargin;
+  const auto inside = [&](int64_t x) {
+    const double ix = ax_ * static_cast<double>(x) + bx, iy = ay_ * static_cast<double>(x) + by;
+    return ix >= 0 && ix <= max_x && iy >= 0 && iy <= max_y;
+  };
+  const auto [bx0, bx1] = solve(ax_, bx, 0, max_x, size_);
+  const auto [by0, by1] = solve(ay_, by, 0, max_y, size_);
+  int64_t begin = std::max(bx0, by0), end = std::min(bx1, by1);
+  while (begin < end && !inside(begin)) ++begin;
+  while (end > begin && !inside(end - 1)) --end;
+  return {begin, end};
+}
+
+Resampler::Taps Resampler::borderTaps(double ix, double iy) const {
+  const auto w = static_cast<int32_t>(in_w_), h = static_cast<int32_t>(in_h_);
+  // Clamped to just outside the image first (NaN goes to the low side): every tap there is out
+  // of bounds, so the weights come out 0 and the int conversion stays defined.
+  ix = std::min(std::max(-2.0, ix), static_cast<double>(w) + 1.0);
+  iy = std::min(std::max(-2.0, iy), static_cast<double>(h) + 1.0);
+  const auto x0 = static_cast<int32_t>(std::floor(ix)), y0 = static_cast<int32_t>(std::floor(iy));
+  const float fx = static_cast<float>(ix - x0), fy = static_cast<float>(iy - y0);
+  const int32_t x1 = x0 + 1, y1 = y0 + 1;
+  const bool vx0 = x0 >= 0 && x0 < w, vx1 = x1 >= 0 && x1 < w;
+  const bool vy0 = y0 >= 0 && y0 < h, vy1 = y1 >= 0 && y1 < h;
+  const int32_t cx0 = std::clamp(x0, 0, w - 1), cx1 = std::clamp(x1, 0, w - 1);
+  const int32_t cy0 = std::clamp(y0, 0, h - 1) * w, cy1 = std::clamp(y1, 0, h - 1) * w;
+  // grid_sample's weights: nw = (1 - fx)(1 - fy), ne = fx (1 - fy), sw = (1 - fx) fy, se = fx fy.
+  return {cy0 + cx0,
+          cy0 + cx1,
+          cy1 + cx0,
+          cy1 + cx1,
+          vx0 && vy0 ? (1.0f - fx) * (1.0f - fy) : 0.0f,
+          vx1 && vy0 ? fx * (1.0f - fy) : 0.0f,
+          vx0 && vy1 ? (1.0f - fx) * fy : 0.0f,
+          vx1 && vy1 ? fx * fy : 0.0f};
 }
 
 template <typename T>
 void Resampler::run(const T* const* planes, const float* const* tables, int64_t count, float* out) const {
-  RowTaps taps;
-  for (auto* v : {&taps.i00, &taps.i01, &taps.i10, &taps.i11}) v->resize(size_);
-  for (auto* v : {&taps.w00, &taps.w01, &taps.w10, &taps.w11}) v->resize(size_);
   const int64_t plane_out = size_ * size_;
+  const auto w = static_cast<int32_t>(in_w_);
   for (int64_t y = 0; y < size_; ++y) {
-    tapsForRow(y, taps);  // shared by all planes: they have the same geometry
-    for (int64_t p = 0; p < count; ++p) {
-      const T* src = planes[p];
-      const float* table = tables[p];
-      float* dst = out + p * plane_out + y * size_;
-      for (int64_t x = 0; x < size_; ++x) {
-        dst[x] = taps.w00[x] * table[src[taps.i00[x]]] + taps.w01[x] * table[src[taps.i01[x]]] +
-                 taps.w10[x] * table[src[taps.i10[x]]] + taps.w11[x] * table[src[taps.i11[x]]];
+    float* row = out + y * size_;
+    // All planes share the geometry: each pixel's taps are computed once and read every plane.
+    const auto emit = [&](int64_t x, const Taps& t) {
+      for (int64_t p = 0; p < count; ++p) {
+        const T* src = planes[p];
+        const float* table = tables[p];
+        row[p * plane_out + x] = t.w00 * table[src[t.i00]] + t.w01 * table[src[t.i01]] + t.w10 * table[src[t.i10]] +
+                                 t.w11 * table[src[t.i11]];
       }
+    };
+    if (!affine_) {
+      const int32_t r0 = row0_[y] * w, r1 = row1_[y] * w;
+      const float h0 = roww0_[y], h1 = roww1_[y];
+      for (int64_t x = 0; x < size_; ++x) {
+        const int32_t c0 = col0_[x], c1 = col1_[x];
+        const float w0 = colw0_[x], w1 = colw1_[x];
+        emit(x, {r0 + c0, r0 + c1, r1 + c0, r1 + c1, h0 * w0, h0 * w1, h1 * w0, h1 * w1});
+      }
+      continue;
     }
+    const double bx = bx_ * static_cast<double>(y) + cx_, by = by_ * static_cast<double>(y) + cy_;
+    const auto [begin, end] = interior(bx, by);
+    const auto border = [&](int64_t x) { emit(x, borderTaps(ax_ * static_cast<double>(x) + bx, ay_ * static_cast<double>(x) + by)); };
+    for (int64_t x = 0; x < begin; ++x) border(x);
+    for (int64_t x = begin; x < end; ++x) {
+      // Inside the image: positions are >= 0, so truncation is floor, and no tap needs a check.
+      const double ix = ax_ * static_cast<double>(x) + bx, iy = ay_ * static_cast<double>(x) + by;
+      const auto x0 = static_cast<int32_t>(ix), y0 = static_cast<int32_t>(iy);
+      const float fx = static_cast<float>(ix - x0), fy = static_cast<float>(iy - y0);
+      const int32_t i = y0 * w + x0;
+      emit(x, {i, i + 1, i + w, i + w + 1, (1.0f - fx) * (1.0f - fy), fx * (1.0f - fy), (1.0f - fx) * fy, fx * fy});
+    }
+    for (int64_t x = std::max(begin, end); x < size_; ++x) border(x);
   }
 }
 

@@ -13,6 +13,7 @@
 // multiply-adds and sum in another order).
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace ichnet::prep {
@@ -33,13 +34,17 @@ class Resampler {
  private:
   Resampler(int64_t in_h, int64_t in_w, int64_t size) : in_h_(in_h), in_w_(in_w), size_(size) {}
 
-  /// One output row's four taps per pixel: input offsets and weights (0 for a tap that falls
-  /// outside the image, whose offset is then clamped to a valid one).
-  struct RowTaps {
-    std::vector<int32_t> i00, i01, i10, i11;
-    std::vector<float> w00, w01, w10, w11;
+  /// One output pixel's four taps: input offsets and weights (0 for a tap outside the image,
+  /// whose offset is then clamped to a valid one).
+  struct Taps {
+    int32_t i00, i01, i10, i11;
+    float w00, w01, w10, w11;
   };
-  void tapsForRow(int64_t y, RowTaps& taps) const;
+  /// Taps of an affine sample at input position (ix, iy), wherever it falls.
+  Taps borderTaps(double ix, double iy) const;
+  /// The output columns [begin, end) of the row whose positions start at (bx, by) and whose four
+  /// taps all lie inside the image, where the cheap path applies.
+  std::pair<int64_t, int64_t> interior(double bx, double by) const;
 
   int64_t in_h_, in_w_, size_;
   bool affine_ = false;
