@@ -34,11 +34,7 @@ Napi::Value preprocess(const Napi::CallbackInfo& info) {
         c10::InferenceMode inference;
         return prep::preprocessBatch(batch.images, batch.lengths, config, batch.aug, device).cpu().contiguous();
       },
-      [](Napi::Env env, torch::Tensor& t) -> Napi::Value {
-        auto out = Napi::Float32Array::New(env, t.numel());
-        std::memcpy(out.Data(), t.data_ptr<float>(), t.numel() * sizeof(float));
-        return out;
-      },
+      [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return adoptFloat32(env, std::move(t)); },
       {info[0]});
 }
 
