@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "binding/hu_binding.h"
 #include "binding/preprocess_binding.h"
 #include "binding/promise_worker.h"
 #include "binding/prep_binding.h"
@@ -41,6 +42,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeInfo", Napi::Function::New(env, runtimeInfo, "runtimeInfo"));
   registerPrepFunctions(env, exports);
   registerPreprocess(env, exports);
+  registerHu(env, exports);
   return exports;
 }
 
