@@ -1,9 +1,20 @@
 #include "prep/resample.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace ichnet::prep {
+
+Resampler::Resampler(int64_t in_h, int64_t in_w, int64_t size) : in_h_(in_h), in_w_(in_w), size_(size) {
+  // Tap offsets are int32 (half the memory traffic of int64 in the sampling loop).
+  if (in_h < 1 || in_w < 1 || size < 1 || in_h * in_w > INT32_MAX) {
+    throw std::invalid_argument("resample: " + std::to_string(in_h) + "x" + std::to_string(in_w) + " -> " +
+                                std::to_string(size) + " is outside the supported sizes");
+  }
+}
 
 Resampler Resampler::resize(int64_t in_h, int64_t in_w, int64_t size) {
   Resampler r(in_h, in_w, size);

@@ -32,7 +32,8 @@ class Resampler {
   void run(const T* const* planes, const float* const* tables, int64_t count, float* out) const;
 
  private:
-  Resampler(int64_t in_h, int64_t in_w, int64_t size) : in_h_(in_h), in_w_(in_w), size_(size) {}
+  /// Throws std::invalid_argument for sizes the int32 tap offsets cannot address.
+  Resampler(int64_t in_h, int64_t in_w, int64_t size);
 
   /// One output pixel's four taps: input offsets and weights (0 for a tap outside the image,
   /// whose offset is then clamped to a valid one).
