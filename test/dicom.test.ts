@@ -18,7 +18,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { isDicom, readDicom, readDicomHeader, type DicomImage, type DicomMeta } from '../src/data/dicom/read.js';
+import { toHu16 } from '../src/data/dicom/hu.js';
 import { fixRsnaIntercept } from '../src/data/dicom/rsna-fix.js';
+import { readSlice } from '../src/data/slices.js';
 import { python, runPython } from './helpers/oracle.js';
 
 /** Where Debian's pydicom keeps its test files; `undefined` when pydicom is not installed. */
@@ -319,6 +321,14 @@ function parity(title: string, cases: Case[], base: () => string, prepare?: () =
         stats.push(`  ${c.file.padEnd(36)} ${syntax.padEnd(60).slice(0, 60)} ${String(maxDiff).padStart(8)}${ref.note ? `  [${ref.note}]` : ''}${c.ref ? `  [vs ${c.ref}]` : ''}`);
         assert.ok(maxDiff <= (c.tolerance ?? 0), `max |diff| ${maxDiff} > ${c.tolerance ?? 0}`);
         if (!c.ref) checkHeader(image, ref);
+        if (image.meta.samplesPerPixel === 1) {
+          // The loader's int16 HU (hu.ts: one integer pass when slope and intercept are integral)
+          // are readDicom's values rounded, with and without the RSNA fix.
+          for (const rsnaFix of [false, true]) {
+            const slice = await readSlice(join(base(), c.file), { rsnaFix });
+            assert.deepEqual(slice.data, toHu16((rsnaFix ? fixRsnaIntercept(image) : image).pixels), `HU, rsnaFix ${rsnaFix}`);
+          }
+        }
       });
     });
   });

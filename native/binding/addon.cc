@@ -6,6 +6,7 @@
 
 #include <ATen/detail/CUDAHooksInterface.h>
 
+#include "binding/hu_binding.h"
 #include "binding/preprocess_binding.h"
 #include "binding/promise_worker.h"
 #include "binding/prep_binding.h"
@@ -55,6 +56,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeInfo", Napi::Function::New(env, runtimeInfo, "runtimeInfo"));
   registerPrepFunctions(env, exports);
   registerPreprocess(env, exports);
+  registerHu(env, exports);
   return exports;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "prep/augment.h"
@@ -269,6 +270,28 @@ session::Batch parseBatch(const Napi::Value& value, int64_t num_labels, bool lab
   }
   batch.labels = torch::from_blob(const_cast<uint8_t*>(lab.Data()), {B, S, num_labels}, torch::TensorOptions().dtype(torch::kUInt8));
   return batch;
+}
+
+Napi::Float32Array adoptFloat32(Napi::Env env, torch::Tensor t) {
+  t = t.to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto n = static_cast<size_t>(t.numel());
+#if !defined(NODE_API_NO_EXTERNAL_BUFFERS_ALLOWED)
+  if (n > 0) {
+    auto owner = std::make_unique<torch::Tensor>(t);
+    try {
+      auto buffer = Napi::ArrayBuffer::New(
+          env, owner->data_ptr<float>(), n * sizeof(float),
+          [](Napi::Env, void*, torch::Tensor* tensor) { std::unique_ptr<torch::Tensor> release(tensor); }, owner.get());
+      owner.release();  // the finalizer owns it now
+      return Napi::Float32Array::New(env, n, buffer, 0);
+    } catch (const Napi::Error&) {
+      // External buffers not allowed here (e.g. a V8 sandbox): copy below; `owner` frees the tensor.
+    }
+  }
+#endif
+  auto out = Napi::Float32Array::New(env, n);
+  if (n > 0) std::memcpy(out.Data(), t.data_ptr<float>(), n * sizeof(float));
+  return out;
 }
 
 namespace {

@@ -18,6 +18,12 @@ prep::PrepConfig parsePrepConfig(const Napi::Object& prep, int64_t input_size);
 /// num_labels <= 0 ignores labels.
 session::Batch parseBatch(const Napi::Value& value, int64_t num_labels, bool labels_required);
 
+/// A float32 CPU tensor as a Float32Array that owns the tensor's memory (no copy; the tensor is
+/// released when the array is garbage-collected). Copies where the runtime forbids external
+/// buffers. Preprocessed batches are tens of MiB: the copy into a fresh, zero-filled JS buffer cost
+/// page faults and memcpy on the JS thread.
+Napi::Float32Array adoptFloat32(Napi::Env env, torch::Tensor t);
+
 Napi::Object stepResultToJs(Napi::Env env, const session::StepResult& result);
 Napi::Object loadReportToJs(Napi::Env env, const io::LoadReport& report);
 Napi::Object sessionInfoToJs(Napi::Env env, const session::SessionInfo& info);

@@ -6,6 +6,7 @@
 #include "binding/promise_worker.h"
 #include "prep/augment.h"
 #include "prep/prep.h"
+#include "session/intra_op_threads.h"
 #include "session/session.h"
 
 namespace ichnet::binding {
@@ -29,16 +30,11 @@ Napi::Value preprocess(const Napi::CallbackInfo& info) {
   return PromiseWorker<torch::Tensor>::start(
       env,
       [batch, config, device, threads] {
-        at::init_num_threads();
-        if (threads > 0) at::set_num_threads(threads);
+        session::useIntraOpThreads(threads);
         c10::InferenceMode inference;
         return prep::preprocessBatch(batch.images, batch.lengths, config, batch.aug, device).cpu().contiguous();
       },
-      [](Napi::Env env, torch::Tensor& t) -> Napi::Value {
-        auto out = Napi::Float32Array::New(env, t.numel());
-        std::memcpy(out.Data(), t.data_ptr<float>(), t.numel() * sizeof(float));
-        return out;
-      },
+      [](Napi::Env env, torch::Tensor& t) -> Napi::Value { return adoptFloat32(env, std::move(t)); },
       {info[0]});
 }
 

@@ -5,6 +5,8 @@
 // so every slice of a series moves together.
 #include <torch/torch.h>
 
+#include <array>
+
 namespace ichnet::prep {
 
 /// Column order of the per-patient augmentation parameters [B, kAugParamCount].
@@ -22,6 +24,9 @@ enum AugParam : int64_t {
 
 /// Names in column order: the single source the TypeScript sampler reads (via the binding).
 extern const char* const kAugParamNames[kAugParamCount];
+
+/// affine_grid's 2x3 theta (row-major) for one slice's parameter row, input height h, width w.
+std::array<double, 6> affineTheta(const float* params, double h, double w);
 
 /// x float [N, C, H, W], params [N, K] (one row per slice) -> [N, C, size, size], bilinear, zero padding.
 torch::Tensor affineResample(const torch::Tensor& x, const torch::Tensor& params, int64_t size);

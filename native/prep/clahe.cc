@@ -37,6 +37,19 @@
 
 namespace ichnet::prep {
 
+/// Everything that depends only on the image size and the parameters: shared by a whole batch.
+struct ClaheOp::Plan {
+  int64_t height = 0, width = 0, tiles_x = 0, tiles_y = 0;
+  int64_t tile_w = 0, tile_h = 0;  // after OpenCV's padding
+  int clip = 0;                    // per-bin limit; 0 = no clipping
+  float lut_scale = 0;
+  std::vector<int64_t> pad_cols;   // source column of padded column `width + i`
+  // Per output column: its segment's offset in the packed band tables (see packBand), and the
+  // weights of the tiles left and right of it.
+  std::vector<int32_t> segment;
+  std::vector<float> w_left, w_right;
+};
+
 namespace {
 
 constexpr int kBins = 256;
@@ -60,18 +73,7 @@ int64_t reflect101(int64_t p, int64_t n) {
   return p;
 }
 
-/// Everything that depends only on the image size and the parameters: shared by a whole batch.
-struct Plan {
-  int64_t height = 0, width = 0, tiles_x = 0, tiles_y = 0;
-  int64_t tile_w = 0, tile_h = 0;  // after OpenCV's padding
-  int clip = 0;                    // per-bin limit; 0 = no clipping
-  float lut_scale = 0;
-  std::vector<int64_t> pad_cols;   // source column of padded column `width + i`
-  // Per output column: its segment's offset in the packed band tables (see packBand), and the
-  // weights of the tiles left and right of it.
-  std::vector<int32_t> segment;
-  std::vector<float> w_left, w_right;
-};
+using Plan = ClaheOp::Plan;
 
 Plan makePlan(int64_t height, int64_t width, double clip_limit, int64_t tiles_x, int64_t tiles_y) {
   Plan p;
@@ -235,45 +237,57 @@ void claheImage(const uint8_t* img, const Plan& p, uint8_t* luts, uint32_t* pack
 
 }  // namespace
 
-torch::Tensor clahe(const torch::Tensor& images, double clip_limit, int64_t tiles_x, int64_t tiles_y) {
-  if (images.dim() != 3 || images.scalar_type() != torch::kUInt8) {
-    throw std::invalid_argument("clahe: expected a uint8 tensor [N, H, W], got a " + std::string(c10::toString(images.scalar_type())) +
-                                " tensor with " + std::to_string(images.dim()) + " dimensions");
-  }
+ClaheOp::ClaheOp(int64_t height, int64_t width, double clip_limit, int64_t tiles_x, int64_t tiles_y) {
   if (tiles_x < 1 || tiles_y < 1 || tiles_x > kMaxTiles || tiles_y > kMaxTiles) {
     throw std::invalid_argument("clahe: tile grid " + std::to_string(tiles_x) + "x" + std::to_string(tiles_y) +
                                 " is outside 1.." + std::to_string(kMaxTiles) + " per axis");
   }
   if (!std::isfinite(clip_limit)) throw std::invalid_argument("clahe: clip limit must be a finite number");
+  if (height < 1 || width < 1) throw std::invalid_argument("clahe: images must be at least 1x1");
+  plan_ = std::make_unique<const Plan>(makePlan(height, width, clip_limit, tiles_x, tiles_y));
+}
+
+ClaheOp::~ClaheOp() = default;
+ClaheOp::ClaheOp(ClaheOp&&) noexcept = default;
+ClaheOp& ClaheOp::operator=(ClaheOp&&) noexcept = default;
+
+void ClaheOp::apply(const uint8_t* in, uint8_t* out) const {
+  // Scratch is small (tiles * 256 bytes + (tiles_x + 1) * 1 KiB): allocating it per image costs
+  // nothing next to the image and keeps apply() safe to call from any number of threads.
+  std::vector<uint8_t> luts(plan_->tiles_x * plan_->tiles_y * kBins);
+  std::vector<uint32_t> packed((plan_->tiles_x + 1) * kBins);
+  claheImage(in, *plan_, luts.data(), packed.data(), out);
+}
+
+torch::Tensor clahe(const torch::Tensor& images, double clip_limit, int64_t tiles_x, int64_t tiles_y) {
+  if (images.dim() != 3 || images.scalar_type() != torch::kUInt8) {
+    throw std::invalid_argument("clahe: expected a uint8 tensor [N, H, W], got a " + std::string(c10::toString(images.scalar_type())) +
+                                " tensor with " + std::to_string(images.dim()) + " dimensions");
+  }
   if (!images.device().is_cpu()) {
     // The training pipeline calls this on the batch before upload; a device tensor still works.
     return clahe(images.to(torch::kCPU), clip_limit, tiles_x, tiles_y).to(images.device());
   }
   const int64_t n = images.size(0), height = images.size(1), width = images.size(2);
-  if (height < 1 || width < 1) throw std::invalid_argument("clahe: images must be at least 1x1");
+  const ClaheOp op(height, width, clip_limit, tiles_x, tiles_y);
+  const Plan& plan = *op.plan_;
   const torch::Tensor src = images.contiguous();
   torch::Tensor out = torch::empty({n, height, width}, torch::kUInt8);
   if (n == 0) return out;
 
-  const Plan plan = makePlan(height, width, clip_limit, tiles_x, tiles_y);
   const uint8_t* in_data = src.data_ptr<uint8_t>();
   uint8_t* out_data = out.data_ptr<uint8_t>();
   const int64_t pixels = height * width;
-  const int64_t lut_size = tiles_x * tiles_y * kBins;
-  const int64_t packed_size = (tiles_x + 1) * kBins;
 
   if (n >= at::get_num_threads()) {
     // Enough images to keep every thread busy: one image per task, each read while cache-hot.
     at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
-      std::vector<uint8_t> luts(lut_size);  // scratch per task, reused for each of its images
-      std::vector<uint32_t> packed(packed_size);
-      for (int64_t i = begin; i < end; ++i) {
-        claheImage(in_data + i * pixels, plan, luts.data(), packed.data(), out_data + i * pixels);
-      }
+      for (int64_t i = begin; i < end; ++i) op.apply(in_data + i * pixels, out_data + i * pixels);
     });
   } else {
     // Few images (a single one from JS): split each image over tiles, then over rows.
-    std::vector<uint8_t> luts(lut_size);
+    std::vector<uint8_t> luts(tiles_x * tiles_y * kBins);
+    const int64_t packed_size = (tiles_x + 1) * kBins;
     for (int64_t i = 0; i < n; ++i) {
       const uint8_t* img = in_data + i * pixels;
       at::parallel_for(0, tiles_x * tiles_y, 1, [&](int64_t begin, int64_t end) {

@@ -6,8 +6,32 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 
 namespace ichnet::prep {
+
+/// CLAHE for images of one size and one setting: the per-size tables are computed once, then
+/// `apply` equalises one image at a time on the calling thread, for callers that parallelise over
+/// images themselves (the preprocessing pipeline runs it per slice and channel). Same semantics
+/// as `clahe` below. Cheap to share between threads: `apply` is const and keeps its scratch local.
+class ClaheOp {
+ public:
+  /// Throws std::invalid_argument on a bad size, grid or clip limit.
+  ClaheOp(int64_t height, int64_t width, double clip_limit, int64_t tiles_x, int64_t tiles_y);
+  ~ClaheOp();
+  ClaheOp(ClaheOp&&) noexcept;
+  ClaheOp& operator=(ClaheOp&&) noexcept;
+
+  /// in, out: height x width pixels, row-major; they must not overlap.
+  void apply(const uint8_t* in, uint8_t* out) const;
+
+  struct Plan;  // defined in clahe.cc
+
+ private:
+  // clahe() below splits a lone image over tiles and rows, so it works on the plan directly.
+  friend torch::Tensor clahe(const torch::Tensor& images, double clip_limit, int64_t tiles_x, int64_t tiles_y);
+  std::unique_ptr<const Plan> plan_;
+};
 
 /// images: uint8 [N, H, W]. Returns uint8 [N, H, W], equal pixel for pixel to
 /// `cv2.createCLAHE(clip_limit, (tiles_x, tiles_y)).apply(image)` on each image, including

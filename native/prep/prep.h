@@ -39,6 +39,8 @@ struct PrepConfig {
 /// lengths: int64 [B] on the CPU; aug: float32 [B, kAugParamCount] per-patient augmentation
 /// parameters, or undefined for evaluation. Returns the model input of the valid slices only,
 /// [sum(lengths), 3, size, size] float32 on `device`, patient-major in slice order.
+/// On the CPU the whole pipeline runs slice by slice (host_pipeline.h); on a GPU the geometry,
+/// jitter and normalisation run there as tensor operations (augment.h).
 torch::Tensor preprocessBatch(const torch::Tensor& images, const torch::Tensor& lengths, const PrepConfig& config,
                               const torch::Tensor& aug, torch::Device device);
 

@@ -13,6 +13,7 @@
 #include "loss/asl.h"
 #include "prep/prep.h"
 #include "session/autocast.h"
+#include "session/intra_op_threads.h"
 #include "session/optimizer.h"
 
 namespace ichnet::session {
@@ -63,9 +64,7 @@ Session::Session(const SessionConfig& config)
 }
 
 void Session::enterWorkerThread() const {
-  // New threads start with LibTorch's default thread count (1 in Debian's build).
-  at::init_num_threads();
-  if (config_.threads > 0 && at::get_num_threads() != config_.threads) at::set_num_threads(config_.threads);
+  useIntraOpThreads(config_.threads);
 }
 
 struct Session::Forward {

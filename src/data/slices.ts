@@ -2,36 +2,15 @@
  * Decoding one slice file: DICOM (by content) to Hounsfield units, anything else through sharp to
  * 8-bit gray or RGB. Errors name the file.
  */
-import { open } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 
-import { isDicom, readDicom } from './dicom/read.js';
-import { fixRsnaIntercept } from './dicom/rsna-fix.js';
+import { decodeHu } from './dicom/hu.js';
+import { isDicom } from './dicom/read.js';
 import type { SlicePixels } from './types.js';
 
 /** Image file extensions the folder datasets look for, in preference order. */
 export const IMAGE_EXTENSIONS = ['.dcm', '.png', '.jpg', '.jpeg', '.tif', '.tiff', ''] as const;
-
-async function startsLikeDicom(path: string): Promise<boolean> {
-  const file = await open(path, 'r');
-  try {
-    const head = new Uint8Array(132);
-    const { bytesRead } = await file.read(head, 0, 132, 0);
-    return bytesRead === 132 && isDicom(head);
-  } finally {
-    await file.close();
-  }
-}
-
-/** Rounds rescaled DICOM values into int16 Hounsfield units (CT's range fits; others are clamped). */
-function toHu16(values: Float32Array): Int16Array {
-  const out = new Int16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = Math.round(values[i] as number);
-    out[i] = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
-  }
-  return out;
-}
 
 /** True when an interleaved RGB buffer has R = G = B everywhere (gray saved as colour). */
 function isGrayRgb(data: Buffer): boolean {
@@ -43,8 +22,8 @@ function isGrayRgb(data: Buffer): boolean {
  * Decodes an image with sharp: 1 channel for gray images (including gray stored as RGB, common
  * for exported CT slices), 3 for colour; alpha dropped.
  */
-async function readImage(path: string): Promise<SlicePixels> {
-  const { data, info } = await sharp(path, { failOn: 'error' })
+async function readImage(bytes: Buffer): Promise<SlicePixels> {
+  const { data, info } = await sharp(bytes, { failOn: 'error' })
     .removeAlpha()
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
@@ -63,13 +42,18 @@ async function readImage(path: string): Promise<SlicePixels> {
  */
 export async function readSlice(path: string, { rsnaFix = false }: { rsnaFix?: boolean } = {}): Promise<SlicePixels> {
   try {
-    if (await startsLikeDicom(path)) {
-      const read = await readDicom(path);
-      const dicom = rsnaFix ? fixRsnaIntercept(read) : read;
-      if (dicom.meta.samplesPerPixel !== 1) throw new Error(`DICOM with ${dicom.meta.samplesPerPixel} samples per pixel; CT slices have 1`);
-      return { kind: 'hu', width: dicom.columns, height: dicom.rows, channels: 1, data: toHu16(dicom.pixels) };
+    // One read serves both the sniffing and the decoding (a slice is a few hundred KiB).
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (e) {
+      throw new Error(`cannot read file: ${(e as Error).message}`);
     }
-    return await readImage(path);
+    if (isDicom(bytes)) {
+      const dicom = await decodeHu(path, bytes, { rsnaFix });
+      return { kind: 'hu', width: dicom.columns, height: dicom.rows, channels: 1, data: dicom.hu };
+    }
+    return await readImage(bytes);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     throw new Error(message.startsWith(path) ? message : `${path}: ${message}`, { cause: e });

@@ -55,6 +55,12 @@ export interface NativeAddon {
   preprocess(batch: Batch, prep: SessionConfig['prep'], inputSize: number, device: string, threads: number): Promise<Float32Array>;
   /** Column order of `Batch.aug`. */
   augParamNames: readonly string[];
+  /**
+   * int16 HU from DICOM stored samples, synchronously: `slope · stored + intercept` (integers)
+   * clamped, after keeping the low `bits` bits (0: all; sign-extended when `signed`) and the
+   * optional RSNA fix; see src/data/dicom/hu.ts.
+   */
+  storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope: number, intercept: number, bits: number, signed: boolean, rsnaFix: boolean): Int16Array;
   /** OpenCV-exact CLAHE of one gray image (row-major, width × height bytes); see src/prep/clahe.ts. */
   clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number): Promise<Uint8Array>;
 }

@@ -112,6 +112,15 @@ export async function readDicom(path: string): Promise<DicomImage> {
   } catch (e) {
     throw new Error(`${path}: cannot read file: ${(e as Error).message}`);
   }
+  const { meta, frame } = await decodeFirstFrame(path, bytes);
+  return toImage(path, meta, frame);
+}
+
+/**
+ * The parsing and decoding half of {@link readDicom}, on a file's bytes: the header and the first
+ * frame's stored samples, not yet read into values. `path` names the file in errors.
+ */
+export async function decodeFirstFrame(path: string, bytes: Buffer): Promise<{ meta: DicomMeta; frame: RawFrame }> {
   checkPart10(path, bytes, true);
   let ds: DataSet;
   try {
@@ -127,8 +136,31 @@ export async function readDicom(path: string): Promise<DicomImage> {
   if (meta.samplesPerPixel !== 1 && meta.samplesPerPixel !== 3) {
     throw new Error(`${path}: unsupported Samples per Pixel ${meta.samplesPerPixel} (supported: 1, 3)`);
   }
-  const decoded = await firstFrame(path, ds, element, meta, syntax.codec, syntax.name);
-  return { rows: meta.rows, columns: meta.columns, pixels: toOutput(path, decoded, meta), meta };
+  return { meta, frame: await firstFrame(path, ds, element, meta, syntax.codec, syntax.name) };
+}
+
+/** The second half of {@link readDicom}: a decoded frame's values, rescaled or converted to RGB. */
+export function toImage(path: string, meta: DicomMeta, frame: RawFrame): DicomImage {
+  let values = readSamples(frame.bytes, frame.count, meta.bitsAllocated, meta.pixelRepresentation, frame.correction);
+  if (frame.ybr422) values = expandYbr422(values, meta.rows * meta.columns);
+  const samples: FrameSamples = { values, planar: frame.planar, photometric: frame.photometric };
+  return { rows: meta.rows, columns: meta.columns, pixels: toOutput(path, samples, meta), meta };
+}
+
+/**
+ * The first frame's stored samples as bytes, before they are read into numbers: `count` samples
+ * of Bits Allocated bits, to be re-interpreted by `correction` (see `pixels.ts`).
+ */
+export interface RawFrame {
+  bytes: FrameBytes;
+  count: number;
+  correction: SampleCorrection | undefined;
+  /** Colour samples stored plane by plane. */
+  planar: boolean;
+  /** Photometric interpretation of the samples (after any conversion by the decoder). */
+  photometric: string;
+  /** Native YBR_FULL_422 data: each pair of pixels shares its chroma and is expanded when read. */
+  ybr422: boolean;
 }
 
 /** The first frame's samples (corrected, not rescaled) and how they are laid out. */
@@ -146,7 +178,7 @@ async function firstFrame(
   meta: DicomMeta,
   codec: PixelCodec,
   syntaxName: string,
-): Promise<FrameSamples> {
+): Promise<RawFrame> {
   const pixels = meta.rows * meta.columns;
   const count = pixels * meta.samplesPerPixel;
   const photometric = meta.photometricInterpretation;
@@ -170,9 +202,14 @@ async function firstFrame(
     let bytes = ds.byteArray.subarray(element.dataOffset, element.dataOffset + frameBytes);
     const littleEndian = codec !== 'native-be';
     if (!littleEndian && meta.bitsAllocated === 8 && element.vr === 'OW') bytes = swapPairs(bytes);
-    let values = readSamples({ bytes, littleEndian }, frameCount, meta.bitsAllocated, meta.pixelRepresentation, unusedBits);
-    if (ybr422) values = expandYbr422(values, pixels);
-    return { values, planar: planar && !ybr422, photometric: ybr422 ? 'YBR_FULL' : photometric };
+    return {
+      bytes: { bytes, littleEndian },
+      count: frameCount,
+      correction: unusedBits,
+      planar: planar && !ybr422,
+      photometric: ybr422 ? 'YBR_FULL' : photometric,
+      ybr422,
+    };
   }
 
   const encoded = encapsulatedFrame(path, ds, element, meta.numberOfFrames);
@@ -214,9 +251,14 @@ async function firstFrame(
     correction =
       meta.pixelRepresentation === 1 ? { bits: jpegLsPrecision(encoded) ?? meta.bitsStored, signed: true } : undefined;
   }
-  const bytes: FrameBytes = { bytes: frame.data, littleEndian: true };
-  const values = readSamples(bytes, count, meta.bitsAllocated, meta.pixelRepresentation, correction);
-  return { values, planar: frame.planarConfiguration === 1, photometric: jpegToRgb ? 'RGB' : photometric };
+  return {
+    bytes: { bytes: frame.data, littleEndian: true },
+    count,
+    correction,
+    planar: frame.planarConfiguration === 1,
+    photometric: jpegToRgb ? 'RGB' : photometric,
+    ybr422: false,
+  };
 }
 
 /** Rescales grey samples, or interleaves and converts colour samples to RGB. */
