@@ -7,6 +7,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 
 #include "binding/hu_binding.h"
+#include "binding/malloc_tuning.h"
 #include "binding/preprocess_binding.h"
 #include "binding/promise_worker.h"
 #include "binding/prep_binding.h"
@@ -47,6 +48,7 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  tuneMalloc();
   auto ctor = SessionWrap::define(env);
   // The addon's per-environment data; Node deletes it when the environment shuts down.
   auto constructor = std::make_unique<Napi::FunctionReference>(Napi::Persistent(ctor));
