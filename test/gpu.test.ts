@@ -12,23 +12,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { augParamNames, preprocess, runtimeInfo, Session, type Batch } from '../src/index.js';
+import { relError } from './helpers/compare.js';
 import { randomBatch, tinyConfig } from './helpers/tiny.js';
 
 const cuda = runtimeInfo().cudaAvailable;
 const dir = mkdtempSync(join(tmpdir(), 'ichnet-gpu-'));
 
-/** ‖a − b‖ / ‖b‖ over two equally long arrays. */
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    assert.ok(Number.isFinite(a[i]), `element ${i} is ${a[i]}`);
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 /** A CUDA session with the CPU session's weights (written and read through a safetensors file). */
 async function twin(cpu: Session, overrides: Parameters<typeof tinyConfig>[0], name: string): Promise<Session> {

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 
 import { Session } from '../src/index.js';
 import { concretePrecision } from '../src/session/precision.js';
+import { relError } from './helpers/compare.js';
 import { readSafetensors } from './helpers/safetensors.js';
 import { randomBatch, tinyConfig } from './helpers/tiny.js';
 
@@ -134,13 +135,7 @@ describe('training', () => {
     assert.equal((await bf16.info()).precision, 'bf16');
     const { labels: _, ...batch } = randomBatch(70, [3, 2], { pixels: 'int16' });
     const [a, b] = [(await fp32.predict(batch)).logits, (await bf16.predict(batch)).logits];
-    let num = 0;
-    let den = 0;
-    for (let i = 0; i < a.length; i++) {
-      num += (a[i]! - b[i]!) ** 2;
-      den += a[i]! ** 2;
-    }
-    const rel = Math.sqrt(num / den);
+    const rel = relError(b, a);
     assert.ok(rel > 1e-5, `bf16 logits equal float32's (rel. difference ${rel}): autocast did not run`);
     assert.ok(rel < 5e-2, `bf16 logits differ from float32's by ${rel}`);
     const train = randomBatch(3, [4, 3], { pixels: 'uint8' });

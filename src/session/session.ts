@@ -37,7 +37,9 @@ export class Session {
   static async create(config: SessionConfigInput = {}): Promise<Session> {
     const resolved = resolveSessionConfig(config);
     const { addon } = loadAddon();
-    resolved.precision = concretePrecision(resolved.precision, resolved.device, addon.runtimeInfo().cudaAvailable, cpuHasNativeBf16());
+    if (resolved.precision === 'auto') {
+      resolved.precision = concretePrecision('auto', resolved.device, addon.runtimeInfo().cudaAvailable, cpuHasNativeBf16());
+    }
     return call(async () => new Session(await addon.createSession(resolved), resolved));
   }
 
