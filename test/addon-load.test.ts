@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { glibcVersion } from '../src/native/host.js';
 import { discovery } from '../src/native/scripts.js';
-import { builtAddon, loadIn, packageCopy, patchedCopy, placeAddon, removeTemporaries, type LoadOutcome } from './helpers/package-copy.js';
+import { builtAddon, loadIn, packageCopy, patchedCopy, placeAddon, type LoadOutcome } from './helpers/package-copy.js';
 
 const torch = discovery.findLibTorch();
 const glibc = glibcVersion();
@@ -28,7 +28,6 @@ function failure(outcome: LoadOutcome): string {
 
 describe('loading a prebuilt addon', { skip: torch === null ? 'no LibTorch found' : false }, () => {
   const libtorch = torch!;
-  after(removeTemporaries);
 
   it('loads the CPU prebuild on the LibTorch found, loading LibTorch from there first, and doctor says so', () => {
     const root = packageCopy();

@@ -6,14 +6,14 @@
  * (the implementation aims at, and currently reaches, 100 %).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { clahe } from '../src/prep/clahe.js';
 import { runPython } from './helpers/oracle.js';
 import { rng } from './helpers/tiny.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 /** A CT-like gray slice: smooth gradient + noise + a bright disc, black outside an ellipse. */
 function phantom(width: number, height: number, seed: number): Uint8Array {
@@ -71,7 +71,7 @@ print(cv2.__version__)
 `;
 
 describe('clahe matches OpenCV', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ichnet-clahe-'));
+  const dir = tempDir('ichnet-clahe-');
   const cases: Case[] = [];
   const expected = new Map<string, Uint8Array>();
   let total = 0;

@@ -1,18 +1,18 @@
 /** Experiment configs: presets, overrides, error messages, and the CLI's help and exit codes. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { loadExperimentConfig, presetNames } from '../src/index.js';
 import { packageRoot } from '../src/native/addon.js';
 import { stageConfig } from '../src/train/stages.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-const tmp = mkdtempSync(join(tmpdir(), 'ichnet-config-'));
+const tmp = tempDir('ichnet-config-');
 
 describe('experiment config', () => {
   it('ships valid quickstart and seed presets', async () => {

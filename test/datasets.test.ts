@@ -1,7 +1,6 @@
 /** Dataset layouts, patient splits and the batch loader on small on-disk data. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -11,8 +10,9 @@ import { kFold, trainValidationSplit } from '../src/data/split.js';
 import type { PatientRecord } from '../src/data/types.js';
 import { augmentSchema } from '../src/config/augment-schema.js';
 import { writeCourseFixture, writeSlice } from './helpers/fixtures.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'ichnet-data-'));
+const tmp = () => tempDir('ichnet-data-');
 
 describe('folders layout (the original course data)', () => {
   it('reads train.csv + train/<dirname>/<ID>.png with no configuration', async () => {

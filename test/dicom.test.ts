@@ -13,7 +13,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -22,6 +21,7 @@ import { toHu16 } from '../src/data/dicom/hu.js';
 import { fixRsnaIntercept } from '../src/data/dicom/rsna-fix.js';
 import { readSlice } from '../src/data/slices.js';
 import { python, runPython } from './helpers/oracle.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 /** Where Debian's pydicom keeps its test files; `undefined` when pydicom is not installed. */
 function findCorpus(): string | undefined {
@@ -36,7 +36,7 @@ function findCorpus(): string | undefined {
 
 const corpus = findCorpus();
 const skipAll = corpus ? false : `pydicom (Debian's python3-pydicom, with its test corpus) is not importable by ${python}`;
-const work = mkdtempSync(join(tmpdir(), 'ichnet-dicom-'));
+const work = tempDir('ichnet-dicom-');
 after(() => rmSync(work, { recursive: true, force: true }));
 
 /**

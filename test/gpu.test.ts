@@ -6,17 +6,16 @@
  * to ~1e-3 relative, not 1e-6; bf16/fp16 autocast to ~1e-2.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { augParamNames, preprocess, runtimeInfo, Session, type Batch } from '../src/index.js';
 import { relError } from './helpers/compare.js';
 import { randomBatch, tinyConfig } from './helpers/tiny.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const cuda = runtimeInfo().cudaAvailable;
-const dir = mkdtempSync(join(tmpdir(), 'ichnet-gpu-'));
+const dir = tempDir('ichnet-gpu-');
 
 
 /** A CUDA session with the CPU session's weights (written and read through a safetensors file). */

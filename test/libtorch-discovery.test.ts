@@ -7,21 +7,21 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { discovery, elf } from '../src/native/scripts.js';
-import { patchedCopy, removeTemporaries, temporaryDir } from './helpers/package-copy.js';
+import { patchedCopy } from './helpers/package-copy.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const system = discovery.findLibTorch();
 
 describe('LibTorch discovery', { skip: system === null ? 'no LibTorch found' : false }, () => {
-  after(removeTemporaries);
   const sys = system!;
   const thin = readdirSync(sys.libDir).find((f) => /^libtorch\.so\.\d+\.\d+\.\d+$/.test(f));
 
   /** An unpacked "LibTorch zip": share/cmake/Torch, include/, lib/ (+ a CUDA library when cuda). */
   function distribution({ version = '2.11.0', abi = 1, cuda = false, buildVersion }: { version?: string; abi?: 0 | 1; cuda?: boolean; buildVersion?: string } = {}): string {
-    const root = temporaryDir('ichnet-libtorch-');
+    const root = tempDir('ichnet-libtorch-');
     mkdirSync(join(root, 'share', 'cmake', 'Torch'), { recursive: true });
     const config = readFileSync(join(sys.cmakeDir, 'TorchConfig.cmake'), 'utf8').replace(/_GLIBCXX_USE_CXX11_ABI=\d/g, `_GLIBCXX_USE_CXX11_ABI=${abi}`);
     writeFileSync(join(root, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), config);
@@ -64,6 +64,6 @@ describe('LibTorch discovery', { skip: system === null ? 'no LibTorch found' : f
   });
 
   it('refuses a LIBTORCH that is not a distribution', () => {
-    assert.throws(() => discovery.findLibTorch({ LIBTORCH: temporaryDir('ichnet-empty-') }), /no share\/cmake\/Torch\/TorchConfig\.cmake there/);
+    assert.throws(() => discovery.findLibTorch({ LIBTORCH: tempDir('ichnet-empty-') }), /no share\/cmake\/Torch\/TorchConfig\.cmake there/);
   });
 });

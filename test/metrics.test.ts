@@ -1,7 +1,6 @@
 /** Metrics (ARCHITECTURE.md §6) against scikit-learn 1.2 / NumPy on Debian's python3, and by hand. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -23,6 +22,7 @@ import {
 } from '../src/metrics/index.js';
 import { runPython } from './helpers/oracle.js';
 import { rng } from './helpers/tiny.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const TOL = 1e-9;
 
@@ -257,7 +257,7 @@ let oracleCache: PyResult[] | undefined;
 /** Runs the oracle once for all cases. */
 function oracle(): PyResult[] {
   if (oracleCache) return oracleCache;
-  const dir = mkdtempSync(join(tmpdir(), 'ichnet-metrics-'));
+  const dir = tempDir('ichnet-metrics-');
   for (const c of cases) {
     writeFileSync(join(dir, `${c.name}.probs`), Buffer.from(c.probs.buffer, c.probs.byteOffset, c.probs.byteLength));
     writeFileSync(join(dir, `${c.name}.targets`), c.targets);

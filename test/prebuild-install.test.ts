@@ -10,11 +10,12 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { packageRoot } from '../src/native/package-root.js';
 import { addonFiles } from '../src/native/scripts.js';
-import { builtAddon, cleanEnv, manifestFor, removeTemporaries, temporaryDir } from './helpers/package-copy.js';
+import { builtAddon, cleanEnv, manifestFor } from './helpers/package-copy.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 /** npm's own entry script, run with this node (npm sets npm_execpath when it runs the tests). */
 function npmCli(): string {
@@ -51,7 +52,6 @@ function run(cmd: string, args: string[], options: { cwd: string; env?: Record<s
 }
 
 describe('the CPU prebuild, packed and installed', { skip: existsSync(builtAddon) ? false : 'no build/Release/ichnet.node to prebuild from' }, () => {
-  after(removeTemporaries);
 
   it('installs without a compiler and trains a step', (t) => {
     const started = Date.now();
@@ -59,7 +59,7 @@ describe('the CPU prebuild, packed and installed', { skip: existsSync(builtAddon
 
     // 1. A staging copy of what `npm pack` takes (package.json's `files`), and build/Release as the
     //    build left it; `npm run prebuild -- --no-build` lays out prebuilds/ from it.
-    const stage = temporaryDir('ichnet-stage-');
+    const stage = tempDir('ichnet-stage-');
     for (const entry of [...pkg.files, 'package.json'].filter((f) => f !== 'prebuilds')) {
       if (existsSync(join(packageRoot, entry))) cpSync(join(packageRoot, entry), join(stage, entry), { recursive: true });
     }
@@ -84,7 +84,7 @@ describe('the CPU prebuild, packed and installed', { skip: existsSync(builtAddon
     //    in the cache (without a lockfile it would need registry metadata `npm ci` never fetches),
     //    and installs the versions the rest of the suite tested. PATH holds node and sh (npm runs
     //    install scripts with sh) and nothing else, so no cc, g++, cmake or make can be found.
-    const project = temporaryDir('ichnet-user-');
+    const project = tempDir('ichnet-user-');
     copyFileSync(join(stage, info!.filename), join(project, info!.filename));
     writeUserProject(project, info!.filename, pkg);
     const bin = join(project, '.bin-node-sh');

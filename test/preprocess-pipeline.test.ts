@@ -6,16 +6,16 @@
  * checks the fused path computes the same thing; preprocess.test.ts checks each step's meaning.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
 import { augParamNames, preprocess, type Batch } from '../src/index.js';
 import { runPython } from './helpers/oracle.js';
 import { rng } from './helpers/tiny.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ichnet-pipeline-'));
+const dir = tempDir('ichnet-pipeline-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const WINDOWS: [number, number][] = [

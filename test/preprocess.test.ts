@@ -1,7 +1,6 @@
 /** The native preprocessing (ARCHITECTURE.md §3) against NumPy/PyTorch and geometry by hand. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -9,8 +8,9 @@ import { augParamNames, preprocess, type Batch } from '../src/index.js';
 import { runPython } from './helpers/oracle.js';
 import { relativeError } from './helpers/safetensors.js';
 import { randomBatch } from './helpers/tiny.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ichnet-prep-'));
+const dir = tempDir('ichnet-prep-');
 const plain = { mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number], clahe: { enabled: false } };
 
 /** A per-patient augmentation row: identity except for the given parameters. */

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -12,6 +11,7 @@ import { f2Chart, lossChart } from '../src/report/charts.js';
 import { niceTicks } from '../src/report/svg.js';
 import type { HistoryRecord, LevelMetrics, PrCurve, ReportInput, SampleSlice } from '../src/report/index.js';
 import { rng } from './helpers/tiny.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const LABELS = ['ich', 'ivh', 'sah', 'sdh', 'edh'];
 const HOSTILE_LABEL = `<img src=x onerror=alert(1)>&"'`;
@@ -323,7 +323,7 @@ describe('report HTML', () => {
   });
 
   it('writeReport writes atomically, leaving no temporary file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ichnet-report-'));
+    const dir = tempDir('ichnet-report-');
     try {
       const path = join(dir, 'run', 'report.html');
       writeFileSync(join(dir, 'stale'), 'x');
@@ -349,7 +349,7 @@ function chromium(args: string[], timeout = 25_000): Promise<{ stdout: string; s
 describe('report in a browser', () => {
   const missing = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found (apt-get install chromium)`;
   it('renders in headless Chromium: DOM has the charts and rows, the screenshot is not blank', { skip: missing, timeout: 60_000 }, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'ichnet-report-browser-'));
+    const dir = tempDir('ichnet-report-browser-');
     const keep = process.env.ICHNET_KEEP_REPORT === '1';
     try {
       const report = join(dir, 'report.html');

@@ -1,13 +1,13 @@
 /** The RSNA layout: series grouping and ordering, labels, the intercept quirk, the corrupt file, the cached index. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { openDataset } from '../src/data/datasets/index.js';
 import { readSlice } from '../src/data/slices.js';
 import { deterministicUid, encodeCtSlice } from '../src/data/synth/index.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const SUBTYPES = ['epidural', 'intraparenchymal', 'intraventricular', 'subarachnoid', 'subdural', 'any'];
 
@@ -43,7 +43,7 @@ function writeRsna(root: string) {
 
 describe('rsna layout', () => {
   it('groups series, orders by position, reads labels and skips the known corrupt file', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'ichnet-rsna-'));
+    const root = tempDir('ichnet-rsna-');
     const dir = writeRsna(root);
     const ds = await openDataset({ root });
     assert.equal(ds.format, 'rsna');
@@ -66,7 +66,7 @@ describe('rsna layout', () => {
   it('applies the 12-bit intercept fix when reading RSNA slices', async () => {
     // An RSNA-style 12-bit unsigned file with intercept 0 where CT needs about -1000: written
     // by pydicom so the header is what the challenge's files carry.
-    const root = mkdtempSync(join(tmpdir(), 'ichnet-rsna12-'));
+    const root = tempDir('ichnet-rsna12-');
     const path = join(root, 'quirk.dcm');
     const { runPython } = await import('./helpers/oracle.js');
     runPython(

@@ -1,17 +1,17 @@
 /** Every bad input is a JS Error naming the problem, and the session stays usable afterwards. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { Session, runtimeInfo, type Batch } from '../src/index.js';
 import { randomBatch, tinyConfig } from './helpers/tiny.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 describe('bad input', () => {
   let session: Session;
   const good = randomBatch(1, [3, 2]);
-  const dir = mkdtempSync(join(tmpdir(), 'ichnet-errors-'));
+  const dir = tempDir('ichnet-errors-');
   let reference: Float32Array;
 
   before(async () => {

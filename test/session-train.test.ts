@@ -1,7 +1,6 @@
 /** Real training on the CPU: learning, checkpoints, learning rates, a free event loop. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -10,8 +9,9 @@ import { concretePrecision } from '../src/session/precision.js';
 import { relError } from './helpers/compare.js';
 import { readSafetensors } from './helpers/safetensors.js';
 import { randomBatch, tinyConfig } from './helpers/tiny.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ichnet-train-'));
+const dir = tempDir('ichnet-train-');
 
 describe('training', () => {
   it('overfits a tiny batch: the loss falls by 10x', async () => {

@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
@@ -25,11 +24,12 @@ import {
   type PhantomOptions,
 } from '../src/data/synth/index.js';
 import { python, runPython } from './helpers/oracle.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const L = COURSE_LABELS.length;
 const tmpRoots: string[] = [];
 function tmp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ichnet-synth-'));
+  const dir = tempDir('ichnet-synth-');
   tmpRoots.push(dir);
   return dir;
 }

@@ -1,16 +1,16 @@
 /** End to end: synthetic data → training → checkpoints → predict → evaluate; resume; Ctrl-C. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { Trainer, type ExperimentConfigInput } from '../src/index.js';
 import { packageRoot } from '../src/native/addon.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
-const tmp = mkdtempSync(join(tmpdir(), 'ichnet-trainer-'));
+const tmp = tempDir('ichnet-trainer-');
 const dataRoot = join(tmp, 'data');
 
 function tinyExperiment(overrides: Partial<ExperimentConfigInput> = {}): ExperimentConfigInput {

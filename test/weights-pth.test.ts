@@ -1,15 +1,15 @@
 /** torchvision-layout VGG16 state dicts saved by torch.save load into the backbone. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
 import { Session } from '../src/index.js';
 import { runPython } from './helpers/oracle.js';
 import { readSafetensors } from './helpers/safetensors.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ichnet-pth-'));
+const dir = tempDir('ichnet-pth-');
 after(() => rmSync(dir, { recursive: true, force: true })); // ~1 GB of .pth files
 
 // Builds torchvision's own VGG16 (or VGG16-BN), randomises BatchNorm statistics so they are not

@@ -1,11 +1,11 @@
 /** Runs the PyTorch reference (test/oracle/reference.py) on Debian's python3 with torch. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { Batch, SessionConfig } from '../../src/index.js';
 import { packageRoot } from '../../src/native/addon.js';
+import { tempDir } from './temp-dir.js';
 
 /** The interpreter with torch: Debian's, not a pyenv one earlier in PATH (ICHNET_PYTHON overrides). */
 export const python = process.env.ICHNET_PYTHON ?? '/usr/bin/python3';
@@ -13,7 +13,7 @@ const script = resolve(packageRoot, 'test', 'oracle', 'reference.py');
 
 /** A fresh directory holding config.json, batch.json, images.bin and labels.bin for the oracle. */
 export function oracleDir(config: SessionConfig, batch: Batch): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ichnet-oracle-'));
+  const dir = tempDir('ichnet-oracle-');
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const dtype = batch.images instanceof Uint8Array ? 'uint8' : batch.images instanceof Int16Array ? 'int16' : 'float32';
   writeFileSync(join(dir, 'batch.json'), JSON.stringify({ shape: batch.shape, dtype, lengths: Array.from(batch.lengths) }));

@@ -4,33 +4,19 @@
  * the way an installed package does.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { packageRoot } from '../../src/native/package-root.js';
 import { addonFiles, discovery, type AddonManifest } from '../../src/native/scripts.js';
+import { tempDir } from './temp-dir.js';
 
 /** The addon this checkout built (the test suite runs after `npm run build:native`). */
 export const builtAddon = addonFiles.sourceBuildFile(packageRoot);
 
-const made: string[] = [];
-
-/** A new temporary directory, removed by removeTemporaries(). */
-export function temporaryDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-
-/** Removes the directories this module made. */
-export function removeTemporaries(): void {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-}
-
 /** A package directory with the compiled TypeScript and the scripts, but no addon yet. */
 export function packageCopy(prefix = 'ichnet-pkg-'): string {
-  const root = temporaryDir(prefix);
+  const root = tempDir(prefix);
   for (const entry of ['package.json', 'CMakeLists.txt', 'scripts', join('dist', 'src')]) cpSync(join(packageRoot, entry), join(root, entry), { recursive: true });
   symlinkSync(join(packageRoot, 'node_modules'), join(root, 'node_modules'));
   return root;
@@ -68,7 +54,7 @@ export function patchedCopy(file: string, from: string, to: string): string {
   if (at < 0) throw new Error(`${from} is not in ${file}`);
   buf.fill(0, at, at + from.length);
   buf.write(to, at, 'latin1');
-  const out = join(temporaryDir('ichnet-patched-'), 'ichnet.node');
+  const out = join(tempDir('ichnet-patched-'), 'ichnet.node');
   writeFileSync(out, buf);
   return out;
 }
