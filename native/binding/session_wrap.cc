@@ -35,6 +35,7 @@ Napi::Function SessionWrap::define(Napi::Env env) {
                          InstanceMethod<&SessionWrap::saveCheckpoint>("saveCheckpoint"),
                          InstanceMethod<&SessionWrap::loadCheckpoint>("loadCheckpoint"),
                          InstanceMethod<&SessionWrap::info>("info"),
+                         InstanceMethod<&SessionWrap::close>("close"),
                      });
 }
 
@@ -48,6 +49,7 @@ Napi::Promise SessionWrap::run(Napi::Env env, std::function<Result()> job,
 }
 
 std::shared_ptr<session::Session> SessionWrap::session() const {
+  if (closed_) throw Napi::Error::New(Env(), "this session is closed");
   if (!session_) throw Napi::Error::New(Env(), "NativeSession is not initialised: use createSession(config)");
   return session_;
 }
@@ -143,6 +145,24 @@ Napi::Value SessionWrap::info(const Napi::CallbackInfo& info) {
   return run<session::SessionInfo>(
       info.Env(), [s] { return s->info(); },
       [](Napi::Env env, session::SessionInfo& i) -> Napi::Value { return sessionInfoToJs(env, i); });
+}
+
+Napi::Value SessionWrap::close(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (closed_ || !session_) {
+    closed_ = true;
+    auto done = Napi::Promise::Deferred::New(env);
+    done.Resolve(env.Undefined());
+    return done.Promise();
+  }
+  closed_ = true;
+  // Jobs queued before this one still run first (they hold their own references); this job drops
+  // the wrap's reference on the compute thread. The wrap lets go of the thread too: it is joined
+  // when the last queued job's worker releases it.
+  auto s = std::move(session_);
+  auto thread = std::move(thread_);
+  return PromiseWorker<bool>::start(
+      env, [s]() mutable { s.reset(); return true; }, undefinedResult, {}, std::move(thread));
 }
 
 }  // namespace ichnet::binding

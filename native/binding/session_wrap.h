@@ -29,6 +29,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value saveCheckpoint(const Napi::CallbackInfo& info);
   Napi::Value loadCheckpoint(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
+  /// Frees the model and optimizer on the session's thread, then lets that thread exit (its malloc
+  /// arena and OpenMP team go back to the process for the next session to reuse). Idempotent.
+  Napi::Value close(const Napi::CallbackInfo& info);
 
   enum class StepKind { Train, Eval, Predict };
   Napi::Value step(const Napi::CallbackInfo& info, StepKind kind);
@@ -41,6 +44,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   std::shared_ptr<session::Session> session_;
   std::shared_ptr<ComputeThread> thread_;
   int64_t num_labels_ = 0;
+  bool closed_ = false;
 };
 
 }  // namespace ichnet::binding

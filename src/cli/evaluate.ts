@@ -72,7 +72,7 @@ export async function evaluateCommand(args: EvaluateArgs): Promise<number> {
   }
   if (!args.checkpoint || !args.data) throw new Error('evaluate: give --checkpoint DIR --data DIR, or --predictions CSV --labels CSV');
   const opened = await openCheckpoint(args.checkpoint, args.device ? { device: args.device } : {});
-  const { dataset, inference } = await predictDataset(opened, { root: args.data });
+  const { dataset, inference } = await predictDataset(opened, { root: args.data }).finally(() => opened.session.close());
   if (dataset.labelNames.length === 0) throw new Error(`${dataset.root}: no labels to evaluate against`);
   const scores = scoreInference(opened.state.labels, dataset.patients, inference, opened.state.thresholds);
   print(opened.state.labels, scores, args.json, opened.state.thresholds);

@@ -14,7 +14,7 @@ export interface PredictArgs {
 
 export async function predictCommand(args: PredictArgs): Promise<number> {
   const opened = await openCheckpoint(args.checkpoint, args.device ? { device: args.device } : {});
-  const { dataset, inference } = await predictDataset(opened, { root: args.data });
+  const { dataset, inference } = await predictDataset(opened, { root: args.data }).finally(() => opened.session.close());
   const { labels, thresholds } = opened.state;
   if (args.format === 'course') {
     await writeFile(args.out, courseSubmissionCsv(labels, dataset.patients, inference.probs, thresholds));

@@ -46,6 +46,7 @@ export interface NativeSession {
   saveCheckpoint(dir: string, files?: Record<string, string>): Promise<void>;
   loadCheckpoint(dir: string): Promise<void>;
   info(): Promise<SessionInfo>;
+  close(): Promise<void>;
 }
 
 export interface NativeAddon {

@@ -94,4 +94,14 @@ export class Session {
   info(): Promise<SessionInfo> {
     return call(() => this.native.info());
   }
+
+  /**
+   * Frees the model, the optimizer state and the session's thread once the calls already made have
+   * finished. Later calls reject with "this session is closed"; closing again does nothing. Without
+   * it the memory is freed only when the session is garbage-collected, so close a session you are
+   * done with before creating the next one.
+   */
+  close(): Promise<void> {
+    return call(() => this.native.close());
+  }
 }

@@ -184,14 +184,18 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   async evaluate(data?: DataConfigInput): Promise<Scores> {
     const opened = await openCheckpoint(this.run.dir);
-    if (!data) {
-      const { validation } = this.split();
-      const inference = await this.validate(opened.session, validation, opened.config);
-      return scoreInference(opened.state.labels, validation, inference, opened.state.thresholds);
+    try {
+      if (!data) {
+        const { validation } = this.split();
+        const inference = await this.validate(opened.session, validation, opened.config);
+        return scoreInference(opened.state.labels, validation, inference, opened.state.thresholds);
+      }
+      const { dataset, inference } = await predictDataset(opened, data);
+      if (dataset.labelNames.length === 0) throw new Error(`${dataset.root}: no labels to evaluate against`);
+      return scoreInference(opened.state.labels, dataset.patients, inference, opened.state.thresholds);
+    } finally {
+      await opened.session.close();
     }
-    const { dataset, inference } = await predictDataset(opened, data);
-    if (dataset.labelNames.length === 0) throw new Error(`${dataset.root}: no labels to evaluate against`);
-    return scoreInference(opened.state.labels, dataset.patients, inference, opened.state.thresholds);
   }
 
   /**
@@ -200,8 +204,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   async predict(data: DataConfigInput): Promise<{ dataset: Dataset; probs: Map<string, Float32Array>; thresholds: number[]; labels: string[] }> {
     const opened = await openCheckpoint(this.run.dir);
-    const { dataset, inference } = await predictDataset(opened, data, (slices, total) => this.emit('progress', { phase: 'prediction', slices, total }));
-    return { dataset, probs: inference.probs, thresholds: opened.state.thresholds, labels: opened.state.labels };
+    try {
+      const { dataset, inference } = await predictDataset(opened, data, (slices, total) => this.emit('progress', { phase: 'prediction', slices, total }));
+      return { dataset, probs: inference.probs, thresholds: opened.state.thresholds, labels: opened.state.labels };
+    } finally {
+      await opened.session.close();
+    }
   }
 
   /** Runs every remaining stage and epoch. Resolves when done or interrupted by the signal. */
@@ -220,6 +228,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const c = stage.config;
       const resuming = this.resumed;
       this.resumed = false;
+      // One stage's model at a time: the next starts from the checkpoint the last one saved.
+      await session?.close();
       session = await Session.create(sessionConfig(c));
       if (resuming) {
         await session.loadCheckpoint(this.run.checkpoint('last'));
@@ -270,6 +280,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           if (this.options.signal?.aborted) {
             Object.assign(this.state, { epoch, batchInEpoch: batch, interrupted: true });
             await this.saveCheckpoint(session, 'last');
+            await session.close();
             return { runDir: this.run.dir, interrupted: true, best: this.state.best, thresholds: this.state.thresholds, history: this.state.history, skipped: [...skipped, ...loader.skipped] };
           }
         }
@@ -317,7 +328,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       Object.assign(this.state, { stage: s + 1, epoch: 0, batchInEpoch: 0 });
     }
 
-    // Final scores: the best checkpoint on validation, with its tuned thresholds.
+    // Final scores: the best checkpoint on validation, with its tuned thresholds. The training
+    // session is closed first so that the evaluation reuses its memory instead of adding to it.
+    await session?.close();
     const best = await Session.create(sessionConfig(stageConfig(this.config, stages - 1).config));
     const bestDir = existsSync(this.run.checkpoint('best')) ? this.run.checkpoint('best') : this.run.checkpoint('last');
     await best.loadCheckpoint(bestDir);
@@ -327,6 +340,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     await this.run.writePredictions(this.state.labels, validation, inference.probs, bestState.thresholds);
     await this.run.writeAtomic('final-metrics.json', JSON.stringify({ thresholds: bestState.thresholds, best: this.state.best, ...final }, null, 2));
     await writeRunReport(join(this.run.dir, 'report.html'), { config: this.config, state: { ...this.state, thresholds: bestState.thresholds }, scores: final, validation, inference, session: best, skipped, startedAt: this.startedAt });
+    await best.close();
     return { runDir: this.run.dir, interrupted: false, best: this.state.best, final, thresholds: bestState.thresholds, history: this.state.history, skipped };
   }
 }
