@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
 #include <unistd.h>
 
 #include "io/safetensors.h"
@@ -119,12 +120,14 @@ void Session::optimizerStep() {
   if (scaledLoss()) {
     // Dynamic loss scaling: unscale, skip the step on overflow and halve the scale, grow it after
     // 2000 clean steps (PyTorch's GradScaler defaults).
-    bool overflow = false;
+    // One host synchronisation for the overflow check, not one per parameter.
+    std::vector<torch::Tensor> finite;
     for (auto& p : model_->parameters()) {
       if (!p.grad().defined()) continue;
       p.mutable_grad().div_(grad_scale_);
-      overflow = overflow || !torch::isfinite(p.grad()).all().item<bool>();
+      finite.push_back(torch::isfinite(p.grad()).all());
     }
+    const bool overflow = !finite.empty() && !torch::stack(finite).all().item<bool>();
     if (overflow) {
       grad_scale_ /= 2;
       good_steps_ = 0;
