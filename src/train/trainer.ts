@@ -223,124 +223,132 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const skipped: SkippedItem[] = [...this.dataset.skipped];
     let session: Session | undefined;
 
-    for (let s = this.state.stage; s < stages; s++) {
-      const stage = stageConfig(this.config, s);
-      const c = stage.config;
-      const resuming = this.resumed;
-      this.resumed = false;
-      // One stage's model at a time: the next starts from the checkpoint the last one saved.
-      await session?.close();
-      session = await Session.create(sessionConfig(c));
-      if (resuming) {
-        await session.loadCheckpoint(this.run.checkpoint('last'));
-      } else if (s > 0) {
-        await session.loadWeights(join(this.run.checkpoint('last'), 'model.safetensors'));
-      } else if (c.train.pretrained) {
-        await session.loadWeights(c.train.pretrained);
-      }
-      if (!resuming) Object.assign(this.state, { stage: s, epoch: 0, batchInEpoch: 0 });
-      const loader = new SliceLoader(train, {
-        labels: L,
-        patientsPerBatch: c.train.patients_per_batch,
-        maxSlices: c.train.max_slices,
-        mode: 'train',
-        seed: c.seed,
-        prefetch: c.train.prefetch,
-        onError: c.data.on_error,
-        augment: c.augment,
-      });
-      const stepsPerEpoch = Math.ceil(train.length / c.train.patients_per_batch);
-      this.emit('stage', { index: s, name: stage.name, epochs: stage.epochs, stepsPerEpoch });
-
-      for (let epoch = this.state.epoch; epoch < stage.epochs; epoch++) {
-        const t0 = performance.now();
-        let lossSum = 0;
-        let lossSteps = 0;
-        let slices = 0;
-        let batch = 0;
-        let lr = Number.NaN;
-        for await (const loaded of loader.batches(epoch)) {
-          if (batch < this.state.batchInEpoch) {
-            batch++; // replaying the interrupted epoch up to where it stopped
-            continue;
-          }
-          const next = learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (batch + 1) / stepsPerEpoch, stage.epochs);
-          if (next !== lr) await session.setLearningRate((lr = next));
-          const result = await session.trainStep(loaded.batch);
-          batch++;
-          this.state.globalStep++;
-          lossSum += result.loss;
-          lossSteps++;
-          slices += loaded.batch.lengths.reduce((a, v) => a + v, 0);
-          const slicesPerSecond = slices / ((performance.now() - t0) / 1000);
-          this.emit('step', { stage: stage.name, epoch, step: this.state.globalStep, batch, stepsPerEpoch, loss: result.loss, lr, slicesPerSecond });
-          if (this.state.globalStep % c.train.log_every === 0) {
-            await this.run.log({ kind: 'step', stage: stage.name, epoch, step: this.state.globalStep, lr, trainLoss: result.loss, slicesPerSecond });
-          }
-          if (this.options.signal?.aborted) {
-            Object.assign(this.state, { epoch, batchInEpoch: batch, interrupted: true });
-            await this.saveCheckpoint(session, 'last');
-            await session.close();
-            return { runDir: this.run.dir, interrupted: true, best: this.state.best, thresholds: this.state.thresholds, history: this.state.history, skipped: [...skipped, ...loader.skipped] };
-          }
+    try {
+      for (let s = this.state.stage; s < stages; s++) {
+        const stage = stageConfig(this.config, s);
+        const c = stage.config;
+        const resuming = this.resumed;
+        this.resumed = false;
+        // One stage's model at a time: the next starts from the checkpoint the last one saved.
+        await session?.close();
+        session = await Session.create(sessionConfig(c));
+        if (resuming) {
+          await session.loadCheckpoint(this.run.checkpoint('last'));
+        } else if (s > 0) {
+          await session.loadWeights(join(this.run.checkpoint('last'), 'model.safetensors'));
+        } else if (c.train.pretrained) {
+          await session.loadWeights(c.train.pretrained);
         }
-        for (const item of loader.skipped) if (!skipped.some((x) => x.path === item.path)) skipped.push(item);
+        if (!resuming) Object.assign(this.state, { stage: s, epoch: 0, batchInEpoch: 0 });
+        const loader = new SliceLoader(train, {
+          labels: L,
+          patientsPerBatch: c.train.patients_per_batch,
+          maxSlices: c.train.max_slices,
+          mode: 'train',
+          seed: c.seed,
+          prefetch: c.train.prefetch,
+          onError: c.data.on_error,
+          augment: c.augment,
+        });
+        const stepsPerEpoch = Math.ceil(train.length / c.train.patients_per_batch);
+        this.emit('stage', { index: s, name: stage.name, epochs: stage.epochs, stepsPerEpoch });
 
-        const inference = await this.validate(session, validation, c);
-        const scores = scoreInference(this.state.labels, validation, inference, this.state.thresholds.map(() => 0.5));
-        const seconds = (performance.now() - t0) / 1000;
-        const trainLoss = lossSteps > 0 ? lossSum / lossSteps : Number.NaN;
-        const entry: HistoryEntry = {
-          kind: 'epoch',
-          stage: stage.name,
-          epoch,
-          step: this.state.globalStep,
-          lr,
-          trainLoss,
-          valLoss: inference.loss,
-          valF2Micro: scores.slice.f2.micro,
-          valF2Macro: scores.slice.f2.macro,
-          valPatientF2Micro: scores.patient.f2.micro,
-          valAucMacro: scores.slice.auc.macro ?? Number.NaN,
-          slicesPerSecond: slices / seconds,
-          seconds,
-        };
-        this.state.history.push(entry);
-        await this.run.log(entry);
-        this.emit('epoch', { stage: stage.name, epoch, trainLoss, valLoss: inference.loss, scores, seconds });
+        for (let epoch = this.state.epoch; epoch < stage.epochs; epoch++) {
+          const t0 = performance.now();
+          let lossSum = 0;
+          let lossSteps = 0;
+          let slices = 0;
+          let batch = 0;
+          let lr = Number.NaN;
+          for await (const loaded of loader.batches(epoch)) {
+            if (batch < this.state.batchInEpoch) {
+              batch++; // replaying the interrupted epoch up to where it stopped
+              continue;
+            }
+            const next = learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (batch + 1) / stepsPerEpoch, stage.epochs);
+            if (next !== lr) await session.setLearningRate((lr = next));
+            const result = await session.trainStep(loaded.batch);
+            batch++;
+            this.state.globalStep++;
+            lossSum += result.loss;
+            lossSteps++;
+            slices += loaded.batch.lengths.reduce((a, v) => a + v, 0);
+            const slicesPerSecond = slices / ((performance.now() - t0) / 1000);
+            this.emit('step', { stage: stage.name, epoch, step: this.state.globalStep, batch, stepsPerEpoch, loss: result.loss, lr, slicesPerSecond });
+            if (this.state.globalStep % c.train.log_every === 0) {
+              await this.run.log({ kind: 'step', stage: stage.name, epoch, step: this.state.globalStep, lr, trainLoss: result.loss, slicesPerSecond });
+            }
+            if (this.options.signal?.aborted) {
+              Object.assign(this.state, { epoch, batchInEpoch: batch, interrupted: true });
+              await this.saveCheckpoint(session, 'last');
+              await session.close();
+              return { runDir: this.run.dir, interrupted: true, best: this.state.best, thresholds: this.state.thresholds, history: this.state.history, skipped: [...skipped, ...loader.skipped] };
+            }
+          }
+          for (const item of loader.skipped) if (!skipped.some((x) => x.path === item.path)) skipped.push(item);
 
-        Object.assign(this.state, { epoch: epoch + 1, batchInEpoch: 0 });
-        const monitored = metricValue(scores, inference.loss, c.train.monitor);
-        const isLastStage = s === stages - 1;
-        if (isLastStage && improves(c.train.monitor, monitored, this.state.best?.value)) {
-          this.state.best = { metric: c.train.monitor, value: monitored, stage: s, epoch };
-          this.state.staleEpochs = 0;
-          if (c.train.tune_thresholds) this.state.thresholds = tuneThresholdsFor(this.state.labels, validation, inference);
-          await this.saveCheckpoint(session, 'best');
-          this.emit('best', { metric: c.train.monitor, value: monitored, stage: stage.name, epoch });
-        } else if (isLastStage) {
-          this.state.staleEpochs++;
+          const inference = await this.validate(session, validation, c);
+          const scores = scoreInference(this.state.labels, validation, inference, this.state.thresholds.map(() => 0.5));
+          const seconds = (performance.now() - t0) / 1000;
+          const trainLoss = lossSteps > 0 ? lossSum / lossSteps : Number.NaN;
+          const entry: HistoryEntry = {
+            kind: 'epoch',
+            stage: stage.name,
+            epoch,
+            step: this.state.globalStep,
+            lr,
+            trainLoss,
+            valLoss: inference.loss,
+            valF2Micro: scores.slice.f2.micro,
+            valF2Macro: scores.slice.f2.macro,
+            valPatientF2Micro: scores.patient.f2.micro,
+            valAucMacro: scores.slice.auc.macro ?? Number.NaN,
+            slicesPerSecond: slices / seconds,
+            seconds,
+          };
+          this.state.history.push(entry);
+          await this.run.log(entry);
+          this.emit('epoch', { stage: stage.name, epoch, trainLoss, valLoss: inference.loss, scores, seconds });
+
+          Object.assign(this.state, { epoch: epoch + 1, batchInEpoch: 0 });
+          const monitored = metricValue(scores, inference.loss, c.train.monitor);
+          const isLastStage = s === stages - 1;
+          if (isLastStage && improves(c.train.monitor, monitored, this.state.best?.value)) {
+            this.state.best = { metric: c.train.monitor, value: monitored, stage: s, epoch };
+            this.state.staleEpochs = 0;
+            if (c.train.tune_thresholds) this.state.thresholds = tuneThresholdsFor(this.state.labels, validation, inference);
+            await this.saveCheckpoint(session, 'best');
+            this.emit('best', { metric: c.train.monitor, value: monitored, stage: stage.name, epoch });
+          } else if (isLastStage) {
+            this.state.staleEpochs++;
+          }
+          await this.saveCheckpoint(session, 'last');
+          const patience = c.train.early_stopping.patience;
+          if (isLastStage && patience > 0 && this.state.staleEpochs >= patience) break;
         }
-        await this.saveCheckpoint(session, 'last');
-        const patience = c.train.early_stopping.patience;
-        if (isLastStage && patience > 0 && this.state.staleEpochs >= patience) break;
+        Object.assign(this.state, { stage: s + 1, epoch: 0, batchInEpoch: 0 });
       }
-      Object.assign(this.state, { stage: s + 1, epoch: 0, batchInEpoch: 0 });
+    } catch (e) {
+      await session?.close(); // the error propagates; the memory need not wait for GC
+      throw e;
     }
 
     // Final scores: the best checkpoint on validation, with its tuned thresholds. The training
     // session is closed first so that the evaluation reuses its memory instead of adding to it.
     await session?.close();
     const best = await Session.create(sessionConfig(stageConfig(this.config, stages - 1).config));
-    const bestDir = existsSync(this.run.checkpoint('best')) ? this.run.checkpoint('best') : this.run.checkpoint('last');
-    await best.loadCheckpoint(bestDir);
-    const bestState = JSON.parse(await readFile(join(bestDir, 'state.json'), 'utf8')) as TrainState;
-    const inference = await this.validate(best, validation, stageConfig(this.config, stages - 1).config);
-    const final = scoreInference(this.state.labels, validation, inference, bestState.thresholds);
-    await this.run.writePredictions(this.state.labels, validation, inference.probs, bestState.thresholds);
-    await this.run.writeAtomic('final-metrics.json', JSON.stringify({ thresholds: bestState.thresholds, best: this.state.best, ...final }, null, 2));
-    await writeRunReport(join(this.run.dir, 'report.html'), { config: this.config, state: { ...this.state, thresholds: bestState.thresholds }, scores: final, validation, inference, session: best, skipped, startedAt: this.startedAt });
-    await best.close();
-    return { runDir: this.run.dir, interrupted: false, best: this.state.best, final, thresholds: bestState.thresholds, history: this.state.history, skipped };
+    try {
+      const bestDir = existsSync(this.run.checkpoint('best')) ? this.run.checkpoint('best') : this.run.checkpoint('last');
+      await best.loadCheckpoint(bestDir);
+      const bestState = JSON.parse(await readFile(join(bestDir, 'state.json'), 'utf8')) as TrainState;
+      const inference = await this.validate(best, validation, stageConfig(this.config, stages - 1).config);
+      const final = scoreInference(this.state.labels, validation, inference, bestState.thresholds);
+      await this.run.writePredictions(this.state.labels, validation, inference.probs, bestState.thresholds);
+      await this.run.writeAtomic('final-metrics.json', JSON.stringify({ thresholds: bestState.thresholds, best: this.state.best, ...final }, null, 2));
+      await writeRunReport(join(this.run.dir, 'report.html'), { config: this.config, state: { ...this.state, thresholds: bestState.thresholds }, scores: final, validation, inference, session: best, skipped, startedAt: this.startedAt });
+      return { runDir: this.run.dir, interrupted: false, best: this.state.best, final, thresholds: bestState.thresholds, history: this.state.history, skipped };
+    } finally {
+      await best.close();
+    }
   }
 }
