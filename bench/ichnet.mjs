@@ -107,7 +107,15 @@ async function e2e({ root, epochs = 1, validation, threads, out, device = 'cpu',
   const runParent = out ?? (await mkdtemp(join(tmpdir(), 'ichnet-bench-run-')));
   const config = await loadExperimentConfig({
     preset: 'quickstart',
+    // Pinned to what bench/reference.py's e2e does, whatever the preset says: CNN → LSTM 32 → GRU 32
+    // in one stage, CLAHE on (the quickstart preset turns it off for the phantoms).
     set: [
+      'model.label_rnn=lstm',
+      'model.label_hidden=32',
+      'model.slice_rnn=gru',
+      'model.slice_hidden=32',
+      'stages=[]',
+      'prep.clahe.enabled=true',
       'data.format=folders',
       `data.root=${root}`,
       `train.epochs=${epochs}`,
