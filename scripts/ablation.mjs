@@ -29,7 +29,9 @@ for (const label of labelRnns) {
   for (const slice of sliceRnns) {
     const name = `ablation-${label}-${slice}`;
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [cli, 'train', '--preset', preset, '--out', out, '--set', `name=${name}`, '--set', `model.label_rnn=${label}`, '--set', `model.slice_rnn=${slice}`, ...extra], {
+    // Each combination in one stage of 14 epochs (the quickstart preset's 9 + 5); extra --set options come last and win.
+    const single = ['--set', 'stages=[]', '--set', 'train.epochs=14'];
+    const r = spawnSync(process.execPath, [cli, 'train', '--preset', preset, '--out', out, '--set', `name=${name}`, '--set', `model.label_rnn=${label}`, '--set', `model.slice_rnn=${slice}`, ...single, ...extra], {
       stdio: ['ignore', 'pipe', 'inherit'],
       encoding: 'utf8',
     });

@@ -21,6 +21,12 @@ describe('experiment config', () => {
     assert.equal(quick.data.format, 'synthetic');
     assert.equal(quick.model.input_size, 96);
     assert.equal(quick.synthetic.prevalence?.sah, 0.3);
+    // The seed's two-stage recipe at small scale: the CNN alone, then the whole model.
+    assert.deepEqual([quick.model.label_rnn, quick.model.slice_rnn], ['lstm', 'gru']);
+    assert.deepEqual(quick.stages.map((s) => [s.name, s.epochs, s.model?.label_rnn, s.model?.slice_rnn, s.optim?.backbone_lr_mult]), [
+      ['cnn', 9, 'none', 'none', undefined],
+      ['cnn-lstm-gru', 5, undefined, undefined, 0.1],
+    ]);
     const seed = await loadExperimentConfig({ preset: 'seed' });
     assert.deepEqual([seed.model.backbone, seed.model.input_size, seed.model.label_rnn, seed.model.slice_rnn], ['vgg16', 224, 'lstm', 'gru']);
     assert.deepEqual(seed.stages.map((s) => [s.name, s.model?.label_rnn, s.optim?.lr]), [
@@ -63,11 +69,27 @@ describe('experiment config', () => {
   });
 
   it('applies --set overrides as YAML values, in order', async () => {
-    const c = await loadExperimentConfig({ preset: 'quickstart', set: ['optim.lr=3e-4', 'model.label_rnn=none', 'prep.clahe.tiles=[4, 6]', 'train.epochs=2', 'train.epochs=3'] });
+    const c = await loadExperimentConfig({ preset: 'quickstart', set: ['optim.lr=3e-4', 'model.label_rnn=none', 'prep.clahe.tiles=[4, 6]', 'stages=[]', 'train.epochs=2', 'train.epochs=3'] });
     assert.equal(c.optim.lr, 3e-4);
     assert.equal(c.model.label_rnn, 'none');
     assert.deepEqual(c.prep.clahe.tiles, [4, 6]);
+    assert.deepEqual(c.stages, []);
     assert.equal(c.train.epochs, 3);
+  });
+
+  it('sets a stage’s keys by index, and refuses train.epochs where stages decide', async () => {
+    const c = await loadExperimentConfig({ preset: 'quickstart', set: ['stages.0.epochs=2', 'stages.1.optim.lr=5e-4'] });
+    assert.deepEqual(c.stages.map((s) => [s.name, s.epochs, s.optim?.lr, s.optim?.backbone_lr_mult]), [
+      ['cnn', 2, undefined, undefined],
+      ['cnn-lstm-gru', 5, 5e-4, 0.1],
+    ]);
+    await assert.rejects(
+      loadExperimentConfig({ preset: 'quickstart', set: ['train.epochs=3'] }),
+      /--set train\.epochs=3: preset quickstart trains in stages, so train\.epochs is not used; set stages\.0\.epochs=9 \(cnn\), stages\.1\.epochs=5 \(cnn-lstm-gru\), or stages=\[\] to train in one stage/,
+    );
+    await assert.rejects(loadExperimentConfig({ preset: 'quickstart', set: ['stages.2.epochs=1'] }), /--set stages\.2\.epochs=1: 'stages\.2' does not exist \(the list has 2 entries, numbered from 0\)/);
+    await assert.rejects(loadExperimentConfig({ preset: 'quickstart', set: ['stages.x.epochs=1'] }), /'stages\.x' does not exist/);
+    await assert.rejects(loadExperimentConfig({ preset: 'quickstart', set: ['model.width.x=1'] }), /'model\.width' is not a section/);
   });
 
   it('names the bad key and the allowed values', async () => {

@@ -34,7 +34,8 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
 
 /**
  * Applies `a.b.c=value` to a plain object. Values are read as YAML scalars or flow collections,
- * so `3e-4`, `true`, `none`, `[8, 8]` and `{kind: cosine}` all mean what they look like.
+ * so `3e-4`, `true`, `none`, `[8, 8]` and `{kind: cosine}` all mean what they look like. A numeric
+ * key indexes an existing list entry: `stages.1.epochs=3`.
  */
 export function applyOverride(target: Record<string, unknown>, assignment: string): void {
   const eq = assignment.indexOf('=');
@@ -46,14 +47,36 @@ export function applyOverride(target: Record<string, unknown>, assignment: strin
   } catch {
     value = assignment.slice(eq + 1);
   }
-  let node = target;
+  let node: Record<string, unknown> | unknown[] = target;
+  const path: string[] = [];
   for (const key of keys.slice(0, -1)) {
-    const next = node[key];
-    if (next === undefined || next === null) node[key] = {};
-    else if (typeof next !== 'object' || Array.isArray(next)) throw new Error(`--set ${assignment}: '${key}' is not a section`);
-    node = node[key] as Record<string, unknown>;
+    path.push(key);
+    if (Array.isArray(node)) node = listEntry(node, key, assignment, path);
+    else {
+      const next: unknown = node[key];
+      if (next === undefined || next === null) node[key] = {};
+      else if (typeof next !== 'object') throw new Error(`--set ${assignment}: '${path.join('.')}' is not a section`);
+      node = node[key] as Record<string, unknown> | unknown[];
+    }
   }
-  node[keys[keys.length - 1] as string] = value;
+  const last = keys[keys.length - 1] as string;
+  if (Array.isArray(node)) {
+    listEntry(node, last, assignment, [...path, last]);
+    node[Number(last)] = value;
+  } else {
+    node[last] = value;
+  }
+}
+
+/** The entry `key` (a decimal index) of `list`, which must exist. */
+function listEntry(list: unknown[], key: string, assignment: string, path: string[]): Record<string, unknown> | unknown[] {
+  const index = /^\d+$/.test(key) ? Number(key) : Number.NaN;
+  if (!(index < list.length)) {
+    throw new Error(`--set ${assignment}: '${path.join('.')}' does not exist (the list has ${list.length} entr${list.length === 1 ? 'y' : 'ies'}, numbered from 0)`);
+  }
+  const entry = list[index];
+  if (typeof entry !== 'object' || entry === null) throw new Error(`--set ${assignment}: '${path.join('.')}' is not a section`);
+  return entry as Record<string, unknown> | unknown[];
 }
 
 export interface ConfigSource {
@@ -85,6 +108,13 @@ export async function loadExperimentConfig(source: ConfigSource = {}): Promise<E
   for (const s of source.set ?? []) applyOverride(raw, s);
   const parsed = experimentSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`invalid config (${origin}):\n${formatIssues(parsed.error)}`);
+  const stages = parsed.data.stages;
+  const epochsSet = (source.set ?? []).find((s) => s.split('=')[0]?.trim() === 'train.epochs');
+  if (epochsSet && stages.length > 0) {
+    // With stages, each stage's own epochs count: a silently ignored train.epochs would mislead.
+    const list = stages.map((st, i) => `stages.${i}.epochs=${st.epochs} (${st.name})`).join(', ');
+    throw new Error(`--set ${epochsSet}: ${origin} trains in stages, so train.epochs is not used; set ${list}, or stages=[] to train in one stage`);
+  }
   return parsed.data;
 }
 
