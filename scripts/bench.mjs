@@ -10,7 +10,7 @@
  *   npm run bench -- --save FILE        also write the JSON results to FILE
  *   options: --verbose (children's output on stderr), --data-dir DIR (synthetic sets, default
  *   $TMPDIR/ichnet-bench-data, reused between runs), --fresh-data, --threads N (default: all cores),
- *   --device cpu|cuda (default cpu; cuda: both sides train and infer on the GPU with bf16 autocast,
+ *   --nchw (CPU: both sides in NCHW instead of channels_last), --device cpu|cuda (default cpu; cuda: both sides train and infer on the GPU with bf16 autocast,
  *   channels_last, cuDNN benchmark, pinned host memory, and the seed row is also reported against
  *   the GPU's measured bf16 matrix rate), --omp-wait passive|default (OMP_WAIT_POLICY for both sides' processes; default passive, see
  *   docs/BENCHMARKS.md: libgomp's active spin-wait makes a 2-thread PyTorch process 2–3× slower
@@ -48,6 +48,7 @@ function parseArgs(argv) {
     else if (a === '--json') o.json = true;
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--fresh-data') o.freshData = true;
+    else if (a === '--nchw') o.nchw = true;
     else if (a.startsWith('--only')) {
       o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
       const bad = o.only.filter((s) => !SECTIONS.includes(s));
@@ -89,7 +90,8 @@ const node = process.execPath;
 const T = opts.threads;
 const GPU = opts.device === 'cuda';
 /** The device settings both sides get: PyTorch's standard fast recipe on CUDA. */
-const DEVICE = GPU ? { device: 'cuda', precision: 'bf16', channelsLast: true } : { device: 'cpu' };
+// channels_last on the CPU too: ichnet's default, and what PyTorch's CPU tuning advice recommends for CNNs.
+const DEVICE = GPU ? { device: 'cuda', precision: 'bf16', channelsLast: true } : { device: 'cpu', channelsLast: !opts.nchw };
 /** FLOP of one VGG16 training step (forward + backward) on one 224² slice; forward is ~31 GFLOP. */
 const VGG16_TRAIN_FLOP = 92e9;
 
@@ -215,7 +217,7 @@ async function paired(pair, cmd, paramsFor, [warmup, reps]) {
 }
 
 // ---------------------------------------------------------------- sections
-const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [] };
+const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device, channelsLast: Boolean(DEVICE.channelsLast) }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [] };
 
 async function versions() {
   const pair = startPair();
@@ -320,6 +322,7 @@ function report() {
   lines.push(`PyTorch: torch ${v.torch ?? '?'}, torchvision ${v.torchvision ?? '?'}, OpenCV ${v.cv2 ?? '?'}, pydicom ${v.pydicom ?? '?'}, numpy ${v.numpy ?? '?'}, Python ${v.python ?? '?'} (${python})`);
   if (GPU) lines.push(`device: CUDA, bf16 autocast, channels_last, cuDNN benchmark, pinned host memory (both sides); ${v.gpu ?? ''}, CUDA ${v.cuda ?? '?'}, cuDNN ${v.cudnn ?? '?'}`);
   lines.push(`threads: ${T} (ichnet intra-op threads; PyTorch torch.set_num_threads(${T}) and DataLoader num_workers=${T}); OMP_WAIT_POLICY ${opts.ompWait === 'passive' ? 'PASSIVE' : 'unset'} for both`);
+  if (!GPU) lines.push(`memory format: ${DEVICE.channelsLast ? 'channels_last' : 'NCHW (--nchw)'} for both sides' models`);
   const la = results.load;
   lines.push(`load average (1/5/15 min): start ${la.start.one}/${la.start.five}/${la.start.fifteen}, end ${la.end?.one}/${la.end?.five}/${la.end?.fifteen}`);
   lines.push('');

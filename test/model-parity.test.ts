@@ -104,7 +104,10 @@ describe('model parity with PyTorch', () => {
         const dOurs = Array.from(got, (v, i) => v - (start[i] as number));
         const dRef = Array.from(ref.data, (v, i) => v - (start[i] as number));
         if (dRef.every((v) => v === 0)) {
-          assert.ok(dOurs.every((v) => v === 0), `${key}: PyTorch left it unchanged, ichnet did not`);
+          // A true gradient of 0 (a conv bias before BatchNorm): PyTorch's NCHW sums give exactly 0,
+          // ichnet's channels_last sums (the default) may leave rounding noise.
+          const noise = Math.sqrt(dOurs.reduce((a, x) => a + x * x, 0));
+          assert.ok(noise <= 1e-5, `${key}: PyTorch left it unchanged, ichnet moved it by ${noise}`);
           continue;
         }
         // allclose-style on the whole update: relative 1e-3, plus an absolute 1e-5 for gradients

@@ -123,6 +123,39 @@ describe('trainer', () => {
     assert.deepEqual([...before, ...after], full);
   });
 
+  it('resumes inside the second stage of a two-stage recipe on the same trajectory', async () => {
+    // The quickstart preset's shape: the CNN alone, then the whole model from it at a lower backbone rate.
+    const stages: ExperimentConfigInput['stages'] = [
+      { name: 'cnn', epochs: 1, model: { label_rnn: 'none', slice_rnn: 'none' } },
+      { name: 'full', epochs: 2, optim: { backbone_lr_mult: 0.1 } },
+    ];
+    const reference = await Trainer.create(tinyExperiment({ name: 'staged-ref', stages }));
+    const full: number[] = [];
+    const seen: string[] = [];
+    reference.on('step', (e) => full.push(e.loss));
+    reference.on('stage', (e) => seen.push(`${e.name}:${e.epochs}`));
+    await reference.fit();
+    assert.deepEqual(seen, ['cnn:1', 'full:2']);
+    const perEpoch = full.length / 3;
+
+    const controller = new AbortController();
+    const first = await Trainer.create(tinyExperiment({ name: 'staged-cut', stages }), { signal: controller.signal });
+    const before: number[] = [];
+    first.on('step', (e) => {
+      before.push(e.loss);
+      if (before.length === perEpoch + 2) controller.abort(); // two steps into the second stage
+    });
+    const cut = await first.fit();
+    assert.equal(cut.interrupted, true);
+
+    const resumed = await Trainer.resume(cut.runDir);
+    const after: number[] = [];
+    resumed.on('step', (e) => after.push(e.loss));
+    const done = await resumed.fit();
+    assert.equal(done.interrupted, false);
+    assert.deepEqual([...before, ...after], full);
+  });
+
   it('Ctrl-C writes a resumable checkpoint and exits with 130', async () => {
     const config = join(tmp, 'sigint.json');
     writeFileSync(config, JSON.stringify(tinyExperiment({ name: 'sigint', train: { epochs: 3, patients_per_batch: 1, max_slices: 4, validation: 0.25, report_samples: 0 } })));

@@ -4,7 +4,21 @@ import type { PatientRecord } from '../data/types.js';
 const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /**
- * One row per slice: `patient,slice,<p_label>…,<label>_pred…` — probabilities with 6 decimals and
+ * The shortest decimal that reads back as the same float32: a predictions file scores exactly as
+ * the probabilities it was written from (6 fixed decimals merged nearby scores into ties, which
+ * moved AUCs), without float64 noise digits.
+ */
+export function float32Text(v: number): string {
+  const f = Math.fround(v);
+  for (let digits = 1; digits < 9; digits++) {
+    const text = f.toPrecision(digits);
+    if (Math.fround(Number(text)) === f) return String(Number(text));
+  }
+  return String(Number(f.toPrecision(9)));
+}
+
+/**
+ * One row per slice: `patient,slice,<p_label>…,<label>_pred…` — probabilities as written by {@link float32Text} and
  * 0/1 decisions at the per-label thresholds. Slices that could not be predicted (skipped input)
  * are left out.
  */
@@ -17,7 +31,7 @@ export function predictionsCsv(labels: string[], patients: PatientRecord[], prob
     p.slices.forEach((s, k) => {
       const row = Array.from(pr.subarray(k * L, (k + 1) * L));
       if (row.some((v) => Number.isNaN(v))) return;
-      lines.push([csvCell(p.id), csvCell(s.id), ...row.map((v) => v.toFixed(6)), ...row.map((v, l) => (v >= (thresholds[l] as number) ? '1' : '0'))].join(','));
+      lines.push([csvCell(p.id), csvCell(s.id), ...row.map(float32Text), ...row.map((v, l) => (v >= (thresholds[l] as number) ? '1' : '0'))].join(','));
     });
   }
   return `${lines.join('\n')}\n`;
@@ -38,7 +52,7 @@ export function patientPredictionsCsv(labels: string[], patients: PatientRecord[
       }
       return m;
     });
-    lines.push([csvCell(p.id), ...max.map((v) => v.toFixed(6)), ...max.map((v, l) => (v >= (thresholds[l] as number) ? '1' : '0'))].join(','));
+    lines.push([csvCell(p.id), ...max.map(float32Text), ...max.map((v, l) => (v >= (thresholds[l] as number) ? '1' : '0'))].join(','));
   }
   return `${lines.join('\n')}\n`;
 }
