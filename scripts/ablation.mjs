@@ -29,8 +29,8 @@ for (const label of labelRnns) {
   for (const slice of sliceRnns) {
     const name = `ablation-${label}-${slice}`;
     const t0 = Date.now();
-    // Each combination in one stage of 14 epochs (the quickstart preset's 9 + 5); extra --set options come last and win.
-    const single = ['--set', 'stages=[]', '--set', 'train.epochs=14'];
+    // Each combination in one stage of 16 epochs (the quickstart preset's 10 + 6); extra --set options come last and win.
+    const single = ['--set', 'stages=[]', '--set', 'train.epochs=16'];
     const r = spawnSync(process.execPath, [cli, 'train', '--preset', preset, '--out', out, '--set', `name=${name}`, '--set', `model.label_rnn=${label}`, '--set', `model.slice_rnn=${slice}`, ...single, ...extra], {
       stdio: ['ignore', 'pipe', 'inherit'],
       encoding: 'utf8',

@@ -24,8 +24,8 @@ describe('experiment config', () => {
     // The seed's two-stage recipe at small scale: the CNN alone, then the whole model.
     assert.deepEqual([quick.model.label_rnn, quick.model.slice_rnn], ['lstm', 'gru']);
     assert.deepEqual(quick.stages.map((s) => [s.name, s.epochs, s.model?.label_rnn, s.model?.slice_rnn, s.optim?.backbone_lr_mult]), [
-      ['cnn', 9, 'none', 'none', undefined],
-      ['cnn-lstm-gru', 5, undefined, undefined, 0.1],
+      ['cnn', 10, 'none', 'none', undefined],
+      ['cnn-lstm-gru', 6, undefined, undefined, 0.1],
     ]);
     const seed = await loadExperimentConfig({ preset: 'seed' });
     assert.deepEqual([seed.model.backbone, seed.model.input_size, seed.model.label_rnn, seed.model.slice_rnn], ['vgg16', 224, 'lstm', 'gru']);
@@ -81,11 +81,11 @@ describe('experiment config', () => {
     const c = await loadExperimentConfig({ preset: 'quickstart', set: ['stages.0.epochs=2', 'stages.1.optim.lr=5e-4'] });
     assert.deepEqual(c.stages.map((s) => [s.name, s.epochs, s.optim?.lr, s.optim?.backbone_lr_mult]), [
       ['cnn', 2, undefined, undefined],
-      ['cnn-lstm-gru', 5, 5e-4, 0.1],
+      ['cnn-lstm-gru', 6, 5e-4, 0.1],
     ]);
     await assert.rejects(
       loadExperimentConfig({ preset: 'quickstart', set: ['train.epochs=3'] }),
-      /--set train\.epochs=3: preset quickstart trains in stages, so train\.epochs is not used; set stages\.0\.epochs=9 \(cnn\), stages\.1\.epochs=5 \(cnn-lstm-gru\), or stages=\[\] to train in one stage/,
+      /--set train\.epochs=3: preset quickstart trains in stages, so train\.epochs is not used; set stages\.0\.epochs=10 \(cnn\), stages\.1\.epochs=6 \(cnn-lstm-gru\), or stages=\[\] to train in one stage/,
     );
     await assert.rejects(loadExperimentConfig({ preset: 'quickstart', set: ['stages.2.epochs=1'] }), /--set stages\.2\.epochs=1: 'stages\.2' does not exist \(the list has 2 entries, numbered from 0\)/);
     await assert.rejects(loadExperimentConfig({ preset: 'quickstart', set: ['stages.x.epochs=1'] }), /'stages\.x' does not exist/);
