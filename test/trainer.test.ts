@@ -33,6 +33,25 @@ function runCli(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Trains `experiment`, stops it after `steps` steps, resumes it to the end: the losses of both parts. */
+async function interruptAndResume(experiment: ExperimentConfigInput, steps: number): Promise<number[]> {
+  const controller = new AbortController();
+  const first = await Trainer.create(experiment, { signal: controller.signal });
+  const losses: number[] = [];
+  first.on('step', (e) => {
+    losses.push(e.loss);
+    if (losses.length === steps) controller.abort();
+  });
+  const cut = await first.fit();
+  assert.equal(cut.interrupted, true);
+  assert.equal(losses.length, steps);
+  const resumed = await Trainer.resume(cut.runDir);
+  resumed.on('step', (e) => losses.push(e.loss));
+  const done = await resumed.fit();
+  assert.equal(done.interrupted, false);
+  return losses;
+}
+
 describe('trainer', () => {
   let runDir = '';
 
@@ -104,23 +123,7 @@ describe('trainer', () => {
     reference.on('step', (e) => full.push(e.loss));
     await reference.fit();
 
-    const controller = new AbortController();
-    const first = await Trainer.create(tinyExperiment({ name: 'cut' }), { signal: controller.signal });
-    const before: number[] = [];
-    first.on('step', (e) => {
-      before.push(e.loss);
-      if (before.length === 3) controller.abort();
-    });
-    const cut = await first.fit();
-    assert.equal(cut.interrupted, true);
-    assert.equal(before.length, 3);
-
-    const resumed = await Trainer.resume(cut.runDir);
-    const after: number[] = [];
-    resumed.on('step', (e) => after.push(e.loss));
-    const done = await resumed.fit();
-    assert.equal(done.interrupted, false);
-    assert.deepEqual([...before, ...after], full);
+    assert.deepEqual(await interruptAndResume(tinyExperiment({ name: 'cut' }), 3), full);
   });
 
   it('resumes inside the second stage of a two-stage recipe on the same trajectory', async () => {
@@ -138,22 +141,8 @@ describe('trainer', () => {
     assert.deepEqual(seen, ['cnn:1', 'full:2']);
     const perEpoch = full.length / 3;
 
-    const controller = new AbortController();
-    const first = await Trainer.create(tinyExperiment({ name: 'staged-cut', stages }), { signal: controller.signal });
-    const before: number[] = [];
-    first.on('step', (e) => {
-      before.push(e.loss);
-      if (before.length === perEpoch + 2) controller.abort(); // two steps into the second stage
-    });
-    const cut = await first.fit();
-    assert.equal(cut.interrupted, true);
-
-    const resumed = await Trainer.resume(cut.runDir);
-    const after: number[] = [];
-    resumed.on('step', (e) => after.push(e.loss));
-    const done = await resumed.fit();
-    assert.equal(done.interrupted, false);
-    assert.deepEqual([...before, ...after], full);
+    // Stopped two steps into the second stage.
+    assert.deepEqual(await interruptAndResume(tinyExperiment({ name: 'staged-cut', stages }), perEpoch + 2), full);
   });
 
   it('Ctrl-C writes a resumable checkpoint and exits with 130', async () => {
