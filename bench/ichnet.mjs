@@ -103,17 +103,14 @@ async function serve() {
 }
 
 /** One epoch of the quickstart model on a synthetic set with Trainer (validation, checkpoints and report included). */
-async function e2e({ root, epochs = 1, validation, threads, out, device = 'cpu', precision = 'fp32', channelsLast = false }) {
+async function e2e({ root, model, epochs = 1, validation, threads, out, device = 'cpu', precision = 'fp32', channelsLast = false }) {
   const runParent = out ?? (await mkdtemp(join(tmpdir(), 'ichnet-bench-run-')));
   const config = await loadExperimentConfig({
     preset: 'quickstart',
-    // Pinned to what bench/reference.py's e2e does, whatever the preset says: CNN → LSTM 32 → GRU 32
-    // in one stage, CLAHE on (the quickstart preset turns it off for the phantoms).
+    // Pinned to what bench/reference.py's e2e does, whatever the preset says: the model scripts/bench.mjs
+    // gives both sides, in one stage, CLAHE on (the quickstart preset turns it off for the phantoms).
     set: [
-      'model.label_rnn=lstm',
-      'model.label_hidden=32',
-      'model.slice_rnn=gru',
-      'model.slice_hidden=32',
+      ...Object.entries(model).map(([key, value]) => `model.${key}=${JSON.stringify(value)}`),
       'stages=[]',
       'prep.clahe.enabled=true',
       'data.format=folders',

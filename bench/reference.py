@@ -399,8 +399,7 @@ def e2e(p):
     n_val = max(1, round(p["validation"] * len(patients)))
     val = [patients[i] for i in order[:n_val]]
     train = [patients[i] for i in order[n_val:]]
-    m = dict(backbone="vgg16_bn", width=0.25, input_size=96, label_rnn="lstm", label_hidden=32,
-             slice_rnn="gru", slice_hidden=32, labels=label_names)
+    m = dict(p["model"], labels=label_names)  # the quickstart model, as scripts/bench.mjs gives both sides
     net = torchvision_init(oracle.Net(m))
     device, amp = gpu_recipe(p, net)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)

@@ -277,7 +277,7 @@ async function sectionModel(kind) {
 
 async function sectionE2e() {
   const dir = await ensureSet('dicom128');
-  const params = { root: dir, validation: 0.1, threads: T, workers: T, seed: 0, ...DEVICE };
+  const params = { root: dir, model: QUICKSTART, validation: 0.1, threads: T, workers: T, seed: 0, ...DEVICE };
   const runs = { ichnet: [], torch: [] };
   for (let r = 0; r < REPS.e2e; r++) {
     const order = r % 2 === 0 ? ['ichnet', 'torch'] : ['torch', 'ichnet'];

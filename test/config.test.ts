@@ -87,6 +87,8 @@ describe('experiment config', () => {
       loadExperimentConfig({ preset: 'quickstart', set: ['train.epochs=3'] }),
       /--set train\.epochs=3: preset quickstart trains in stages, so train\.epochs is not used; set stages\.0\.epochs=10 \(cnn\), stages\.1\.epochs=6 \(cnn-lstm-gru\), or stages=\[\] to train in one stage/,
     );
+    const seed = await loadExperimentConfig({ preset: 'seed', set: ['prep.clahe.tiles.1=4'] }); // a list of numbers, too
+    assert.deepEqual(seed.prep.clahe.tiles, [8, 4]);
     await assert.rejects(loadExperimentConfig({ preset: 'quickstart', set: ['stages.2.epochs=1'] }), /--set stages\.2\.epochs=1: 'stages\.2' does not exist \(the list has 2 entries, numbered from 0\)/);
     await assert.rejects(loadExperimentConfig({ preset: 'quickstart', set: ['stages.x.epochs=1'] }), /'stages\.x' does not exist/);
     await assert.rejects(loadExperimentConfig({ preset: 'quickstart', set: ['model.width.x=1'] }), /'model\.width' is not a section/);

@@ -51,32 +51,26 @@ export function applyOverride(target: Record<string, unknown>, assignment: strin
   const path: string[] = [];
   for (const key of keys.slice(0, -1)) {
     path.push(key);
-    if (Array.isArray(node)) node = listEntry(node, key, assignment, path);
-    else {
-      const next: unknown = node[key];
-      if (next === undefined || next === null) node[key] = {};
-      else if (typeof next !== 'object') throw new Error(`--set ${assignment}: '${path.join('.')}' is not a section`);
-      node = node[key] as Record<string, unknown> | unknown[];
-    }
+    // A list is indexed like an object (list['1']), once the index is known to exist.
+    const slot = Array.isArray(node) ? String(listIndex(node, key, assignment, path)) : key;
+    const container = node as Record<string, unknown>;
+    let next = container[slot];
+    if (next === undefined || next === null) next = container[slot] = {};
+    else if (typeof next !== 'object') throw new Error(`--set ${assignment}: '${path.join('.')}' is not a section`);
+    node = next as Record<string, unknown> | unknown[];
   }
   const last = keys[keys.length - 1] as string;
-  if (Array.isArray(node)) {
-    listEntry(node, last, assignment, [...path, last]);
-    node[Number(last)] = value;
-  } else {
-    node[last] = value;
-  }
+  if (Array.isArray(node)) node[listIndex(node, last, assignment, [...path, last])] = value;
+  else node[last] = value;
 }
 
-/** The entry `key` (a decimal index) of `list`, which must exist. */
-function listEntry(list: unknown[], key: string, assignment: string, path: string[]): Record<string, unknown> | unknown[] {
+/** `key` as an index of an existing entry of `list` (a decimal number below its length). */
+function listIndex(list: unknown[], key: string, assignment: string, path: string[]): number {
   const index = /^\d+$/.test(key) ? Number(key) : Number.NaN;
   if (!(index < list.length)) {
     throw new Error(`--set ${assignment}: '${path.join('.')}' does not exist (the list has ${list.length} entr${list.length === 1 ? 'y' : 'ies'}, numbered from 0)`);
   }
-  const entry = list[index];
-  if (typeof entry !== 'object' || entry === null) throw new Error(`--set ${assignment}: '${path.join('.')}' is not a section`);
-  return entry as Record<string, unknown> | unknown[];
+  return index;
 }
 
 export interface ConfigSource {
