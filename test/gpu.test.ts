@@ -102,9 +102,9 @@ describe('CUDA', { skip: cuda ? false : 'LibTorch sees no CUDA device' }, () => 
     for (let b = 0; b < 2; b++) names.forEach((n, j) => (aug[b * names.length + j] = value[n] ?? 0));
     batch.aug = aug;
     for (const clahe of [false, true]) {
-      const prep = { clahe: { enabled: clahe } };
-      const a = await preprocess(batch, { inputSize: 32, device: 'cpu', prep });
-      const b = await preprocess(batch, { inputSize: 32, device: 'cuda', prep });
+      const prep = { clahe: { enabled: clahe }, input_size: 32 };
+      const a = await preprocess(batch, { device: 'cpu', prep });
+      const b = await preprocess(batch, { device: 'cuda', prep });
       assert.ok(relError(b, a) < 1e-5, `CLAHE ${clahe}: CUDA differs from the CPU by ${relError(b, a)}`);
     }
   });

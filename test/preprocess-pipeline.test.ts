@@ -1,5 +1,5 @@
 /**
- * The CPU preprocessing pipeline end to end (ARCHITECTURE.md §3) against OpenCV + PyTorch doing
+ * The CPU preprocessing pipeline end to end (docs/ARCHITECTURE.md §3) against OpenCV + PyTorch doing
  * each step the obvious way: float32 windows, quantised to 256 levels, `cv2.createCLAHE`, then
  * `F.affine_grid` + `F.grid_sample` (training) or `F.interpolate` (evaluation), colour jitter and
  * normalisation. ichnet fuses these per slice and reads raw pixels through lookup tables, so this
@@ -143,8 +143,7 @@ async function compare(c: Case): Promise<void> {
   runPython(ORACLE, [join(dir, `${c.name}.json`)]);
   const ref = new Float32Array(readFileSync(out).buffer.slice(0));
   const ours = await preprocess(batch, {
-    prep: { windows, clahe: { enabled: c.clahe, clip_limit: 2, tiles: [8, 8] }, channels: c.channels ?? 'windows' },
-    inputSize: c.size,
+    prep: { windows, clahe: { enabled: c.clahe, clip_limit: 2, tiles: [8, 8] }, channels: c.channels ?? 'windows', input_size: c.size },
   });
   assert.equal(ours.length, ref.length);
   let worst = 0;

@@ -53,7 +53,6 @@ struct ClaheOp::Plan {
 namespace {
 
 constexpr int kBins = 256;
-constexpr int64_t kMaxTiles = 1024;  // per axis: far beyond any useful grid, keeps the LUTs small
 
 /// OpenCV's saturate_cast<uchar>(float): round half to even (cvRound), then clamp to [0, 255].
 inline uint8_t roundToByte(float v) {

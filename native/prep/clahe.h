@@ -1,6 +1,6 @@
 #pragma once
 // CLAHE (contrast-limited adaptive histogram equalisation) with OpenCV's exact 8-bit semantics
-// (ARCHITECTURE.md §3 step 2). Hand-written because neither existing option fits: sharp's clahe()
+// (docs/ARCHITECTURE.md §3 step 2). Hand-written because neither existing option fits: sharp's clahe()
 // is libvips hist_local, a sliding-window algorithm with different output and 20-100x slower, and
 // OpenCV is not a dependency of this project.
 #include <torch/torch.h>
@@ -9,6 +9,10 @@
 #include <memory>
 
 namespace ichnet::prep {
+
+/// Tiles per axis at most: bounds the lookup tables' memory (tiles_x · tiles_y · 256 bytes). A
+/// memory bound, far beyond any useful grid; the config schema keeps the policy.
+inline constexpr int64_t kMaxTiles = 1024;
 
 /// CLAHE for images of one size and one setting: the per-size tables are computed once, then
 /// `apply` equalises one image at a time on the calling thread, for callers that parallelise over

@@ -7,7 +7,8 @@ import { z } from 'zod';
 
 import { augmentSchema } from './augment-schema.js';
 import { dataSchema } from './data-schema.js';
-import { lossSchema, modelSchema, optimSchema, prepSchema, sessionSchema } from './session-schema.js';
+import { migrateExperimentConfig } from './deprecated.js';
+import { lossSchema, modelSchema, optimSchema, prepSchema, sessionFields } from './session-schema.js';
 
 export const syntheticSchema = z.strictObject({
   patients: z.number().int().min(1).default(200).describe('patients generated when the synthetic set is missing'),
@@ -83,13 +84,15 @@ export const stageSchema = z.strictObject({
   name: z.string().min(1),
   epochs: z.number().int().min(1),
   model: overridesOf(modelSchema).optional(),
+  prep: overridesOf(prepSchema).optional(),
   optim: overridesOf(optimSchema).optional(),
   train: overridesOf(trainSchema).optional(),
 });
 
-const runtime = sessionSchema.pick({ device: true, threads: true, seed: true, precision: true, channels_last: true });
+const runtime = sessionFields.pick({ device: true, threads: true, seed: true, precision: true, channels_last: true });
 
-export const experimentSchema = z
+/** The experiment config's fields (without the handling of moved keys that {@link experimentSchema} adds). */
+const experimentFields = z
   .strictObject({
     name: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').default('run'),
     data: dataSchema.prefault({}),
@@ -105,5 +108,18 @@ export const experimentSchema = z
   })
   .extend(runtime.shape);
 
-export type ExperimentConfig = z.output<typeof experimentSchema>;
-export type ExperimentConfigInput = z.input<typeof experimentSchema>;
+/**
+ * An experiment configuration: every field, its default and its limit. Keys that moved are still
+ * accepted, with a DeprecationWarning (src/config/deprecated.ts).
+ */
+export const experimentSchema = z.preprocess(migrateExperimentConfig, experimentFields);
+
+/** A complete experiment configuration. */
+export type ExperimentConfig = z.output<typeof experimentFields>;
+/** An experiment configuration as written: every field optional. */
+export type ExperimentConfigInput = z.input<typeof experimentFields> & {
+  model?: {
+    /** @deprecated Use `prep.input_size`. */
+    input_size?: number;
+  };
+};

@@ -1,10 +1,12 @@
 /**
- * The schema of a native session's configuration, with every default. The C++ addon requires
- * each field, so these defaults are the only ones.
+ * The schema of a native session's configuration, with every default and every limit. The C++
+ * addon requires each field and checks only what memory safety needs (native/binding/convert.h),
+ * so these defaults and limits are the only ones.
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
+import { migrateSessionConfig } from './deprecated.js';
 import { COURSE_LABELS } from './labels.js';
 import { CLAHE_CLIP_LIMIT, CLAHE_TILES, DEFAULT_WINDOWS, IMAGENET_MEAN, IMAGENET_STD } from './prep-constants.js';
 
@@ -20,7 +22,6 @@ export const modelSchema = z.strictObject({
   label_hidden: positiveInt.default(256).describe('label RNN hidden size'),
   slice_rnn: rnnKind.default('gru').describe('slice RNN (SliceRNN) kind'),
   slice_hidden: positiveInt.default(256).describe('slice RNN hidden size'),
-  input_size: z.number().int().min(32).default(224).describe('model input size in pixels (square)'),
 });
 
 export const prepSchema = z.strictObject({
@@ -29,6 +30,7 @@ export const prepSchema = z.strictObject({
     .refine((w) => w.length === 1 || w.length === 3, 'expected 1 or 3 windows')
     .default(DEFAULT_WINDOWS.map(([c, w]) => [c, w] as [number, number]))
     .describe('CT windows [center, width] in HU, one per channel'),
+  input_size: z.number().int().min(32).default(224).describe("the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more"),
   mean: triple.default([...IMAGENET_MEAN]).describe('per-channel normalisation mean'),
   std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([...IMAGENET_STD]),
   clahe: z
@@ -69,7 +71,8 @@ export const optimSchema = z.strictObject({
     .describe('Adam/AdamW as multi-tensor kernels (same arithmetic, far fewer kernel launches); auto = on CUDA'),
 });
 
-export const sessionSchema = z.strictObject({
+/** The session config's fields (without the handling of moved keys that {@link sessionSchema} adds). */
+export const sessionFields = z.strictObject({
   model: modelSchema.prefault({}),
   prep: prepSchema.prefault({}),
   loss: lossSchema.prefault({}),
@@ -87,13 +90,27 @@ export const sessionSchema = z.strictObject({
   channels_last: z
     .boolean()
     .default(true)
-    .describe('NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)'),
+    .describe('NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster'),
 });
 
+/**
+ * A session configuration: every field, its default and its limit. Keys that moved are still
+ * accepted, with a DeprecationWarning (src/config/deprecated.ts).
+ */
+export const sessionSchema = z.preprocess(migrateSessionConfig, sessionFields);
+
+/** Keys still accepted in their old places. */
+interface DeprecatedKeys {
+  model?: {
+    /** @deprecated Use `prep.input_size`. */
+    input_size?: number;
+  };
+}
+
 /** A session configuration as written by a user: every field optional. */
-export type SessionConfigInput = z.input<typeof sessionSchema>;
+export type SessionConfigInput = z.input<typeof sessionFields> & DeprecatedKeys;
 /** A complete session configuration, as the native addon receives it. */
-export type SessionConfig = z.output<typeof sessionSchema>;
+export type SessionConfig = z.output<typeof sessionFields>;
 
 /** Formats schema errors as `config.a.b: message` lines. */
 export function formatIssues(error: z.ZodError, root = 'config'): string {

@@ -48,7 +48,7 @@ export interface NativeAddon {
   createSession(config: SessionConfig): Promise<NativeSession>;
   runtimeInfo(): RuntimeInfo;
   /** The preprocessing pipeline (with augmentation when batch.aug is set); returns the model input. */
-  preprocess(batch: Batch, prep: SessionConfig['prep'], inputSize: number, device: string, threads: number): Promise<Float32Array>;
+  preprocess(batch: Batch, prep: SessionConfig['prep'], device: string, threads: number): Promise<Float32Array>;
   /** Column order of `Batch.aug`. */
   augParamNames: readonly string[];
   /**

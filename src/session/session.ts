@@ -5,12 +5,12 @@ import { concretePrecision } from './precision.js';
 import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
 
 /**
- * A model, its optimizer and its device (ARCHITECTURE.md §4–§5), living in the native addon.
+ * A model, its optimizer and its device (docs/ARCHITECTURE.md §4–§5), living in the native addon.
  * Every method returns a promise and runs its work on a worker thread: the event loop stays free.
  * Calls on one session run one at a time, in order.
  *
  * @example
- * const session = await Session.create({ model: { width: 0.25, input_size: 96 }, device: 'cpu' });
+ * const session = await Session.create({ model: { width: 0.25 }, prep: { input_size: 96 }, device: 'cpu' });
  * const { loss } = await session.trainStep({ images, shape: [2, 8, 1, 96, 96], lengths, labels });
  */
 export class Session {

@@ -17,11 +17,11 @@ export function rng(seed: number): () => number {
 export function tinyConfig(overrides: { model?: object; optim?: object; loss?: object; prep?: object } & Record<string, unknown> = {}): SessionConfigInput {
   const { model, optim, loss, prep, ...rest } = overrides;
   return {
-    model: { backbone: 'vgg16_bn', width: 1 / 16, label_hidden: 8, slice_hidden: 8, input_size: 32, ...model },
+    model: { backbone: 'vgg16_bn', width: 1 / 16, label_hidden: 8, slice_hidden: 8, ...model },
     optim: { name: 'adam', lr: 1e-3, ...optim },
     loss: { ...loss },
     // The PyTorch oracle has no CLAHE (OpenCV parity is tested on its own).
-    prep: { clahe: { enabled: false }, ...(prep as object | undefined) },
+    prep: { input_size: 32, clahe: { enabled: false }, ...(prep as object | undefined) },
     device: 'cpu',
     threads: 2,
     seed: 7,
