@@ -24,3 +24,4 @@ export { readDicom, readDicomHeader, type DicomImage, type DicomMeta } from './d
 export { writeSyntheticDataset } from './data/synth/write.js';
 export { sampleAugmentation } from './data/augment.js';
 export type { Dataset, PatientRecord, SliceRef } from './data/types.js';
+export * as metrics from './metrics/index.js';
