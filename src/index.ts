@@ -2,6 +2,7 @@
  * ichnet: intracranial hemorrhage classification on CT with a LibTorch core.
  * @packageDocumentation
  */
+export { ERROR_CODES, IchnetError, type IchnetErrorCode } from './errors/ichnet-error.js';
 export { Session } from './session/session.js';
 export type { Batch, LoadReport, SessionInfo, StepResult } from './session/types.js';
 export {

@@ -5,6 +5,7 @@ import { formatIssues, prepSchema, type SessionConfigInput } from '../config/ses
 import { loadAddon } from '../native/addon.js';
 import { rethrow } from '../native/errors.js';
 import type { Batch } from '../session/types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 export interface PreprocessOptions {
   /** Preprocessing settings (windows, CLAHE, channels, normalisation); defaults as in a session. */
@@ -23,7 +24,7 @@ export interface PreprocessOptions {
  */
 export async function preprocess(batch: Batch, options: PreprocessOptions = {}): Promise<Float32Array> {
   const parsed = prepSchema.safeParse(options.prep ?? {});
-  if (!parsed.success) throw new TypeError(`invalid prep config:\n${formatIssues(parsed.error, 'prep')}`);
+  if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid prep config:\n${formatIssues(parsed.error, 'prep')}`);
   const { addon } = loadAddon();
   try {
     return await addon.preprocess(batch, parsed.data, options.inputSize ?? 224, options.device ?? 'cpu', options.threads ?? availableParallelism());

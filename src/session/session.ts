@@ -1,16 +1,16 @@
 /** The public, typed face of a native training session. */
 import { resolveSessionConfig, type SessionConfig, type SessionConfigInput } from '../config/session-schema.js';
 import { loadAddon, type NativeSession } from '../native/addon.js';
-import { rethrow } from '../native/errors.js';
+import { rethrow, type NativeOperation } from '../native/errors.js';
 import { cpuHasNativeBf16 } from '../native/host.js';
 import { concretePrecision } from './precision.js';
 import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
 
-async function call<T>(fn: () => Promise<T>): Promise<T> {
+async function call<T>(fn: () => Promise<T>, operation?: NativeOperation): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    throw rethrow(e);
+    throw rethrow(e, operation);
   }
 }
 
@@ -31,7 +31,7 @@ export class Session {
   ) {}
 
   /**
-   * Validates the config (throws a TypeError naming each bad key), then builds the model on the
+   * Validates the config (throws an IchnetError CONFIG_INVALID naming each bad key), then builds the model on the
    * requested device off the JS thread. Rejects when the device is unavailable.
    */
   static async create(config: SessionConfigInput = {}): Promise<Session> {
@@ -69,7 +69,7 @@ export class Session {
    * keys are reported, a shape mismatch rejects and changes nothing.
    */
   loadWeights(path: string): Promise<LoadReport> {
-    return call(() => this.native.loadWeights(path));
+    return call(() => this.native.loadWeights(path), 'load');
   }
 
   /** Saves every parameter and buffer to a `.safetensors` file (PyTorch state-dict names). */
@@ -87,7 +87,7 @@ export class Session {
 
   /** Restores weights, optimizer state, step count and learning rate from `saveCheckpoint`. */
   loadCheckpoint(dir: string): Promise<void> {
-    return call(() => this.native.loadCheckpoint(dir));
+    return call(() => this.native.loadCheckpoint(dir), 'load');
   }
 
   /** LibTorch version, device, CUDA/cuDNN availability, threads, parameter count, step. */

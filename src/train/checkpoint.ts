@@ -10,6 +10,7 @@ import type { Dataset } from '../data/types.js';
 import { Session } from '../session/session.js';
 import { infer, type Inference } from './infer.js';
 import type { TrainState } from './state.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** The configuration of a run's last stage (the model its checkpoints hold). */
 export function finalStageConfig(config: ExperimentConfig): ExperimentConfig {
@@ -35,7 +36,7 @@ export async function openCheckpoint(dir: string, overrides: { device?: string; 
     ckpt = existsSync(join(best, 'state.json')) ? best : join(ckpt, 'checkpoints', 'last');
   }
   const statePath = join(ckpt, 'state.json');
-  if (!existsSync(statePath)) throw new Error(`${resolve(dir)}: not a checkpoint or run directory (no state.json)`);
+  if (!existsSync(statePath)) throw new IchnetError('RUN_DIR_INVALID', `${resolve(dir)}: not a checkpoint or run directory (no state.json)`);
   const state = JSON.parse(await readFile(statePath, 'utf8')) as TrainState;
   const config = finalStageConfig(state.config);
   const c = { ...config, ...overrides };
@@ -46,10 +47,10 @@ export async function openCheckpoint(dir: string, overrides: { device?: string; 
 
 /** Runs a checkpoint over a dataset (labels optional): per-slice probabilities for every patient. */
 export async function predictDataset(opened: OpenedCheckpoint, data: DataConfigInput, onBatch?: (slices: number, total: number) => void): Promise<{ dataset: Dataset; inference: Inference }> {
-  const dataConfig = dataSchema.parse({ ...data, format: data.format ?? 'auto' });
-  const dataset = await openDataset(dataConfig);
+  const dataset = await openDataset({ ...data, format: data.format ?? 'auto' });
+  const dataConfig = dataSchema.parse({ ...data, format: data.format ?? 'auto' }); // valid: openDataset checked it
   if (dataset.labelNames.length > 0 && dataset.labelNames.join() !== opened.state.labels.join()) {
-    throw new Error(`${dataset.root}: its labels (${dataset.labelNames.join(', ')}) differ from the model's (${opened.state.labels.join(', ')})`);
+    throw new IchnetError('DATA_INVALID', `${dataset.root}: its labels (${dataset.labelNames.join(', ')}) differ from the model's (${opened.state.labels.join(', ')})`);
   }
   const t = opened.config.train;
   const total = dataset.patients.reduce((n, p) => n + p.slices.length, 0);

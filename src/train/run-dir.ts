@@ -8,6 +8,7 @@ import type { ExperimentConfig } from '../config/experiment-schema.js';
 import type { PatientRecord } from '../data/types.js';
 import type { HistoryEntry } from './state.js';
 import { predictionsCsv } from './predictions.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 export class RunDirectory {
   private constructor(readonly dir: string) {}
@@ -25,7 +26,7 @@ export class RunDirectory {
 
   static async open(dir: string): Promise<RunDirectory> {
     const full = resolve(dir);
-    if (!existsSync(join(full, 'checkpoints'))) throw new Error(`${full}: not a run directory (no checkpoints/)`);
+    if (!existsSync(join(full, 'checkpoints'))) throw new IchnetError('RUN_DIR_INVALID', `${full}: not a run directory (no checkpoints/)`);
     return new RunDirectory(full);
   }
 

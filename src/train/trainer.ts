@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 
 import { experimentSchema, type ExperimentConfig, type ExperimentConfigInput } from '../config/experiment-schema.js';
 import { formatIssues, type SessionConfigInput } from '../config/session-schema.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 import type { DataConfigInput } from '../config/data-schema.js';
 import { openDataset } from '../data/datasets/index.js';
 import { SliceLoader } from '../data/loader.js';
@@ -109,12 +110,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Validates the config, prepares the data (generating the synthetic set when needed) and the run directory. */
   static async create(input: ExperimentConfigInput | ExperimentConfig, options: TrainerOptions = {}): Promise<Trainer> {
     const parsed = experimentSchema.safeParse(input);
-    if (!parsed.success) throw new TypeError(`invalid config:\n${formatIssues(parsed.error)}`);
+    if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid config:\n${formatIssues(parsed.error)}`);
     const config = parsed.data;
     await ensureSyntheticData(config);
     const dataset = await openDataset(config.data);
-    if (dataset.patients.length === 0) throw new Error(`${dataset.root}: the dataset holds no patients`);
-    if (dataset.labelNames.length === 0) throw new Error(`${dataset.root}: the dataset has no labels to train on`);
+    if (dataset.patients.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: the dataset holds no patients`);
+    if (dataset.labelNames.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: the dataset has no labels to train on`);
     const resolved: ExperimentConfig = { ...config, model: { ...config.model, labels: dataset.labelNames } };
     const run = await RunDirectory.create(options.runDir ?? join(resolve(config.out), `${config.name}-${RunDirectory.timestamp()}`));
     await run.writeConfig(resolved);
@@ -139,7 +140,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Continues the run in `runDir` from its last checkpoint, on the same trajectory. */
   static async resume(runDir: string, options: Omit<TrainerOptions, 'runDir'> = {}): Promise<Trainer> {
     const statePath = join(runDir, 'checkpoints', 'last', 'state.json');
-    if (!existsSync(statePath)) throw new Error(`${runDir}: nothing to resume (${statePath} is missing)`);
+    if (!existsSync(statePath)) throw new IchnetError('RUN_DIR_INVALID', `${runDir}: nothing to resume (${statePath} is missing)`);
     const state = JSON.parse(await readFile(statePath, 'utf8')) as TrainState;
     const dataset = await openDataset(state.config.data);
     const run = await RunDirectory.open(runDir);
@@ -191,7 +192,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         return scoreInference(opened.state.labels, validation, inference, opened.state.thresholds);
       }
       const { dataset, inference } = await predictDataset(opened, data);
-      if (dataset.labelNames.length === 0) throw new Error(`${dataset.root}: no labels to evaluate against`);
+      if (dataset.labelNames.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: no labels to evaluate against`);
       return scoreInference(opened.state.labels, dataset.patients, inference, opened.state.thresholds);
     } finally {
       await opened.session.close();
@@ -216,7 +217,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async fit(): Promise<FitResult> {
     const { train, validation } = this.split();
     if (train.length === 0 || validation.length === 0) {
-      throw new Error(`${this.dataset.root}: ${this.dataset.patients.length} patient(s) cannot be split into training and validation`);
+      throw new IchnetError('DATA_INVALID', `${this.dataset.root}: ${this.dataset.patients.length} patient(s) cannot be split into training and validation`);
     }
     const L = this.state.labels.length;
     const stages = Math.max(1, this.config.stages.length);
