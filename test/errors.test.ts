@@ -21,7 +21,7 @@ import {
   resolveSessionConfig,
   type IchnetErrorCode,
 } from '../src/index.js';
-import { packageRoot } from '../src/native/package-root.js';
+import { packageRoot } from '../src/package-root.js';
 import { randomBatch } from './helpers/tiny.js';
 import { tempDir } from './helpers/temp-dir.js';
 

@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs'
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { packageRoot } from '../src/native/package-root.js';
+import { packageRoot } from '../src/package-root.js';
 import { builtAddon, cleanEnv, packageCopy, placeAddon } from './helpers/package-copy.js';
 import { tempDir } from './helpers/temp-dir.js';
 

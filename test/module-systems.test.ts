@@ -12,8 +12,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { packageRoot } from '../src/native/package-root.js';
-import { discovery } from '../src/native/scripts.js';
+import { packageRoot } from '../src/package-root.js';
+import { discovery } from '../src/addon/scripts.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 interface PackageJson {
@@ -56,7 +56,7 @@ describe('both module systems', () => {
     assert.deepEqual(fromCjs, fromEsm);
     const names = Object.keys(await import('../src/index.js')).sort();
     assert.deepEqual(fromCjs.names, names);
-    assert.equal(fromCjs.torch, discovery.findLibTorch()?.version, 'the addon runs on the LibTorch discovery finds');
+    assert.equal(fromCjs.torch, discovery().findLibTorch()?.version, 'the addon runs on the LibTorch discovery finds');
     assert.ok(fromCjs.presets.includes('quickstart'));
   });
 

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 
 import { exitCodeOf } from '../errors/ichnet-error.js';
-import { runtimeInfo, type RuntimeReport } from '../native/runtime.js';
+import { runtimeInfo, type RuntimeReport } from '../session/runtime.js';
 
 const VARIANT_NAMES = { source: 'built from source', cpu: 'prebuilt, CPU', cuda: 'prebuilt, CUDA' } as const;
 

@@ -4,7 +4,7 @@
  * `augParamNames` (the native code is the single source of their order).
  */
 import type { AugmentConfig } from '../config/augment-schema.js';
-import { augParamNames } from '../native/runtime.js';
+import { augParamNames } from '../session/binding.js';
 import { Rng } from './rng.js';
 import { IchnetError } from '../errors/ichnet-error.js';
 
