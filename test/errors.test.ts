@@ -70,7 +70,7 @@ describe('IchnetError', () => {
     const cases: Array<[string[], Record<string, string>, IchnetErrorCode, RegExp]> = [
       [['train', '--set', 'optim.lr=-1'], {}, 'CONFIG_INVALID', /config\.optim\.lr/],
       [['train', '--data', join(tmp, 'absent')], {}, 'DATA_UNREADABLE', /dataset root does not exist/],
-      [['train', '--resume', tmp], {}, 'RUN_DIR_INVALID', /nothing to resume/],
+      [['train', '--resume', tmp], {}, 'RUN_DIR_INVALID', /not a run directory/],
       [['doctor'], { ICHNET_ADDON: 'bogus' }, 'NATIVE_LOAD', /ICHNET_ADDON=bogus is not one of/],
     ];
     const labels = join(tmp, 'labels.csv');

@@ -60,8 +60,9 @@ describe('both module systems', () => {
     assert.ok(fromCjs.presets.includes('quickstart'));
   });
 
-  it('closes deep imports and exposes package.json', () => {
+  it('opens ichnet/metrics and package.json, and closes deep imports', () => {
     const require = createRequire(join(consumerProject(), 'consumer.js'));
+    assert.equal(typeof (require('ichnet/metrics') as { evaluateAll: unknown }).evaluateAll, 'function');
     assert.throws(() => require('ichnet/dist/src/metrics/index.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
     assert.deepEqual((require('ichnet/package.json') as PackageJson).engines, pkg.engines);
   });

@@ -41,11 +41,14 @@ export class RunDirectory {
     return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   }
 
-  /** Creates `dir` (and its checkpoints/) for a new run. */
-  static async create(dir: string): Promise<RunDirectory> {
-    const full = resolve(dir);
-    await mkdir(join(full, 'checkpoints'), { recursive: true });
-    return new RunDirectory(full);
+  /** The run directory `dir` of a new run, not created yet: {@link RunDirectory.make} creates it. */
+  static at(dir: string): RunDirectory {
+    return new RunDirectory(resolve(dir));
+  }
+
+  /** Creates the directory and its checkpoints/ (a new run's, when training starts). */
+  async make(): Promise<void> {
+    await mkdir(join(this.dir, 'checkpoints'), { recursive: true });
   }
 
   /** Opens an existing run directory; throws when `dir` has no checkpoints/. */
