@@ -115,9 +115,9 @@ const experimentFields = z
 export const experimentSchema = z.preprocess(migrateExperimentConfig, experimentFields);
 
 /** A complete experiment configuration. */
-export type ExperimentConfig = z.output<typeof experimentFields>;
-/** An experiment configuration as written: every field optional. */
-export type ExperimentConfigInput = z.input<typeof experimentFields> & {
+export type ExperimentConfig = z.output<typeof experimentSchema>;
+/** An experiment configuration as written: every field optional; moved keys still accepted. */
+export type ExperimentConfigInput = z.input<typeof experimentSchema.out> & {
   model?: {
     /** @deprecated Use `prep.input_size`. */
     input_size?: number;

@@ -100,18 +100,15 @@ export const sessionFields = z.strictObject({
  */
 export const sessionSchema = z.preprocess(migrateSessionConfig, sessionFields);
 
-/** Keys still accepted in their old places. */
-interface DeprecatedKeys {
+/** A session configuration as written by a user: every field optional; moved keys still accepted. */
+export type SessionConfigInput = z.input<typeof sessionSchema.out> & {
   model?: {
     /** @deprecated Use `prep.input_size`. */
     input_size?: number;
   };
-}
-
-/** A session configuration as written by a user: every field optional. */
-export type SessionConfigInput = z.input<typeof sessionFields> & DeprecatedKeys;
+};
 /** A complete session configuration, as the native addon receives it. */
-export type SessionConfig = z.output<typeof sessionFields>;
+export type SessionConfig = z.output<typeof sessionSchema>;
 
 /** Formats schema errors as `config.a.b: message` lines. */
 export function formatIssues(error: z.ZodError, root = 'config'): string {
