@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 const probability = z.number().min(0).max(1);
 
+/** The `augment` section of an experiment config: which augmentations, how strong, and from which epoch. */
 export const augmentSchema = z.strictObject({
   p: probability.default(0.8).describe('probability that a patient is augmented at all'),
   flip: probability.default(0.5).describe('probability of a left-right flip'),
@@ -24,5 +25,7 @@ export const augmentSchema = z.strictObject({
     .prefault({}),
 });
 
+/** A complete `augment` section (defaults filled in), as `sampleAugmentation` takes it. */
 export type AugmentConfig = z.output<typeof augmentSchema>;
+/** An `augment` section as written by a user: every key optional. */
 export type AugmentConfigInput = z.input<typeof augmentSchema>;

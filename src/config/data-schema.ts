@@ -1,6 +1,7 @@
 /** Where the data is and how to read it (ARCHITECTURE.md §7). */
 import { z } from 'zod';
 
+/** The `data` section of an experiment config: where the data set is, its layout and columns, and what to do with bad input. */
 export const dataSchema = z.strictObject({
   format: z
     .enum(['auto', 'folders', 'rsna', 'manifest', 'synthetic'])
@@ -22,5 +23,7 @@ export const dataSchema = z.strictObject({
   cache_dir: z.string().optional().describe('where the DICOM header index is cached (rsna; default <root>/.ichnet-cache)'),
 });
 
+/** A complete `data` section (defaults filled in). */
 export type DataConfig = z.output<typeof dataSchema>;
+/** A `data` section as written by a user (every key optional), as `openDataset` and `Trainer.predict` take it. */
 export type DataConfigInput = z.input<typeof dataSchema>;

@@ -89,6 +89,7 @@ export const stageSchema = z.strictObject({
 
 const runtime = sessionSchema.pick({ device: true, threads: true, seed: true, precision: true, channels_last: true });
 
+/** The whole experiment config (YAML/JSON files, presets and `--set` overrides resolve through it). */
 export const experimentSchema = z
   .strictObject({
     name: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').default('run'),
@@ -105,5 +106,7 @@ export const experimentSchema = z
   })
   .extend(runtime.shape);
 
+/** A complete experiment config (defaults filled in), as `loadExperimentConfig` returns it. */
 export type ExperimentConfig = z.output<typeof experimentSchema>;
+/** An experiment config as written by a user: every key optional. */
 export type ExperimentConfigInput = z.input<typeof experimentSchema>;

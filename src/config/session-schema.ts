@@ -70,6 +70,7 @@ export const optimSchema = z.strictObject({
     .describe('Adam/AdamW as multi-tensor kernels (same arithmetic, far fewer kernel launches); auto = on CUDA'),
 });
 
+/** A session's configuration: model, preprocessing, loss, optimizer, device and numerics. */
 export const sessionSchema = z.strictObject({
   model: modelSchema.prefault({}),
   prep: prepSchema.prefault({}),

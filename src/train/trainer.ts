@@ -121,13 +121,18 @@ interface TrainedEpoch {
  * early instead, as early stopping does.
  *
  * @example
- * import { Trainer, loadExperimentConfig } from 'ichnet';
+ * import { Trainer } from 'ichnet';
  *
- * const config = await loadExperimentConfig({ preset: 'quickstart', set: ['stages=[]', 'train.epochs=1'] });
- * const trainer = await Trainer.create(config);
+ * // one epoch of a small model on 8 synthetic patients (generated into data/tiny on first use)
+ * const trainer = await Trainer.create({
+ *   data: { format: 'synthetic', root: 'data/tiny' },
+ *   synthetic: { patients: 8, slices: [4, 4], size: 32 },
+ *   model: { width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 },
+ *   train: { epochs: 1, validation: 0.25, report_samples: 0 },
+ * });
  * trainer.on('epoch', (e) => console.log(e.stage, e.epoch, e.scores.slice.f2.micro));
  * const result = await trainer.fit();
- * console.log(result.best?.stage, result.final?.slice.f2.micro);
+ * console.log(result.runDir, result.best?.stage, result.final?.slice.f2.micro);
  */
 export class Trainer extends EventEmitter<TrainerEvents> {
   /**
