@@ -22,10 +22,9 @@ export const augmentSchema = z.strictObject({
       kind: z.enum(['off', 'constant', 'linear']).default('linear').describe('off, full strength, or a linear ramp'),
       ramp_epochs: z.number().int().min(1).default(3).describe('epochs until full strength (linear)'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('how the augmentation strength grows over the epochs'),
 });
 
-/** A complete `augment` section (defaults filled in), as `sampleAugmentation` takes it. */
-export type AugmentConfig = z.output<typeof augmentSchema>;
-/** An `augment` section as written by a user: every key optional. */
-export type AugmentConfigInput = z.input<typeof augmentSchema>;
+// The types, every key documented: generated from the schema (src/config/config-types.ts checks them).
+export type { AugmentConfig, AugmentConfigInput } from './types.generated.js';

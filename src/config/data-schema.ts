@@ -23,7 +23,5 @@ export const dataSchema = z.strictObject({
   cache_dir: z.string().optional().describe('where the DICOM header index is cached (rsna; default <root>/.ichnet-cache)'),
 });
 
-/** A complete `data` section (defaults filled in). */
-export type DataConfig = z.output<typeof dataSchema>;
-/** A `data` section as written by a user (every key optional), as `openDataset` and `Trainer.predict` take it. */
-export type DataConfigInput = z.input<typeof dataSchema>;
+// The types, every key documented: generated from the schema (src/config/config-types.ts checks them).
+export type { DataConfig, DataConfigInput } from './types.generated.js';
