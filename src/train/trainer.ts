@@ -15,6 +15,7 @@ import type { Dataset, PatientRecord, SkippedItem } from '../data/types.js';
 import { Session } from '../session/session.js';
 import { openCheckpoint, predictDataset } from './checkpoint.js';
 import { ensureSyntheticData } from './synthetic.js';
+import { timeWaits, type WaitClock } from './data-wait.js';
 import { infer, type Inference } from './infer.js';
 import { scoreInference, tuneThresholdsFor, type Scores } from './scores.js';
 import { currentStageEpochs, newBest, shouldStop } from './policy.js';
@@ -81,6 +82,8 @@ interface TrainedEpoch {
   slices: number;
   /** The learning rate of the last step. */
   lr: number;
+  /** Time the step loop spent waiting for the loader's next batch. */
+  dataWait: WaitClock;
   /** True when the signal stopped the epoch after `batches` batches. */
   interrupted: boolean;
 }
@@ -173,6 +176,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       maxSlices: config.train.eval_max_slices,
       prefetch: config.train.prefetch,
       onError: config.data.on_error,
+      workers: config.data.workers,
       onBatch: (slices) => this.emit('progress', { phase: 'validation', slices, total }),
     });
   }
@@ -281,6 +285,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       seed: c.seed,
       prefetch: c.train.prefetch,
       onError: c.data.on_error,
+      workers: c.data.workers,
       augment: c.augment,
     });
     const stepsPerEpoch = Math.ceil(split.train.length / c.train.patients_per_batch);
@@ -306,8 +311,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   private async trainEpoch(session: Session, loader: SliceLoader, stage: Stage, epoch: number, stepsPerEpoch: number): Promise<TrainedEpoch> {
     const c = stage.config;
-    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, interrupted: false };
-    for await (const loaded of loader.batches(epoch)) {
+    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, dataWait: { seconds: 0 }, interrupted: false };
+    for await (const loaded of timeWaits(loader.batches(epoch), out.dataWait)) {
       if (out.batches < this.state.batchInEpoch) {
         out.batches++;
         continue;
@@ -356,6 +361,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       valAucMacro: scores.slice.auc.macro ?? Number.NaN,
       slicesPerSecond: trained.slices / seconds,
       seconds,
+      dataWaitSeconds: trained.dataWait.seconds,
     };
     this.state.history.push(entry);
     await this.run.log(entry);
