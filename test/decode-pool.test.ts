@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import { augmentSchema } from '../src/config/augment-schema.js';
 import { openDataset } from '../src/data/datasets/index.js';
 import { DecodePool } from '../src/data/decode/pool.js';
+import { IchnetError } from '../src/errors/ichnet-error.js';
 import { SliceLoader } from '../src/data/loader.js';
 import { readSlice } from '../src/data/slices.js';
 import { writeSyntheticDataset } from '../src/data/synth/index.js';
@@ -65,7 +66,7 @@ describe('decode pool', () => {
     writeFileSync(good, readFileSync(ds.patients[0]?.slices[0]?.path as string));
     const pool = new DecodePool(1);
     try {
-      await assert.rejects(pool.decode(bad), (e: Error) => e.message.startsWith(`${bad}: `));
+      await assert.rejects(pool.decode(bad), (e: Error) => e instanceof IchnetError && e.code === 'DATA_UNREADABLE' && e.message.startsWith(`${bad}: `));
       await assert.rejects(pool.decode(join(dir, 'missing.dcm')), /missing\.dcm: cannot read file/);
       assert.equal((await pool.decode(good)).kind, 'uint8');
     } finally {
@@ -75,7 +76,7 @@ describe('decode pool', () => {
   });
 
   it('rejects a negative or fractional size', () => {
-    assert.throws(() => new DecodePool(-1), RangeError);
+    assert.throws(() => new DecodePool(-1), (e: Error) => e instanceof IchnetError && e.code === 'INVALID_ARGUMENT');
     assert.throws(() => new DecodePool(1.5), /expected an integer >= 0, got 1.5/);
   });
 

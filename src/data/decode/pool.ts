@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 // process's lifetime, or a worker that exits unloads it under the others.
 import 'sharp';
 
+import { IchnetError } from '../../errors/ichnet-error.js';
 import { readSlice } from '../slices.js';
 import type { SlicePixels } from '../types.js';
 import type { DecodeReply, DecodeRequest } from './protocol.js';
@@ -25,7 +26,7 @@ export interface DecodeStats {
 interface Job {
   request: DecodeRequest;
   resolve: (pixels: SlicePixels) => void;
-  reject: (error: Error) => void;
+  reject: (error: IchnetError) => void;
 }
 
 interface Slot {
@@ -53,7 +54,7 @@ export class DecodePool {
    *   caller's event loop (for comparisons, and where threads are unwanted).
    */
   constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 0) throw new RangeError(`decode workers: expected an integer >= 0, got ${size}`);
+    if (!Number.isInteger(size) || size < 0) throw new IchnetError('INVALID_ARGUMENT', `decode workers: expected an integer >= 0, got ${size}`);
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
@@ -62,9 +63,9 @@ export class DecodePool {
     return { ...this.counters };
   }
 
-  /** Decodes one slice; rejects with an Error whose message starts with the path. */
+  /** Decodes one slice; rejects with an IchnetError (readSlice's) whose message starts with the path. */
   decode(path: string, { rsnaFix = false }: { rsnaFix?: boolean } = {}): Promise<SlicePixels> {
-    if (this.closed) return Promise.reject(new Error(`${path}: the decode pool is closed`));
+    if (this.closed) return Promise.reject(new IchnetError('INVALID_ARGUMENT', `${path}: the decode pool is closed`));
     if (this.size === 0) return readSlice(path, { rsnaFix });
     return new Promise((resolve, reject) => {
       this.queue.push({ request: { id: this.nextId++, path, rsnaFix }, resolve, reject });
@@ -90,7 +91,7 @@ export class DecodePool {
     const replace = (why: string) => {
       const job = slot.job;
       slot.job = undefined;
-      job?.reject(new Error(`${job.request.path}: decode worker failed: ${why}`));
+      job?.reject(new IchnetError('DATA_UNREADABLE', `${job.request.path}: decode worker failed: ${why}`));
       const index = this.slots.indexOf(slot);
       if (index < 0) return; // already replaced ('error' is followed by 'exit')
       if (this.closed && this.queue.length === 0) {
@@ -113,7 +114,7 @@ export class DecodePool {
     this.counters.slices++;
     this.counters.workerBusyMs += reply.busyMs;
     if (reply.ok) job.resolve(reply.pixels);
-    else job.reject(new Error(reply.message));
+    else job.reject(new IchnetError(reply.code, reply.message));
     this.dispatch();
     this.settle();
   }

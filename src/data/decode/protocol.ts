@@ -1,4 +1,5 @@
 /** The messages between the decode pool and its worker threads. */
+import type { IchnetErrorCode } from '../../errors/ichnet-error.js';
 import type { SlicePixels } from '../types.js';
 
 /** One slice to decode. */
@@ -8,7 +9,7 @@ export interface DecodeRequest {
   rsnaFix: boolean;
 }
 
-/** A decoded slice, or the error readSlice threw (its message starts with the path). */
+/** A decoded slice, or the error readSlice threw (its message starts with the path; its IchnetError code). */
 export type DecodeReply =
   | { id: number; ok: true; pixels: SlicePixels; busyMs: number }
-  | { id: number; ok: false; message: string; busyMs: number };
+  | { id: number; ok: false; message: string; code: IchnetErrorCode; busyMs: number };

@@ -7,10 +7,11 @@ import { parentPort } from 'node:worker_threads';
 
 import sharp from 'sharp';
 
+import { IchnetError } from '../../errors/ichnet-error.js';
 import { readSlice } from '../slices.js';
 import type { DecodeReply, DecodeRequest } from './protocol.js';
 
-if (!parentPort) throw new Error('decode worker: must run as a worker thread');
+if (!parentPort) throw new IchnetError('INVALID_ARGUMENT', 'decode worker: must run as a worker thread');
 const port = parentPort;
 // The pool runs one slice per worker at a time: libvips' own threads would only compete with the
 // other workers for the same cores.
@@ -35,7 +36,9 @@ port.on('message', (request: DecodeRequest) => {
       port.postMessage(reply);
     },
     (e: unknown) => {
-      const reply: DecodeReply = { id: request.id, ok: false, message: e instanceof Error ? e.message : String(e), busyMs: performance.now() - started };
+      const message = e instanceof Error ? e.message : String(e);
+      const code = e instanceof IchnetError ? e.code : 'DATA_UNREADABLE';
+      const reply: DecodeReply = { id: request.id, ok: false, message, code, busyMs: performance.now() - started };
       port.postMessage(reply);
     },
   );
