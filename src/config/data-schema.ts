@@ -20,6 +20,10 @@ export const dataSchema = z.strictObject({
     .default('auto')
     .describe('slice order: DICOM position, CSV row order, or natural file-name order (auto: position for DICOM, else csv, else name)'),
   on_error: z.enum(['error', 'skip']).default('error').describe('bad input stops with an error naming the file, or is skipped and listed'),
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(0)])
+    .default('auto')
+    .describe('threads that decode slices (DICOM, codecs, HU, PNG/JPEG) off the main thread; auto = the available cores, 0 = on the main thread'),
   cache_dir: z.string().optional().describe('where the DICOM header index is cached (rsna; default <root>/.ichnet-cache)'),
 });
 

@@ -53,6 +53,10 @@ export const prepSchema = z.strictObject({
     .enum(['windows', 'neighbors'])
     .default('windows')
     .describe('for 1-channel input: one CT window per channel, or slices s-1, s, s+1 under the first window'),
+  where: z
+    .enum(['auto', 'host', 'device'])
+    .default('auto')
+    .describe("where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)"),
 });
 
 export const lossSchema = z.strictObject({

@@ -24,6 +24,12 @@ export interface ClaheOptions {
    * `tileGridSize` order). Each 1..1024. Default {@link CLAHE_TILES} (8 × 8).
    */
   tiles?: number | [number, number];
+  /**
+   * Where to compute it: absent — the host kernel; a LibTorch device (`'cpu'`, `'cuda'`,
+   * `'cuda:1'`) — the batched tensor version the preprocessing pipeline runs there with
+   * `prep.where: device` (same output).
+   */
+  device?: string;
 }
 
 /**
@@ -56,5 +62,5 @@ export async function clahe(image: Uint8Array, options: ClaheOptions): Promise<U
   } else {
     throw new IchnetError('INVALID_ARGUMENT', 'clahe: tiles: expected a number or [tilesX, tilesY]');
   }
-  return callNative((addon) => addon.clahe(image, options.width, options.height, options.clipLimit ?? CLAHE_CLIP_LIMIT, tilesX, tilesY));
+  return callNative((addon) => addon.clahe(image, options.width, options.height, options.clipLimit ?? CLAHE_CLIP_LIMIT, tilesX, tilesY, options.device));
 }

@@ -16,6 +16,7 @@ import type { Dataset, PatientRecord, SkippedItem } from '../data/types.js';
 import { Session } from '../session/session.js';
 import { openCheckpoint, predictDataset } from './checkpoint.js';
 import { ensureSyntheticData } from './synthetic.js';
+import { timeWaits, type WaitClock } from './data-wait.js';
 import { infer, type Inference } from './infer.js';
 import { scoreInference, tuneThresholdsFor, type Scores } from './scores.js';
 import { currentStageEpochs, newBest, shouldStop } from './policy.js';
@@ -107,6 +108,8 @@ interface TrainedEpoch {
   slices: number;
   /** The learning rate of the last step. */
   lr: number;
+  /** Time the step loop spent waiting for the loader's next batch. */
+  dataWait: WaitClock;
   /** `halted`: the signal or a failing listener stopped the epoch after `batches` batches; `stopped`: `stopTraining`. */
   end: 'complete' | 'stopped' | 'halted';
 }
@@ -255,6 +258,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       maxSlices: config.train.eval_max_slices,
       prefetch: config.train.prefetch,
       onError: config.data.on_error,
+      workers: config.data.workers,
       onBatch: (slices) => this.notify('progress', { phase: 'validation', slices, total }),
     });
   }
@@ -422,6 +426,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       seed: c.seed,
       prefetch: c.train.prefetch,
       onError: c.data.on_error,
+      workers: c.data.workers,
       augment: c.augment,
     });
     const stepsPerEpoch = Math.ceil(split.train.length / c.train.patients_per_batch);
@@ -458,8 +463,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   private async trainEpoch(session: Session, loader: SliceLoader, stage: Stage, epoch: number, stepsPerEpoch: number, totalSteps: number): Promise<TrainedEpoch> {
     const c = stage.config;
-    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, end: 'complete' };
-    for await (const loaded of loader.batches(epoch)) {
+    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, dataWait: { seconds: 0 }, end: 'complete' };
+    for await (const loaded of timeWaits(loader.batches(epoch), out.dataWait)) {
       if (out.batches < this.state.batchInEpoch) {
         out.batches++;
         continue;
@@ -517,6 +522,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       valAucMacro: scores.slice.auc.macro ?? Number.NaN,
       slicesPerSecond: trained.slices / seconds,
       seconds,
+      dataWaitSeconds: trained.dataWait.seconds,
     };
     this.state.history.push(entry);
     await this.run.log(entry);
