@@ -16,7 +16,11 @@ import type * as Generated from './types.generated.js';
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;
 
-/** Compile-time checks only: each generated type equals its schema's. */
+/**
+ * Compile-time checks only: each generated type equals its schema's. When one fails ("Type 'false'
+ * does not satisfy the constraint 'true'"), a schema changed: run `node tools/config-types.mjs`
+ * (it reads dist/, which tsc still writes despite this error) and compile again.
+ */
 export type GeneratedTypesMatchSchemas = [
   Assert<Same<Generated.ExperimentConfig, z.output<typeof experimentSchema>>>,
   Assert<Same<Generated.ExperimentConfigInput, z.input<typeof experimentSchema>>>,

@@ -61,6 +61,10 @@ export interface ExperimentConfig {
      */
     on_error: "error" | "skip";
     /**
+     * threads that decode slices (DICOM, codecs, HU, PNG/JPEG) off the main thread; auto = the available cores, 0 = on the main thread
+     */
+    workers: "auto" | number;
+    /**
      * where the DICOM header index is cached (rsna; default <root>/.ichnet-cache)
      */
     cache_dir?: string;
@@ -191,6 +195,10 @@ export interface ExperimentConfig {
      * for 1-channel input: one CT window per channel, or slices s-1, s, s+1 under the first window
      */
     channels: "windows" | "neighbors";
+    /**
+     * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
+     */
+    where: "auto" | "host" | "device";
   };
   /**
    * training augmentations: probabilities, ranges and a schedule
@@ -675,6 +683,10 @@ export interface ExperimentConfigInput {
      */
     on_error?: "error" | "skip";
     /**
+     * threads that decode slices (DICOM, codecs, HU, PNG/JPEG) off the main thread; auto = the available cores, 0 = on the main thread
+     */
+    workers?: "auto" | number;
+    /**
      * where the DICOM header index is cached (rsna; default <root>/.ichnet-cache)
      */
     cache_dir?: string;
@@ -805,6 +817,10 @@ export interface ExperimentConfigInput {
      * for 1-channel input: one CT window per channel, or slices s-1, s, s+1 under the first window
      */
     channels?: "windows" | "neighbors";
+    /**
+     * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
+     */
+    where?: "auto" | "host" | "device";
   };
   /**
    * training augmentations: probabilities, ranges and a schedule
@@ -1321,6 +1337,10 @@ export interface SessionConfig {
      * for 1-channel input: one CT window per channel, or slices s-1, s, s+1 under the first window
      */
     channels: "windows" | "neighbors";
+    /**
+     * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
+     */
+    where: "auto" | "host" | "device";
   };
   /**
    * Asymmetric Loss (ASL) settings
@@ -1498,6 +1518,10 @@ export interface SessionConfigInput {
      * for 1-channel input: one CT window per channel, or slices s-1, s, s+1 under the first window
      */
     channels?: "windows" | "neighbors";
+    /**
+     * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
+     */
+    where?: "auto" | "host" | "device";
   };
   /**
    * Asymmetric Loss (ASL) settings
@@ -1635,6 +1659,10 @@ export interface DataConfig {
    */
   on_error: "error" | "skip";
   /**
+   * threads that decode slices (DICOM, codecs, HU, PNG/JPEG) off the main thread; auto = the available cores, 0 = on the main thread
+   */
+  workers: "auto" | number;
+  /**
    * where the DICOM header index is cached (rsna; default <root>/.ichnet-cache)
    */
   cache_dir?: string;
@@ -1688,6 +1716,10 @@ export interface DataConfigInput {
    * bad input stops with an error naming the file, or is skipped and listed
    */
   on_error?: "error" | "skip";
+  /**
+   * threads that decode slices (DICOM, codecs, HU, PNG/JPEG) off the main thread; auto = the available cores, 0 = on the main thread
+   */
+  workers?: "auto" | number;
   /**
    * where the DICOM header index is cached (rsna; default <root>/.ichnet-cache)
    */
