@@ -10,10 +10,6 @@
 
 namespace ichnet::prep {
 
-/// Tiles per axis at most: bounds the lookup tables' memory (tiles_x · tiles_y · 256 bytes). A
-/// memory bound, far beyond any useful grid; the config schema keeps the policy.
-inline constexpr int64_t kMaxTiles = 1024;
-
 /// CLAHE for images of one size and one setting: the per-size tables are computed once, then
 /// `apply` equalises one image at a time on the calling thread, for callers that parallelise over
 /// images themselves (the preprocessing pipeline runs it per slice and channel). Same semantics
