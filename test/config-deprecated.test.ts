@@ -50,7 +50,7 @@ describe('deprecation warning text', () => {
   it('names the old and the new key', async () => {
     const { spawnSync } = await import('node:child_process');
     const index = new URL('../src/index.js', import.meta.url).href;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(index)}); m.resolveSessionConfig(old({ model: { input_size: 64 } }));`], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(index)}); m.resolveSessionConfig({ model: { input_size: 64 } });`], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /\[ICHNET_INPUT_SIZE\] DeprecationWarning: ichnet: model\.input_size is deprecated, use prep\.input_size/);
   });
