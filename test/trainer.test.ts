@@ -7,26 +7,14 @@ import { describe, it } from 'node:test';
 
 import { Trainer, type ExperimentConfigInput } from '../src/index.js';
 import { packageRoot } from '../src/package-root.js';
+import { tinyExperiment as experiment } from './helpers/experiment.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 const tmp = tempDir('ichnet-trainer-');
 const dataRoot = join(tmp, 'data');
 
-function tinyExperiment(overrides: Partial<ExperimentConfigInput> = {}): ExperimentConfigInput {
-  return {
-    name: 'tiny',
-    data: { format: 'synthetic', root: dataRoot },
-    synthetic: { patients: 12, slices: [4, 6], size: 32, format: 'dicom', seed: 3 },
-    model: { backbone: 'vgg16_bn', width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 },
-    optim: { lr: 1e-3 },
-    train: { epochs: 2, patients_per_batch: 2, max_slices: 4, eval_max_slices: 4, validation: 0.25, report_samples: 2, log_every: 1 },
-    device: 'cpu',
-    threads: 2,
-    out: join(tmp, 'runs'),
-    ...overrides,
-  };
-}
+const tinyExperiment = (overrides: Partial<ExperimentConfigInput> = {}) => experiment(dataRoot, join(tmp, 'runs'), overrides);
 
 function runCli(args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });

@@ -16,6 +16,8 @@ export interface HistoryEntry {
   valAucMacro?: number;
   slicesPerSecond?: number;
   seconds?: number;
+  /** Inputs left out so far under `data.on_error: skip` (data, training and validation). */
+  skipped?: number;
 }
 
 /** The state.json format this version writes and reads. */

@@ -18,6 +18,7 @@ import { ensureSyntheticData } from './synthetic.js';
 import { infer, type Inference } from './infer.js';
 import { scoreInference, tuneThresholdsFor, type Scores } from './scores.js';
 import { currentStageEpochs, newBest, shouldStop } from './policy.js';
+import { checkPretrained, type PretrainedReport } from './pretrained.js';
 import { learningRateAt } from './schedule.js';
 import { sessionConfigOf, stageConfig, stageCount } from './stages.js';
 import { writeRunReport } from './report.js';
@@ -38,6 +39,10 @@ export interface TrainerEvents {
   best: [{ metric: string; value: number; stage: string; epoch: number }];
   /** Progress of validation/prediction passes (slices done). */
   progress: [{ phase: 'validation' | 'prediction'; slices: number; total: number }];
+  /** After `train.pretrained` was loaded: what it gave the model. */
+  pretrained: [PretrainedReport];
+  /** When inputs were left out under `data.on_error: skip`: the new ones, and the run's total so far. */
+  skipped: [{ phase: 'data' | 'training' | 'validation'; items: SkippedItem[]; total: number }];
 }
 
 export interface FitResult {
@@ -96,6 +101,8 @@ interface TrainedEpoch {
 export class Trainer extends EventEmitter<TrainerEvents> {
   /** Set by `resume`: the first stage run by `fit` continues from the last checkpoint. */
   private resumed = false;
+  /** Inputs left out so far (data, training and validation), each path once. */
+  private readonly skipped: SkippedItem[] = [];
   private readonly startedAt = Date.now();
 
   private constructor(
@@ -124,7 +131,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (dataset.patients.length === 0) throw new Error(`${dataset.root}: the dataset holds no patients`);
     if (dataset.labelNames.length === 0) throw new Error(`${dataset.root}: the dataset has no labels to train on`);
     const resolved: ExperimentConfig = { ...config, model: { ...config.model, labels: dataset.labelNames } };
-    const run = await RunDirectory.create(options.runDir ?? join(resolve(config.out), `${config.name}-${RunDirectory.timestamp()}`));
+    // A generated name that is taken (another run started in the same second) gets a suffix; a
+    // directory the caller named must be new.
+    const run = options.runDir
+      ? await RunDirectory.create(options.runDir, { suffix: false })
+      : await RunDirectory.create(join(resolve(config.out), `${config.name}-${RunDirectory.timestamp()}`));
     await run.writeConfig(resolved);
     const state: TrainState = {
       version: STATE_VERSION,
@@ -167,7 +178,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   private async validate(session: Session, patients: PatientRecord[], config: ExperimentConfig): Promise<Inference> {
     const total = patients.reduce((n, p) => n + p.slices.length, 0);
-    return infer(session, patients, {
+    const inference = await infer(session, patients, {
       labels: this.state.labels.length,
       patientsPerBatch: config.train.patients_per_batch,
       maxSlices: config.train.eval_max_slices,
@@ -175,6 +186,27 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       onError: config.data.on_error,
       onBatch: (slices) => this.emit('progress', { phase: 'validation', slices, total }),
     });
+    this.noteSkipped('validation', inference.skipped);
+    if (inference.slices === 0) throw new Error(this.everySliceSkipped('validation', patients.length));
+    return inference;
+  }
+
+  /** Adds newly skipped inputs to the run's list (each path once) and announces them. */
+  private noteSkipped(phase: 'data' | 'training' | 'validation', items: SkippedItem[]): void {
+    const known = new Set(this.skipped.map((x) => x.path));
+    const fresh = items.filter((x) => !known.has(x.path));
+    if (fresh.length === 0) return;
+    this.skipped.push(...fresh);
+    this.emit('skipped', { phase, items: fresh, total: this.skipped.length });
+  }
+
+  /** The error for a pass in which every slice was left out: said plainly, with the first reason. */
+  private everySliceSkipped(phase: 'training' | 'validation', patients: number): string {
+    const first = this.skipped[0];
+    return (
+      `every slice of the ${patients} ${phase} patient(s) was skipped (data.on_error: skip), so there is nothing to ${phase === 'training' ? 'train on' : 'validate on'}; ` +
+      `${this.skipped.length} input(s) were left out${first ? `, the first: ${first.path}: ${first.reason}` : ''}`
+    );
   }
 
   private async saveCheckpoint(session: Session, kind: CheckpointKind): Promise<void> {
@@ -223,16 +255,16 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (split.train.length === 0 || split.validation.length === 0) {
       throw new Error(`${this.dataset.root}: ${this.dataset.patients.length} patient(s) cannot be split into training and validation`);
     }
-    const skipped: SkippedItem[] = [...this.dataset.skipped];
+    this.noteSkipped('data', this.dataset.skipped);
     let session: Session | undefined;
     try {
       for (let s = this.state.stage; s < stageCount(this.config); s++) {
         // One stage's model at a time: the next starts from the checkpoint the last one saved.
         await session?.close();
         session = await this.openStage(s);
-        if (!(await this.runStage(s, session, split, skipped))) {
+        if (!(await this.runStage(s, session, split))) {
           await session.close();
-          return { runDir: this.run.dir, interrupted: true, best: this.state.best, thresholds: this.state.thresholds, history: this.state.history, skipped };
+          return { runDir: this.run.dir, interrupted: true, best: this.state.best, thresholds: this.state.thresholds, history: this.state.history, skipped: [...this.skipped] };
         }
       }
     } catch (e) {
@@ -242,7 +274,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // The training session is closed first so that the final evaluation reuses its memory
     // instead of adding to it.
     await session?.close();
-    return this.finish(split.validation, skipped);
+    return this.finish(split.validation);
   }
 
   /**
@@ -257,7 +289,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     try {
       if (resuming) await session.loadCheckpoint(this.run.checkpoint('last'));
       else if (s > 0) await session.loadWeights(this.run.weights('last'));
-      else if (c.train.pretrained) await session.loadWeights(c.train.pretrained);
+      else if (c.train.pretrained) this.emit('pretrained', checkPretrained(c.train.pretrained, await session.loadWeights(c.train.pretrained)));
     } catch (e) {
       await session.close();
       throw e;
@@ -270,7 +302,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * Trains stage `s` from the state's epoch to its last, or until early stopping. False when the
    * signal interrupted it; the last checkpoint then holds where to resume.
    */
-  private async runStage(s: number, session: Session, split: Split, skipped: SkippedItem[]): Promise<boolean> {
+  private async runStage(s: number, session: Session, split: Split): Promise<boolean> {
     const stage = stageConfig(this.config, s);
     const c = stage.config;
     const loader = new SliceLoader(split.train, {
@@ -288,7 +320,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
     for (let epoch = this.state.epoch; epoch < stage.epochs; epoch++) {
       const trained = await this.trainEpoch(session, loader, stage, epoch, stepsPerEpoch);
-      for (const item of loader.skipped) if (!skipped.some((x) => x.path === item.path)) skipped.push(item);
+      this.noteSkipped('training', loader.skipped);
+      if (trained.batches === 0) throw new Error(this.everySliceSkipped('training', split.train.length));
       if (trained.interrupted) {
         Object.assign(this.state, { epoch, batchInEpoch: trained.batches, interrupted: true });
         await this.saveCheckpoint(session, 'last');
@@ -356,6 +389,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       valAucMacro: scores.slice.auc.macro ?? Number.NaN,
       slicesPerSecond: trained.slices / seconds,
       seconds,
+      skipped: this.skipped.length,
     };
     this.state.history.push(entry);
     await this.run.log(entry);
@@ -378,7 +412,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * The run's result: the best checkpoint (else the last) scored on validation with its tuned
    * thresholds; writes predictions.csv, final-metrics.json and report.html.
    */
-  private async finish(validation: PatientRecord[], skipped: SkippedItem[]): Promise<FitResult> {
+  private async finish(validation: PatientRecord[]): Promise<FitResult> {
+    const skipped = this.skipped;
     const c = stageConfig(this.config, stageCount(this.config) - 1).config;
     const session = await Session.create(sessionConfigOf(c));
     try {
@@ -388,9 +423,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const inference = await this.validate(session, validation, c);
       const final = scoreInference(this.state.labels, validation, inference, thresholds);
       await this.run.writePredictions(this.state.labels, validation, inference.probs, thresholds);
-      await this.run.writeFinalMetrics({ thresholds, best: this.state.best, ...final });
+      await this.run.writeFinalMetrics({ thresholds, best: this.state.best, ...final, skipped });
       await writeRunReport(this.run.reportPath, { config: this.config, state: { ...this.state, thresholds }, scores: final, validation, inference, session, skipped, startedAt: this.startedAt });
-      return { runDir: this.run.dir, interrupted: false, best: this.state.best, final, thresholds, history: this.state.history, skipped };
+      return { runDir: this.run.dir, interrupted: false, best: this.state.best, final, thresholds, history: this.state.history, skipped: [...skipped] };
     } finally {
       await session.close();
     }
