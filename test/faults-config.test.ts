@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 
 import { loadExperimentConfig } from '../src/index.js';
 import { packageRoot } from '../src/package-root.js';
-import { tinyExperiment } from './helpers/experiment.js';
+import { tinyExperiment } from './helpers/tiny.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const tmp = tempDir('ichnet-faults-config-');
@@ -38,10 +38,10 @@ describe('config faults', () => {
     await assert.rejects(loadExperimentConfig({ set: ['data.on_error=ignore'] }), /config\.data\.on_error: Invalid option: expected one of "error"\|"skip"/);
   });
 
-  it("precision 'fp16' on the CPU stops the CLI with exit 1 and the fix, instead of training in fp32 under an fp16 label", () => {
+  it("precision 'fp16' on the CPU stops the CLI with CONFIG_INVALID and the fix, instead of training in fp32 under an fp16 label", () => {
     const config = file('fp16.json', JSON.stringify(tinyExperiment(join(tmp, 'data'), join(tmp, 'runs'), { synthetic: { patients: 4, slices: [2, 2], size: 32, format: 'png', seed: 1 }, precision: 'fp16' })));
     const r = spawnSync(process.execPath, [join(packageRoot, 'dist', 'src', 'cli', 'main.js'), 'train', '--config', config], { encoding: 'utf8' });
-    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.status, 3, r.stderr); // CONFIG_INVALID
     assert.match(r.stderr, /precision: 'fp16' runs on CUDA only, and device 'cpu' is the CPU here; use 'bf16', 'fp32' or 'auto'/);
   });
 });

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, w
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { Session } from '../src/index.js';
+import { IchnetError, Session } from '../src/index.js';
 import { randomBatch, tinyConfig } from './helpers/tiny.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { mountTmpfs, tmpfsUnavailable } from './helpers/tmpfs.js';
@@ -50,6 +50,7 @@ describe('native writes on failing filesystems', () => {
       fillUntil(fs, where === 'model.safetensors' ? sizes.model / 2 : sizes.model + sizes.optimizer / 2);
       await assert.rejects(session.saveCheckpoint(last, { 'state.json': '{"epoch":2}' }), (e: Error) => {
         assert.match(e.message, new RegExp(`last\\.tmp-\\d+/${where.replace('.', '\\.')}: write failed \\(No space left on device\\)`));
+        assert.equal((e as IchnetError).code, 'WRITE_FAILED');
         return true;
       });
       assert.deepEqual(readdirSync(join(fs.dir, 'checkpoints')), ['last']);

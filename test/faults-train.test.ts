@@ -10,11 +10,11 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, t
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 
-import { openDataset, Trainer, type ExperimentConfigInput } from '../src/index.js';
+import { IchnetError, openDataset, Trainer, type ExperimentConfigInput } from '../src/index.js';
 import { trainValidationSplit } from '../src/data/split.js';
 import { packageRoot } from '../src/package-root.js';
 import { runPython } from './helpers/oracle.js';
-import { tinyExperiment } from './helpers/experiment.js';
+import { tinyExperiment } from './helpers/tiny.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { mountTmpfs, tmpfsUnavailable } from './helpers/tmpfs.js';
 
@@ -60,10 +60,20 @@ before(async () => {
 describe('run directories', () => {
   it('two runs started in the same second get two directories; a named one must be new', async () => {
     const root = dataCopy();
-    const [a, b] = await Promise.all([Trainer.create(experiment(root, { name: 'twin' })), Trainer.create(experiment(root, { name: 'twin' }))]);
-    assert.notEqual(a.runDir, b.runDir);
-    assert.ok([a.runDir, b.runDir].some((d) => /-2$/.test(d)), `${a.runDir} ${b.runDir}`);
-    await assert.rejects(Trainer.create(experiment(root), { runDir: a.runDir }), /already exists; a new run needs a new directory/);
+    // An aborted signal: fit() creates the run directory and writes the starting checkpoint only.
+    const stop = AbortSignal.abort();
+    const [a, b] = await Promise.all([Trainer.create(experiment(root, { name: 'twin' }), { signal: stop }), Trainer.create(experiment(root, { name: 'twin' }), { signal: stop })]);
+    assert.equal(a.runDir, b.runDir); // the same generated name, until fit() creates it
+    const [ra, rb] = await Promise.all([a.fit(), b.fit()]);
+    assert.notEqual(ra.runDir, rb.runDir);
+    assert.ok([ra.runDir, rb.runDir].some((d) => d === `${a.runDir.replace(/-2$/, '')}-2`), `${ra.runDir} ${rb.runDir}`);
+    for (const dir of [ra.runDir, rb.runDir]) assert.ok(existsSync(join(dir, 'checkpoints', 'last', 'state.json')), dir);
+    const named = await Trainer.create(experiment(root), { runDir: ra.runDir, signal: stop });
+    await assert.rejects(named.fit(), (e: IchnetError) => {
+      assert.match(e.message, /already exists; a new run needs a new directory/);
+      assert.equal(e.code, 'RUN_DIR_INVALID');
+      return true;
+    });
   });
 
   it('--out on a read-only mount names the directory and the cause', { skip: noTmpfs }, () => {
@@ -72,7 +82,7 @@ describe('run directories', () => {
     const config = join(tmp, 'read-only.json');
     writeFileSync(config, JSON.stringify(experiment(dataCopy(), { name: 'ro' })));
     const r = runCli(['train', '--config', config, '--out', join(fs.dir, 'runs')]);
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 15, r.stderr); // WRITE_FAILED
     assert.match(r.stderr, new RegExp(`${fs.dir}/runs: cannot create the parent of the run directory \\(read-only file system\\)`));
   });
 });
@@ -214,7 +224,7 @@ describe('a full disk under the run directory', { skip: noTmpfs }, () => {
     const fs = mountTmpfs(2_600_000);
     assert.ok(typeof fs !== 'string');
     const r = runCli(['train', '--data', root, '--out', fs.dir, '--set', 'train.epochs=3', '--set', 'stages=[]', '--set', 'model.width=0.0625', '--set', 'model.input_size=32', '--set', 'model.label_hidden=8', '--set', 'model.slice_hidden=8', '--set', 'threads=2', '--set', 'train.report_samples=0', '--set', 'device=cpu']);
-    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.equal(r.code, 15, `${r.stdout}\n${r.stderr}`); // WRITE_FAILED
     assert.match(r.stderr, /(model\.safetensors|optimizer\.pt|state\.json|metrics\.jsonl|\.tmp): .*(No space left on device|no space left on device)/);
     const runDir = /run directory (\S+)/.exec(r.stderr)?.[1] as string;
     const left = readdirSync(join(runDir, 'checkpoints'));

@@ -7,14 +7,16 @@ import { describe, it } from 'node:test';
 
 import { Trainer, type ExperimentConfigInput } from '../src/index.js';
 import { packageRoot } from '../src/package-root.js';
-import { tinyExperiment as experiment } from './helpers/experiment.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { tinyExperiment as tinyExperimentIn } from './helpers/tiny.js';
 
 const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 const tmp = tempDir('ichnet-trainer-');
 const dataRoot = join(tmp, 'data');
 
-const tinyExperiment = (overrides: Partial<ExperimentConfigInput> = {}) => experiment(dataRoot, join(tmp, 'runs'), overrides);
+function tinyExperiment(overrides: Partial<ExperimentConfigInput> = {}): ExperimentConfigInput {
+  return tinyExperimentIn(dataRoot, join(tmp, 'runs'), overrides);
+}
 
 function runCli(args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
+import { IchnetError } from '../errors/ichnet-error.js';
 import { COURSE_LABELS } from './labels.js';
 import { CLAHE_CLIP_LIMIT, CLAHE_TILES, DEFAULT_WINDOWS, IMAGENET_MEAN, IMAGENET_STD } from './prep-constants.js';
 
@@ -102,10 +103,10 @@ export function formatIssues(error: z.ZodError, root = 'config'): string {
     .join('\n');
 }
 
-/** Validates and completes a session configuration; throws a TypeError naming every bad key. */
+/** Validates and completes a session configuration; throws an IchnetError CONFIG_INVALID naming every bad key. */
 export function resolveSessionConfig(input: SessionConfigInput = {}): SessionConfig {
   const parsed = sessionSchema.safeParse(input);
-  if (!parsed.success) throw new TypeError(`invalid session config:\n${formatIssues(parsed.error)}`);
+  if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid session config:\n${formatIssues(parsed.error)}`);
   const config = parsed.data;
   if (config.threads === 0) config.threads = availableParallelism();
   return config;

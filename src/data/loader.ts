@@ -10,6 +10,7 @@ import { Problems } from './datasets/problems.js';
 import { readSlice } from './slices.js';
 import { hashParts, Rng } from './rng.js';
 import type { OnError, PatientRecord, SkippedItem, SliceRef, SlicePixels } from './types.js';
+import { IchnetError, type IchnetErrorCode } from '../errors/ichnet-error.js';
 
 export interface LoaderOptions {
   /** Number of labels (rows of PatientRecord.labels). */
@@ -116,7 +117,7 @@ export class SliceLoader {
     private readonly patients: PatientRecord[],
     private readonly options: LoaderOptions,
   ) {
-    if (!(options.patientsPerBatch >= 1 && options.maxSlices >= 1)) throw new RangeError('patientsPerBatch and maxSlices must be >= 1');
+    if (!(options.patientsPerBatch >= 1 && options.maxSlices >= 1)) throw new IchnetError('INVALID_ARGUMENT', 'patientsPerBatch and maxSlices must be >= 1');
     this.problems = new Problems(options.onError ?? 'error');
   }
 
@@ -158,11 +159,11 @@ export class SliceLoader {
     return items;
   }
 
-  private report(path: string, reason: string): void {
-    if (this.options.onError !== 'skip') this.problems.report(path, reason);
+  private report(path: string, reason: string, code?: IchnetErrorCode): void {
+    if (this.options.onError !== 'skip') this.problems.report(path, reason, code);
     else if (!this.seen.has(path)) {
       this.seen.add(path);
-      this.problems.report(path, reason);
+      this.problems.report(path, reason, code);
     }
   }
 
@@ -173,7 +174,7 @@ export class SliceLoader {
       try {
         return await readSlice(path, { rsnaFix });
       } catch (e) {
-        this.report(path, (e as Error).message.replace(`${path}: `, ''));
+        this.report(path, (e as Error).message.replace(`${path}: `, ''), e instanceof IchnetError ? e.code : undefined);
         return undefined;
       }
     });
@@ -190,7 +191,7 @@ export class SliceLoader {
     const odd = pixels.findIndex((p) => shapeKey(p) !== first);
     if (odd >= 0) {
       const path = (item.patient.slices[slices[odd] as number] as { path: string }).path;
-      this.report(path, `slice is ${shapeKey(pixels[odd] as SlicePixels)} but the series' first slice is ${first}; patient ${item.patient.id} left out`);
+      this.report(path, `slice is ${shapeKey(pixels[odd] as SlicePixels)} but the series' first slice is ${first}; patient ${item.patient.id} left out`, 'DATA_INVALID');
       return undefined;
     }
     return { item: { ...item, slices }, pixels };

@@ -21,7 +21,7 @@ export class Session {
   ) {}
 
   /**
-   * Validates the config (throws a TypeError naming each bad key), then builds the model on the
+   * Validates the config (throws an IchnetError CONFIG_INVALID naming each bad key), then builds the model on the
    * requested device off the JS thread. Rejects when the device is unavailable.
    */
   static async create(config: SessionConfigInput = {}): Promise<Session> {
@@ -58,7 +58,7 @@ export class Session {
    * keys are reported, a shape mismatch rejects and changes nothing.
    */
   loadWeights(path: string): Promise<LoadReport> {
-    return callNative(() => this.native.loadWeights(path));
+    return callNative(() => this.native.loadWeights(path), 'load');
   }
 
   /** Saves every parameter and buffer to a `.safetensors` file (PyTorch state-dict names). */
@@ -76,7 +76,7 @@ export class Session {
 
   /** Restores weights, optimizer state, step count and learning rate from `saveCheckpoint`. */
   loadCheckpoint(dir: string): Promise<void> {
-    return callNative(() => this.native.loadCheckpoint(dir));
+    return callNative(() => this.native.loadCheckpoint(dir), 'load');
   }
 
   /** LibTorch version, device, CUDA/cuDNN availability, threads, parameter count, step. */

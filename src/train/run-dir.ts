@@ -21,6 +21,7 @@ import { configToYaml } from '../config/load.js';
 import type { ExperimentConfig } from '../config/experiment-schema.js';
 import type { PatientRecord } from '../data/types.js';
 import { predictionsCsv } from './predictions.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 import { STATE_VERSION, type HistoryEntry, type TrainState } from './state.js';
 
 /** The two checkpoints a run keeps. */
@@ -33,7 +34,16 @@ export const STATE_FILE = 'state.json';
 const WEIGHTS_FILE = 'model.safetensors';
 
 export class RunDirectory {
-  private constructor(readonly dir: string) {}
+  private constructor(
+    private path: string,
+    /** For a new run: whether a taken name may become `<dir>-2`, `<dir>-3`, … (else it is an error). */
+    private readonly suffix = false,
+  ) {}
+
+  /** The directory (for a new run, the name it was given a suffix to, once made). */
+  get dir(): string {
+    return this.path;
+  }
 
   /** `YYYYMMDD-HHMMSS` in UTC, for run names. */
   static timestamp(date = new Date()): string {
@@ -41,12 +51,21 @@ export class RunDirectory {
   }
 
   /**
-   * Creates a new run directory. Its parent is created as needed; the directory itself is created
-   * exclusively (never reused), so two runs started in the same second get two directories: with
-   * `suffix`, a taken name becomes `<dir>-2`, `<dir>-3`, …; without, a taken name is an error.
+   * The run directory `dir` of a new run, not created yet: {@link RunDirectory.make} creates it.
+   * With `suffix` (a generated name), a name another run took becomes `<dir>-2`, `<dir>-3`, ….
    */
-  static async create(dir: string, { suffix = true }: { suffix?: boolean } = {}): Promise<RunDirectory> {
-    const wanted = resolve(dir);
+  static at(dir: string, { suffix = false }: { suffix?: boolean } = {}): RunDirectory {
+    return new RunDirectory(resolve(dir), suffix);
+  }
+
+  /**
+   * Creates a new run's directory and its checkpoints/ when training starts. The parent is created
+   * as needed; the directory itself exclusively (never reused), so two runs started in the same
+   * second get two directories; without `suffix` a taken name is an error. Errors name the
+   * directory and the cause (a read-only mount, no permission, a full disk).
+   */
+  async make(): Promise<void> {
+    const wanted = this.path;
     await makeDirectory(dirname(wanted), 'the parent of the run directory', true);
     for (let n = 1; ; n++) {
       const full = n === 1 ? wanted : `${wanted}-${n}`;
@@ -54,12 +73,13 @@ export class RunDirectory {
         await mkdir(full);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST' && suffix && n < 1000) continue;
-        if (code === 'EEXIST') throw new Error(`${full}: already exists; a new run needs a new directory (continue that run with --resume ${full})`);
-        throw describeFsError(e, full, 'cannot create the run directory');
+        if (code === 'EEXIST' && this.suffix && n < 1000) continue;
+        if (code === 'EEXIST') throw new IchnetError('RUN_DIR_INVALID', `${full}: already exists; a new run needs a new directory (continue that run with --resume ${full})`);
+        throw writeError(e, full, 'cannot create the run directory');
       }
+      this.path = full;
       await makeDirectory(join(full, 'checkpoints'), 'the checkpoints directory', false);
-      return new RunDirectory(full);
+      return;
     }
   }
 
@@ -69,7 +89,7 @@ export class RunDirectory {
    */
   static async open(dir: string): Promise<RunDirectory> {
     const full = resolve(dir);
-    if (!existsSync(join(full, 'checkpoints'))) throw new Error(`${full}: not a run directory (no checkpoints/)`);
+    if (!existsSync(join(full, 'checkpoints'))) throw new IchnetError('RUN_DIR_INVALID', `${full}: not a run directory (no checkpoints/)`);
     const run = new RunDirectory(full);
     await run.removeLeftovers();
     return run;
@@ -118,7 +138,7 @@ export class RunDirectory {
   /** The state of the last checkpoint, for resuming; throws naming the file when there is none. */
   async lastState(): Promise<TrainState> {
     const path = join(this.checkpoint('last'), STATE_FILE);
-    if (!existsSync(path)) throw new Error(`${this.dir}: nothing to resume (${path} is missing)`);
+    if (!existsSync(path)) throw new IchnetError('RUN_DIR_INVALID', `${this.dir}: nothing to resume (${path} is missing)`);
     return readState(this.checkpoint('last'));
   }
 
@@ -135,7 +155,7 @@ export class RunDirectory {
       await rename(`${path}.tmp`, path);
     } catch (e) {
       await rm(`${path}.tmp`, { force: true });
-      throw describeFsError(e, path, 'cannot write');
+      throw writeError(e, path, 'cannot write');
     }
     return path;
   }
@@ -151,7 +171,7 @@ export class RunDirectory {
     try {
       await appendFile(path, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
     } catch (e) {
-      throw describeFsError(e, path, 'cannot write');
+      throw writeError(e, path, 'cannot write');
     }
   }
 
@@ -181,17 +201,17 @@ function processRunning(pid: number): boolean {
   }
 }
 
-/** A file-system error as `<path>: <what> (<reason>)`: Node's own messages omit the path of writes, and a recursive mkdir reports a read-only parent as ENOENT. */
-function describeFsError(e: unknown, path: string, what: string): Error {
+/**
+ * A failed write as `<path>: <what> (<reason>)`: Node's own messages omit the path of writes, and
+ * a recursive mkdir reports a read-only parent as ENOENT.
+ */
+function writeError(e: unknown, path: string, what: string): IchnetError {
   const err = e as NodeJS.ErrnoException;
   const reasons: Record<string, string> = { EROFS: 'read-only file system', EACCES: 'permission denied', ENOSPC: 'no space left on device', ENOTDIR: 'a part of the path is a file', EDQUOT: 'disk quota exceeded' };
-  return new Error(`${path}: ${what} (${(err.code && reasons[err.code]) ?? err.message})`, { cause: e });
+  return new IchnetError('WRITE_FAILED', `${path}: ${what} (${(err.code && reasons[err.code]) ?? err.message})`, { cause: e });
 }
 
-/**
- * Creates `path` (with its parents when `recursive`), naming the first directory that cannot be
- * created and why: Node reports a read-only mount under a recursive mkdir as ENOENT.
- */
+/** Creates `path` (with its parents when `recursive`), naming the first directory that cannot be created and why. */
 async function makeDirectory(path: string, what: string, recursive: boolean): Promise<void> {
   if (existsSync(path)) return;
   if (recursive) await makeDirectory(dirname(path), what, true);
@@ -199,7 +219,7 @@ async function makeDirectory(path: string, what: string, recursive: boolean): Pr
     await mkdir(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return;
-    throw describeFsError(e, path, `cannot create ${what}`);
+    throw writeError(e, path, `cannot create ${what}`);
   }
 }
 
@@ -214,7 +234,7 @@ export function findCheckpoint(dir: string): string {
     const ckpt = join(full, 'checkpoints', kind);
     if (existsSync(join(ckpt, STATE_FILE))) return ckpt;
   }
-  throw new Error(`${full}: not a checkpoint or run directory (no ${STATE_FILE}, nor checkpoints/best or checkpoints/last holding one)`);
+  throw new IchnetError('RUN_DIR_INVALID', `${full}: not a checkpoint or run directory (no ${STATE_FILE}, nor checkpoints/best or checkpoints/last holding one)`);
 }
 
 /**
@@ -227,12 +247,12 @@ export async function readState(checkpointDir: string): Promise<TrainState> {
   try {
     value = JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
-    throw new Error(`${path}: cannot read the checkpoint's state (${(e as Error).message})`);
+    throw new IchnetError('RUN_DIR_INVALID', `${path}: cannot read the checkpoint's state (${(e as Error).message})`);
   }
   const s = value as Partial<TrainState> | null;
-  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error(`${path}: expected a JSON object`);
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new IchnetError('RUN_DIR_INVALID', `${path}: expected a JSON object`);
   if (s.version !== STATE_VERSION) {
-    throw new Error(`${path}: state format version ${JSON.stringify(s.version)}, but this ichnet reads version ${STATE_VERSION}; use the ichnet version that wrote it`);
+    throw new IchnetError('RUN_DIR_INVALID', `${path}: state format version ${JSON.stringify(s.version)}, but this ichnet reads version ${STATE_VERSION}; use the ichnet version that wrote it`);
   }
   const problems: string[] = [];
   if (typeof s.config !== 'object' || s.config === null) problems.push('config: expected the experiment config');
@@ -243,6 +263,6 @@ export async function readState(checkpointDir: string): Promise<TrainState> {
   }
   if (!Array.isArray(s.history)) problems.push('history: expected a list');
   if (!Array.isArray(s.validationPatients)) problems.push('validationPatients: expected a list');
-  if (problems.length > 0) throw new Error(`${path}: not a valid checkpoint state:\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0) throw new IchnetError('RUN_DIR_INVALID', `${path}: not a valid checkpoint state:\n  ${problems.join('\n  ')}`);
   return s as TrainState;
 }

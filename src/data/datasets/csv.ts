@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 
 import { COURSE_LABELS, RSNA_LABELS } from '../../config/labels.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 export interface Table {
   path: string;
@@ -15,13 +16,13 @@ export async function readCsv(path: string): Promise<Table> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new Error(`${path}: cannot read the labels CSV (${(e as Error).message})`);
+    throw new IchnetError('DATA_UNREADABLE', `${path}: cannot read the labels CSV (${(e as Error).message})`);
   }
   let rows: Record<string, string>[];
   try {
     rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Record<string, string>[];
   } catch (e) {
-    throw new Error(`${path}: not a valid CSV (${(e as Error).message})`);
+    throw new IchnetError('DATA_UNREADABLE', `${path}: not a valid CSV (${(e as Error).message})`);
   }
   const columns = rows.length > 0 ? Object.keys(rows[0] as object) : text.split(/\r?\n/)[0]?.split(',').map((c) => c.trim()) ?? [];
   return { path, columns, rows };
@@ -30,14 +31,14 @@ export async function readCsv(path: string): Promise<Table> {
 /** The column the user named (checked), or the first candidate present (case-insensitive). */
 export function pickColumn(table: Table, wanted: string | undefined, candidates: string[], role: string): string {
   if (wanted !== undefined) {
-    if (!table.columns.includes(wanted)) throw new Error(`${table.path}: no column '${wanted}' (${role}); columns are ${table.columns.join(', ')}`);
+    if (!table.columns.includes(wanted)) throw new IchnetError('DATA_INVALID', `${table.path}: no column '${wanted}' (${role}); columns are ${table.columns.join(', ')}`);
     return wanted;
   }
   for (const c of candidates) {
     const found = table.columns.find((col) => col.toLowerCase() === c.toLowerCase());
     if (found) return found;
   }
-  throw new Error(`${table.path}: cannot tell which column is the ${role} (tried ${candidates.join(', ')}); name it in the data config`);
+  throw new IchnetError('DATA_INVALID', `${table.path}: cannot tell which column is the ${role} (tried ${candidates.join(', ')}); name it in the data config`);
 }
 
 /** Label names of the known layouts, recognised by header wherever they stand. */
@@ -51,13 +52,13 @@ const KNOWN_LABELS = new Set<string>([...COURSE_LABELS, ...RSNA_LABELS].map((l) 
  */
 export function labelColumns(table: Table, wanted: string[] | undefined, identifying: string[]): string[] {
   if (wanted) {
-    for (const c of wanted) if (!table.columns.includes(c)) throw new Error(`${table.path}: no label column '${c}'; columns are ${table.columns.join(', ')}`);
+    for (const c of wanted) if (!table.columns.includes(c)) throw new IchnetError('DATA_INVALID', `${table.path}: no label column '${c}'; columns are ${table.columns.join(', ')}`);
     return wanted;
   }
   const last = Math.max(-1, ...identifying.map((c) => table.columns.indexOf(c)));
   const found = table.columns.filter((c, i) => !identifying.includes(c) && (i > last || KNOWN_LABELS.has(c.toLowerCase())));
   if (found.length === 0) {
-    throw new Error(`${table.path}: no label columns (expected them after ${identifying.join(', ')}); name them with data.label_columns`);
+    throw new IchnetError('DATA_INVALID', `${table.path}: no label columns (expected them after ${identifying.join(', ')}); name them with data.label_columns`);
   }
   return found;
 }

@@ -15,6 +15,7 @@ import { IMAGE_EXTENSIONS } from '../slices.js';
 import type { Dataset, PatientRecord, SliceRef } from '../types.js';
 import { labelColumns, labelRow, naturalCompare, pickColumn, readCsv } from './csv.js';
 import { Problems } from './problems.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 const PATIENT_COLUMNS = ['dirname', 'patient', 'patient_id', 'patientid', 'series', 'series_id', 'study', 'study_id'];
 const SLICE_COLUMNS = ['ID', 'slice', 'slice_id', 'image', 'image_id', 'sop', 'filename', 'file'];
@@ -68,14 +69,14 @@ export async function readFolders(config: DataConfig): Promise<Dataset> {
   const problems = new Problems(config.on_error);
   const csvPath = config.labels_csv ? join(root, config.labels_csv) : existsSync(join(root, 'train.csv')) ? join(root, 'train.csv') : undefined;
   const imagesDir = config.images_dir ? join(root, config.images_dir) : isDir(join(root, 'train')) && csvPath ? join(root, 'train') : root;
-  if (!isDir(imagesDir)) throw new Error(`${imagesDir}: no such directory of patient folders`);
+  if (!isDir(imagesDir)) throw new IchnetError('DATA_UNREADABLE', `${imagesDir}: no such directory of patient folders`);
 
   const patients: PatientRecord[] = [];
   if (!csvPath) {
     for (const dir of (await readdir(imagesDir)).filter((d) => isDir(join(imagesDir, d))).sort(naturalCompare)) {
       const files = (await readdir(join(imagesDir, dir))).filter(isImage);
       if (files.length === 0) {
-        problems.report(join(imagesDir, dir), 'patient folder holds no slices');
+        problems.report(join(imagesDir, dir), 'patient folder holds no slices', 'DATA_INVALID');
         continue;
       }
       const slices = files.map((f) => ({ id: f.slice(0, -extname(f).length), path: join(imagesDir, dir, f) }));
@@ -115,7 +116,7 @@ export async function readFolders(config: DataConfig): Promise<Dataset> {
       const where = `row ${r + 2}`;
       const seen = firstRow.get(sliceId);
       if (seen !== undefined) {
-        problems.report(csvPath, `${where}: slice '${sliceId}' of patient ${patientId} is listed again (first at row ${seen + 2}); each slice must appear once`);
+        problems.report(csvPath, `${where}: slice '${sliceId}' of patient ${patientId} is listed again (first at row ${seen + 2}); each slice must appear once`, 'DATA_INVALID');
         continue;
       }
       firstRow.set(sliceId, r);
@@ -126,7 +127,7 @@ export async function readFolders(config: DataConfig): Promise<Dataset> {
       }
       const labels = labelRow(table, r, labelNames);
       if (typeof labels === 'string') {
-        problems.report(csvPath, labels);
+        problems.report(csvPath, labels, 'DATA_INVALID');
         continue;
       }
       slices.push({ id: sliceId, path: join(dir, file) });
@@ -144,7 +145,7 @@ export async function readFolders(config: DataConfig): Promise<Dataset> {
 
   for (const dir of await readdir(imagesDir)) {
     if (isDir(join(imagesDir, dir)) && !rowsByPatient.has(dir)) {
-      problems.report(join(imagesDir, dir), `patient folder has no labels in ${csvPath}`);
+      problems.report(join(imagesDir, dir), `patient folder has no labels in ${csvPath}`, 'DATA_INVALID');
     }
   }
   return { format: 'folders', root, labelNames, patients, skipped: problems.skipped };

@@ -3,10 +3,12 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { dataSchema, type DataConfigInput } from '../../config/data-schema.js';
+import { formatIssues } from '../../config/session-schema.js';
 import type { Dataset } from '../types.js';
 import { readFolders } from './folders.js';
 import { readManifest } from './manifest.js';
 import { looksLikeRsna, readRsna } from './rsna.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 /** Which layout `root` holds, for `format: 'auto'`. */
 export function detectFormat(root: string): 'folders' | 'rsna' | 'manifest' {
@@ -21,8 +23,10 @@ export function detectFormat(root: string): 'folders' | 'rsna' | 'manifest' {
  * that batch by batch); DICOM headers are read when slices are ordered by position.
  */
 export async function openDataset(input: DataConfigInput): Promise<Dataset> {
-  const config = dataSchema.parse(input);
-  if (!existsSync(resolve(config.root))) throw new Error(`${resolve(config.root)}: dataset root does not exist`);
+  const parsed = dataSchema.safeParse(input);
+  if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid data config:\n${formatIssues(parsed.error, 'data')}`);
+  const config = parsed.data;
+  if (!existsSync(resolve(config.root))) throw new IchnetError('DATA_UNREADABLE', `${resolve(config.root)}: dataset root does not exist`);
   const format = config.format === 'auto' ? detectFormat(config.root) : config.format;
   switch (format) {
     case 'rsna':

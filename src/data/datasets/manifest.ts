@@ -44,7 +44,7 @@ export async function readManifest(config: DataConfig): Promise<Dataset> {
     const key = `${id}\u0000${slice}`;
     const seen = firstRow.get(key);
     if (seen !== undefined) {
-      problems.report(csvPath, `row ${i + 2}: slice '${slice}' of patient ${id} is listed again (first at row ${seen + 2}); each slice must appear once`);
+      problems.report(csvPath, `row ${i + 2}: slice '${slice}' of patient ${id} is listed again (first at row ${seen + 2}); each slice must appear once`, 'DATA_INVALID');
       return;
     }
     firstRow.set(key, i);
@@ -55,7 +55,7 @@ export async function readManifest(config: DataConfig): Promise<Dataset> {
     if (L > 0) {
       const labels = labelRow(table, i, labelNames);
       if (typeof labels === 'string') {
-        problems.report(csvPath, labels);
+        problems.report(csvPath, labels, 'DATA_INVALID');
         return;
       }
       labelsOf.set(i, labels);
