@@ -22,7 +22,7 @@ export const ERROR_CODES = {
   LOSS_NOT_FINITE: { exitCode: 13, meaning: 'a training step\'s loss was NaN or infinite; the step was not applied' },
   NATIVE_FAILURE: { exitCode: 14, meaning: 'any other failure inside LibTorch (e.g. out of memory); the message is LibTorch\'s' },
   WRITE_FAILED: { exitCode: 15, meaning: 'a file or directory cannot be written: a full disk, a read-only mount, no permission, a directory where a file belongs; the previous checkpoint stays intact' },
-  INTERRUPTED: { exitCode: 130, meaning: 'stopped by an AbortSignal (the command: by Ctrl-C) after writing a resumable checkpoint' },
+  INTERRUPTED: { exitCode: 130, meaning: 'stopped by an AbortSignal after writing a resumable checkpoint: the reason `ichnet train` aborts with on Ctrl-C, which `fit()` rejects with under `onAbort: \'reject\'`' },
 } as const satisfies Record<string, { exitCode: number; meaning: string }>;
 
 /** The stable code of an {@link IchnetError}; {@link ERROR_CODES} lists them. */
