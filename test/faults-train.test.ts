@@ -223,7 +223,7 @@ describe('a full disk under the run directory', { skip: noTmpfs }, () => {
     // while the second epoch's best is written.
     const fs = mountTmpfs(2_600_000);
     assert.ok(typeof fs !== 'string');
-    const r = runCli(['train', '--data', root, '--out', fs.dir, '--set', 'train.epochs=3', '--set', 'stages=[]', '--set', 'model.width=0.0625', '--set', 'model.input_size=32', '--set', 'model.label_hidden=8', '--set', 'model.slice_hidden=8', '--set', 'threads=2', '--set', 'train.report_samples=0', '--set', 'device=cpu']);
+    const r = runCli(['train', '--data', root, '--out', fs.dir, '--set', 'train.epochs=3', '--set', 'stages=[]', '--set', 'model.width=0.0625', '--set', 'prep.input_size=32', '--set', 'model.label_hidden=8', '--set', 'model.slice_hidden=8', '--set', 'threads=2', '--set', 'train.report_samples=0', '--set', 'device=cpu']);
     assert.equal(r.code, 15, `${r.stdout}\n${r.stderr}`); // WRITE_FAILED
     assert.match(r.stderr, /(model\.safetensors|optimizer\.pt|state\.json|metrics\.jsonl|\.tmp): .*(No space left on device|no space left on device)/);
     const runDir = /run directory (\S+)/.exec(r.stderr)?.[1] as string;

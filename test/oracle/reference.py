@@ -299,7 +299,7 @@ def main(argv):
     images, lengths, labels = load_batch(d, net.L)
     if cmd == "sgd-step" and labels is None:
         raise ValueError("sgd-step needs labels.bin")
-    x = preprocess(images, cfg.get("prep", {}), int(cfg["model"]["input_size"]))
+    x = preprocess(images, cfg.get("prep", {}), int(cfg["prep"]["input_size"]))
     B, S = x.shape[:2]
     valid = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # [B,S]
     lcfg = cfg.get("loss", {})
