@@ -28,6 +28,8 @@ export interface RuntimeInfo {
   cudnnVersion: number | null;
   /** LibTorch's intra-op thread count in the loading thread (Debian's build starts at 1). */
   defaultThreads: number;
+  /** The c10d backends compiled into the addon for data-parallel training (`gloo`, `nccl`). */
+  c10dBackends: string[];
 }
 
 /** A session object as the addon returns it (native/binding/session_wrap.cc). */
@@ -41,6 +43,9 @@ export interface NativeSession {
   saveCheckpoint(dir: string, files?: Record<string, string>): Promise<void>;
   loadCheckpoint(dir: string): Promise<void>;
   info(): Promise<SessionInfo>;
+  syncReplicas(): Promise<void>;
+  allGather(values: Float32Array): Promise<Float32Array[]>;
+  publishFailure(message: string): Promise<void>;
   close(): Promise<void>;
 }
 
