@@ -56,8 +56,11 @@ describe('trainer', () => {
     for (const f of ['config.yaml', 'metrics.jsonl', 'predictions.csv', 'report.html', 'checkpoints/best/model.safetensors', 'checkpoints/best/optimizer.pt', 'checkpoints/last/state.json']) {
       assert.ok(existsSync(join(runDir, f)), f);
     }
-    const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
-    assert.equal(lines.filter((l) => l.kind === 'epoch').length, 2);
+    const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; seconds?: number; dataWaitSeconds?: number });
+    const epochs = lines.filter((l) => l.kind === 'epoch');
+    assert.equal(epochs.length, 2);
+    // How long the steps waited for data: measured, and part of the epoch's time.
+    for (const e of epochs) assert.ok(typeof e.dataWaitSeconds === 'number' && e.dataWaitSeconds > 0 && e.dataWaitSeconds < (e.seconds as number), JSON.stringify(e));
     assert.equal(lines.filter((l) => l.kind === 'step').length, steps.length);
     const state = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'best', 'state.json'), 'utf8')) as { thresholds: number[]; labels: string[] };
     assert.deepEqual(state.labels, ['ich', 'ivh', 'sah', 'sdh', 'edh']);

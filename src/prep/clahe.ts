@@ -7,6 +7,7 @@ import { CLAHE_CLIP_LIMIT, CLAHE_TILES } from '../config/prep-constants.js';
 import { IchnetError } from '../errors/ichnet-error.js';
 import { callNative } from '../session/binding.js';
 
+/** The image size and OpenCV's CLAHE parameters for `clahe`. */
 export interface ClaheOptions {
   /** Image width in pixels (an integer ≥ 1). */
   width: number;
@@ -23,6 +24,12 @@ export interface ClaheOptions {
    * `tileGridSize` order). Each 1..1024. Default {@link CLAHE_TILES} (8 × 8).
    */
   tiles?: number | [number, number];
+  /**
+   * Where to compute it: absent — the host kernel; a LibTorch device (`'cpu'`, `'cuda'`,
+   * `'cuda:1'`) — the batched tensor version the preprocessing pipeline runs there with
+   * `prep.where: device` (same output).
+   */
+  device?: string;
 }
 
 /**
@@ -37,7 +44,11 @@ export interface ClaheOptions {
  *   that is not `width × height`, or a size or grid out of range. (As rejections.)
  *
  * @example
- * const out = await clahe(pixels, { width: 512, height: 512, clipLimit: 2, tiles: 8 });
+ * import { clahe } from 'ichnet';
+ *
+ * const pixels = Uint8Array.from({ length: 64 * 64 }, (_, i) => (i * 7) % 256); // a 64 × 64 gray image
+ * const out = await clahe(pixels, { width: 64, height: 64, clipLimit: 2, tiles: 8 });
+ * console.log(out.length); // 4096
  */
 export async function clahe(image: Uint8Array, options: ClaheOptions): Promise<Uint8Array> {
   if (typeof options !== 'object' || options === null) throw new IchnetError('INVALID_ARGUMENT', 'clahe: expected options { width, height, clipLimit?, tiles? }');
@@ -51,5 +62,5 @@ export async function clahe(image: Uint8Array, options: ClaheOptions): Promise<U
   } else {
     throw new IchnetError('INVALID_ARGUMENT', 'clahe: tiles: expected a number or [tilesX, tilesY]');
   }
-  return callNative((addon) => addon.clahe(image, options.width, options.height, options.clipLimit ?? CLAHE_CLIP_LIMIT, tilesX, tilesY));
+  return callNative((addon) => addon.clahe(image, options.width, options.height, options.clipLimit ?? CLAHE_CLIP_LIMIT, tilesX, tilesY, options.device));
 }

@@ -64,7 +64,7 @@ export interface NativeAddon {
    */
   storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope: number, intercept: number, bits: number, signed: boolean, rsnaFix: boolean): Int16Array;
   /** OpenCV-exact CLAHE of one gray image (row-major, width × height bytes); see src/prep/clahe.ts. */
-  clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number): Promise<Uint8Array>;
+  clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number, device?: string): Promise<Uint8Array>;
 }
 
 /** The addon, loaded on first use; throws the loader's explanatory error when it cannot load. */

@@ -44,6 +44,7 @@ export async function predictDataset(opened: OpenedCheckpoint, data: DataConfigI
     maxSlices: t.eval_max_slices,
     prefetch: t.prefetch,
     onError: dataConfig.on_error,
+    workers: dataConfig.workers,
     ...(onBatch ? { onBatch: (slices: number) => onBatch(slices, total) } : {}),
   });
   return { dataset, inference };

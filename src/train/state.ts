@@ -16,6 +16,8 @@ export interface HistoryEntry {
   valAucMacro?: number;
   slicesPerSecond?: number;
   seconds?: number;
+  /** Epochs: seconds the training steps waited for the loader's next batch (decoding not hidden by prefetching). */
+  dataWaitSeconds?: number;
 }
 
 /** A best epoch as state.json records it: the stage by index. */

@@ -16,6 +16,7 @@ import type { Dataset, PatientRecord, SkippedItem } from '../data/types.js';
 import { Session } from '../session/session.js';
 import { openCheckpoint, predictDataset } from './checkpoint.js';
 import { ensureSyntheticData } from './synthetic.js';
+import { timeWaits, type WaitClock } from './data-wait.js';
 import { infer, type Inference } from './infer.js';
 import { scoreInference, tuneThresholdsFor, type Scores } from './scores.js';
 import { currentStageEpochs, newBest, shouldStop } from './policy.js';
@@ -107,6 +108,8 @@ interface TrainedEpoch {
   slices: number;
   /** The learning rate of the last step. */
   lr: number;
+  /** Time the step loop spent waiting for the loader's next batch. */
+  dataWait: WaitClock;
   /** `halted`: the signal or a failing listener stopped the epoch after `batches` batches; `stopped`: `stopTraining`. */
   end: 'complete' | 'stopped' | 'halted';
 }
@@ -121,13 +124,18 @@ interface TrainedEpoch {
  * early instead, as early stopping does.
  *
  * @example
- * import { Trainer, loadExperimentConfig } from 'ichnet';
+ * import { Trainer } from 'ichnet';
  *
- * const config = await loadExperimentConfig({ preset: 'quickstart', set: ['stages=[]', 'train.epochs=1'] });
- * const trainer = await Trainer.create(config);
+ * // one epoch of a small model on 8 synthetic patients (generated into data/tiny on first use)
+ * const trainer = await Trainer.create({
+ *   data: { format: 'synthetic', root: 'data/tiny' },
+ *   synthetic: { patients: 8, slices: [4, 4], size: 32 },
+ *   model: { width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 },
+ *   train: { epochs: 1, validation: 0.25, report_samples: 0 },
+ * });
  * trainer.on('epoch', (e) => console.log(e.stage, e.epoch, e.scores.slice.f2.micro));
  * const result = await trainer.fit();
- * console.log(result.best?.stage, result.final?.slice.f2.micro);
+ * console.log(result.runDir, result.best?.stage, result.final?.slice.f2.micro);
  */
 export class Trainer extends EventEmitter<TrainerEvents> {
   /**
@@ -250,6 +258,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       maxSlices: config.train.eval_max_slices,
       prefetch: config.train.prefetch,
       onError: config.data.on_error,
+      workers: config.data.workers,
       onBatch: (slices) => this.notify('progress', { phase: 'validation', slices, total }),
     });
   }
@@ -417,6 +426,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       seed: c.seed,
       prefetch: c.train.prefetch,
       onError: c.data.on_error,
+      workers: c.data.workers,
       augment: c.augment,
     });
     const stepsPerEpoch = Math.ceil(split.train.length / c.train.patients_per_batch);
@@ -453,8 +463,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   private async trainEpoch(session: Session, loader: SliceLoader, stage: Stage, epoch: number, stepsPerEpoch: number, totalSteps: number): Promise<TrainedEpoch> {
     const c = stage.config;
-    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, end: 'complete' };
-    for await (const loaded of loader.batches(epoch)) {
+    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, dataWait: { seconds: 0 }, end: 'complete' };
+    for await (const loaded of timeWaits(loader.batches(epoch), out.dataWait)) {
       if (out.batches < this.state.batchInEpoch) {
         out.batches++;
         continue;
@@ -512,6 +522,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       valAucMacro: scores.slice.auc.macro ?? Number.NaN,
       slicesPerSecond: trained.slices / seconds,
       seconds,
+      dataWaitSeconds: trained.dataWait.seconds,
     };
     this.state.history.push(entry);
     await this.run.log(entry);
