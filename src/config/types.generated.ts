@@ -1427,6 +1427,51 @@ export interface SessionConfig {
    * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)
    */
   channels_last: boolean;
+  /**
+   * data-parallel membership; null = one process
+   */
+  distributed: {
+    /**
+     * c10d backend: auto = NCCL on CUDA, Gloo on the CPU
+     */
+    backend: "auto" | "gloo" | "nccl";
+    /**
+     * the host of rank 0, which hosts the rendezvous store (MASTER_ADDR)
+     */
+    master_addr: string;
+    /**
+     * the rendezvous TCP port (MASTER_PORT)
+     */
+    master_port: number;
+    /**
+     * this process among all (RANK)
+     */
+    rank: number;
+    /**
+     * how many processes (WORLD_SIZE)
+     */
+    world_size: number;
+    /**
+     * rendezvous and every collective; a peer silent this long is an error
+     */
+    timeout_ms: number;
+    /**
+     * rank 0's BatchNorm statistics to every rank before each training forward (DDP's default)
+     */
+    broadcast_buffers: boolean;
+    /**
+     * BatchNorm batch statistics over all ranks: not available yet (true is an error); statistics are per rank, broadcast from rank 0
+     */
+    sync_bn: boolean;
+    /**
+     * gradient all-reduce bucket size (DDP's bucket_cap_mb)
+     */
+    bucket_cap_mb: number;
+    /**
+     * `key=value` lines that must be equal on every rank (the experiment config); compared at rendezvous
+     */
+    fingerprint: string;
+  } | null;
 }
 
 /**
@@ -1608,6 +1653,51 @@ export interface SessionConfigInput {
    * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)
    */
   channels_last?: boolean;
+  /**
+   * data-parallel membership; null = one process
+   */
+  distributed?: {
+    /**
+     * c10d backend: auto = NCCL on CUDA, Gloo on the CPU
+     */
+    backend?: "auto" | "gloo" | "nccl";
+    /**
+     * the host of rank 0, which hosts the rendezvous store (MASTER_ADDR)
+     */
+    master_addr: string;
+    /**
+     * the rendezvous TCP port (MASTER_PORT)
+     */
+    master_port: number;
+    /**
+     * this process among all (RANK)
+     */
+    rank: number;
+    /**
+     * how many processes (WORLD_SIZE)
+     */
+    world_size: number;
+    /**
+     * rendezvous and every collective; a peer silent this long is an error
+     */
+    timeout_ms?: number;
+    /**
+     * rank 0's BatchNorm statistics to every rank before each training forward (DDP's default)
+     */
+    broadcast_buffers?: boolean;
+    /**
+     * BatchNorm batch statistics over all ranks: not available yet (true is an error); statistics are per rank, broadcast from rank 0
+     */
+    sync_bn?: boolean;
+    /**
+     * gradient all-reduce bucket size (DDP's bucket_cap_mb)
+     */
+    bucket_cap_mb?: number;
+    /**
+     * `key=value` lines that must be equal on every rank (the experiment config); compared at rendezvous
+     */
+    fingerprint?: string;
+  } | null;
 }
 
 /**
