@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { placementFromEnv } from '../src/distributed/env.js';
-import { evaluationShard, shardIndices } from '../src/distributed/sampler.js';
+import { evaluationShard, shardIndices } from '../src/data/shard.js';
 import { runPython } from './helpers/oracle.js';
 
 /** PyTorch's DistributedSampler(shuffle=False, drop_last=False) over `order`, for every rank. */

@@ -605,6 +605,35 @@ export interface ExperimentConfig {
    */
   out: string;
   /**
+   * data-parallel training, when started with --nproc or torchrun
+   */
+  distributed: {
+    /**
+     * c10d backend: auto = NCCL on CUDA when the addon has it, else Gloo
+     */
+    backend: "auto" | "gloo" | "nccl";
+    /**
+     * seconds: rendezvous, and how long a rank waits for a silent peer before failing
+     */
+    timeout: number;
+    /**
+     * linear: the learning rate times the number of ranks (the global batch grows with them)
+     */
+    lr_scaling: "none" | "linear";
+    /**
+     * BatchNorm statistics over all ranks (not available yet: BatchNorm statistics are per rank, broadcast from rank 0)
+     */
+    sync_bn: boolean;
+    /**
+     * rank 0's BatchNorm running statistics to every rank before each training step
+     */
+    broadcast_buffers: boolean;
+    /**
+     * gradient all-reduce bucket size in MiB
+     */
+    bucket_cap_mb: number;
+  };
+  /**
    * 'auto' (cuda:0 when LibTorch sees a GPU, else the CPU), 'cpu', 'cuda' or 'cuda:<index>'
    */
   device: string;
@@ -1226,6 +1255,35 @@ export interface ExperimentConfigInput {
    * runs are written to <out>/<name>-<timestamp>/
    */
   out?: string;
+  /**
+   * data-parallel training, when started with --nproc or torchrun
+   */
+  distributed?: {
+    /**
+     * c10d backend: auto = NCCL on CUDA when the addon has it, else Gloo
+     */
+    backend?: "auto" | "gloo" | "nccl";
+    /**
+     * seconds: rendezvous, and how long a rank waits for a silent peer before failing
+     */
+    timeout?: number;
+    /**
+     * linear: the learning rate times the number of ranks (the global batch grows with them)
+     */
+    lr_scaling?: "none" | "linear";
+    /**
+     * BatchNorm statistics over all ranks (not available yet: BatchNorm statistics are per rank, broadcast from rank 0)
+     */
+    sync_bn?: boolean;
+    /**
+     * rank 0's BatchNorm running statistics to every rank before each training step
+     */
+    broadcast_buffers?: boolean;
+    /**
+     * gradient all-reduce bucket size in MiB
+     */
+    bucket_cap_mb?: number;
+  };
   /**
    * 'auto' (cuda:0 when LibTorch sees a GPU, else the CPU), 'cpu', 'cuda' or 'cuda:<index>'
    */

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   INVALID_ARGUMENT: { exitCode: 11, meaning: 'a function was called with an argument of the wrong type, shape or range (e.g. a batch whose lengths exceed its slices)' },
   SESSION_CLOSED: { exitCode: 12, meaning: 'a Session was used after `close()`' },
   LOSS_NOT_FINITE: { exitCode: 13, meaning: 'a training step\'s loss was NaN or infinite; the step was not applied' },
+  DISTRIBUTED_FAILURE: { exitCode: 15, meaning: 'a data-parallel job failed: the rendezvous (a busy port, an unreachable master, ranks that disagree on the world size or config), or another rank stopped, died or went silent past the timeout; the message names the rank and the cause' },
   NATIVE_FAILURE: { exitCode: 14, meaning: 'any other failure inside LibTorch (e.g. out of memory); the message is LibTorch\'s' },
   INTERRUPTED: { exitCode: 130, meaning: 'stopped by an AbortSignal (the command: by Ctrl-C) after writing a resumable checkpoint' },
 } as const satisfies Record<string, { exitCode: number; meaning: string }>;

@@ -91,6 +91,8 @@ const CODE_BY_MESSAGE: ReadonlyArray<[RegExp, IchnetErrorCode]> = [
   [/device: expected/, 'CONFIG_INVALID'],
   [/shape mismatch, nothing was loaded/, 'WEIGHTS_MISMATCH'],
   [/loss is (NaN|infinite) at step/, 'LOSS_NOT_FINITE'],
+  [/^distributed\.(backend|sync_bn)/, 'CONFIG_INVALID'],
+  [/^(rank \d+ of \d+: |distributed: )/, 'DISTRIBUTED_FAILURE'],
 ];
 
 /**

@@ -4,7 +4,7 @@
  * repeating its start until it divides evenly; rank r takes positions r, r + W, r + 2W, …, so
  * every rank gets the same number of patients and the shards are disjoint except for the padding.
  */
-import { hashParts, Rng } from '../data/rng.js';
+import { hashParts, Rng } from './rng.js';
 
 /** This rank's patient indices for one epoch, in the order to train on them. */
 export function shardIndices(count: number, { seed, epoch, rank, worldSize, shuffle }: { seed: number; epoch: number; rank: number; worldSize: number; shuffle: boolean }): number[] {
