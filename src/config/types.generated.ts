@@ -646,7 +646,7 @@ export interface ExperimentConfig {
    */
   seed: number;
   /**
-   * autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
+   * autocast: bf16 (CUDA or CPU), fp16 (CUDA only, with loss scaling; an error on the CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
    */
   precision: "fp32" | "bf16" | "fp16" | "auto";
   /**
@@ -1297,7 +1297,7 @@ export interface ExperimentConfigInput {
    */
   seed?: number;
   /**
-   * autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
+   * autocast: bf16 (CUDA or CPU), fp16 (CUDA only, with loss scaling; an error on the CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
    */
   precision?: "fp32" | "bf16" | "fp16" | "auto";
   /**
@@ -1478,7 +1478,7 @@ export interface SessionConfig {
    */
   seed: number;
   /**
-   * autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
+   * autocast: bf16 (CUDA or CPU), fp16 (CUDA only, with loss scaling; an error on the CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
    */
   precision: "fp32" | "bf16" | "fp16" | "auto";
   /**
@@ -1704,7 +1704,7 @@ export interface SessionConfigInput {
    */
   seed?: number;
   /**
-   * autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
+   * autocast: bf16 (CUDA or CPU), fp16 (CUDA only, with loss scaling; an error on the CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
    */
   precision?: "fp32" | "bf16" | "fp16" | "auto";
   /**
