@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { Session } from './session/session.js';
-export type { Batch, LoadReport, SessionInfo, StepResult } from './session/types.js';
+export type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './session/types.js';
 export {
   resolveSessionConfig,
   sessionSchema,

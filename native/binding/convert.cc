@@ -318,6 +318,44 @@ Napi::Object stepResultToJs(Napi::Env env, const session::StepResult& r) {
   return o;
 }
 
+torch::Tensor parseGradCamTargets(const Napi::Value& value, const session::Batch& batch, int64_t num_labels) {
+  const Napi::Env env = value.Env();
+  if (value.IsUndefined() || value.IsNull()) return torch::Tensor();
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    typeError(env, "gradCam targets: expected an Int32Array of (patient, slice, label) triples");
+  }
+  const auto arr = value.As<Napi::Int32Array>();
+  if (arr.ElementLength() % 3 != 0) rangeError(env, "gradCam targets: length " + std::to_string(arr.ElementLength()) + " is not a multiple of 3");
+  const auto lengths = batch.lengths.accessor<int64_t, 1>();
+  auto out = torch::empty({static_cast<int64_t>(arr.ElementLength() / 3), 3}, torch::kInt64);
+  auto* o = out.data_ptr<int64_t>();
+  for (size_t i = 0; i < arr.ElementLength(); i += 3) {
+    const int64_t b = arr[i], s = arr[i + 1], l = arr[i + 2];
+    if (b < 0 || b >= batch.patients || s < 0 || s >= lengths[b] || l < 0 || l >= num_labels) {
+      rangeError(env, "gradCam targets[" + std::to_string(i / 3) + "]: (" + std::to_string(b) + ", " + std::to_string(s) + ", " +
+                          std::to_string(l) + ") is not a valid (patient, slice, label) of this batch");
+    }
+    o[i] = b;
+    o[i + 1] = s;
+    o[i + 2] = l;
+  }
+  return out;
+}
+
+Napi::Object gradCamResultToJs(Napi::Env env, const model::GradCamResult& r) {
+  auto o = Napi::Object::New(env);
+  o.Set("logits", toFloat32Array(env, r.slice_logits));
+  o.Set("maps", toFloat32Array(env, r.maps));
+  auto shape = Napi::Array::New(env, 3);
+  for (uint32_t i = 0; i < 3; ++i) shape.Set(i, static_cast<double>(r.maps.size(i)));
+  o.Set("mapShape", shape);
+  const auto t = r.targets.to(torch::kInt32).contiguous();
+  auto targets = Napi::Int32Array::New(env, t.numel());
+  std::memcpy(targets.Data(), t.data_ptr<int32_t>(), t.numel() * sizeof(int32_t));
+  o.Set("targets", targets);
+  return o;
+}
+
 Napi::Object loadReportToJs(Napi::Env env, const io::LoadReport& r) {
   auto o = Napi::Object::New(env);
   o.Set("loaded", strings(env, r.loaded));

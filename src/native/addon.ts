@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 
 import type { SessionConfig } from '../config/session-schema.js';
 import { setOpenMpDefaults } from './omp-env.js';
-import type { Batch, LoadReport, SessionInfo, StepResult } from '../session/types.js';
+import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from '../session/types.js';
 import { glibcVersion, nvidiaDriverVersion } from './host.js';
 import { loadError, noAddonError } from './load-error.js';
 import { packageRoot } from './package-root.js';
@@ -40,6 +40,7 @@ export interface NativeSession {
   trainStep(batch: Batch): Promise<StepResult>;
   evalStep(batch: Batch): Promise<StepResult>;
   predict(batch: Batch): Promise<StepResult>;
+  gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult>;
   setLearningRate(lr: number): Promise<void>;
   loadWeights(path: string): Promise<LoadReport>;
   saveWeights(path: string): Promise<void>;

@@ -4,7 +4,7 @@ import { loadAddon, type NativeSession } from '../native/addon.js';
 import { rethrow } from '../native/errors.js';
 import { cpuHasNativeBf16 } from '../native/host.js';
 import { concretePrecision } from './precision.js';
-import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
+import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './types.js';
 
 async function call<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -56,6 +56,16 @@ export class Session {
   /** Logits and patient probabilities (labels not needed; `loss` is NaN). */
   predict(batch: Batch): Promise<StepResult> {
     return call(() => this.native.predict(batch));
+  }
+
+  /**
+   * Grad-CAM on the last VGG16 convolution block for each `targets` triple (patient, slice, label),
+   * flattened; omitted: every valid slice and label. The gradient of the slice's label logit flows
+   * back through the slice and label RNNs to that slice's activations. The model runs in
+   * evaluation mode and in fp32, whatever `precision` says; nothing is updated.
+   */
+  gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult> {
+    return call(() => this.native.gradCam(batch, targets));
   }
 
   /** Sets the base learning rate (the backbone's is this times `optim.backbone_lr_mult`). */

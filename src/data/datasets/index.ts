@@ -1,18 +1,24 @@
 /** One entry point for every dataset layout (ARCHITECTURE.md §7). */
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { dataSchema, type DataConfigInput } from '../../config/data-schema.js';
 import type { Dataset } from '../types.js';
+import { looksLikeDicomTree, readDicomTree } from './dicom-tree.js';
 import { readFolders } from './folders.js';
 import { readManifest } from './manifest.js';
 import { looksLikeRsna, readRsna } from './rsna.js';
 
-/** Which layout `root` holds, for `format: 'auto'`. */
-export function detectFormat(root: string): 'folders' | 'rsna' | 'manifest' {
+/**
+ * Which layout `root` holds, for `format: 'auto'`: a CSV file is a manifest; RSNA's label CSV means
+ * rsna; DICOM files with no labels CSV (`labels_csv`, or `train.csv` of the folders layout) are a
+ * `dicom` tree; anything else is `folders`.
+ */
+export async function detectFormat(root: string, labelsCsv?: string): Promise<'folders' | 'rsna' | 'manifest' | 'dicom'> {
   const full = resolve(root);
   if (existsSync(full) && statSync(full).isFile() && full.toLowerCase().endsWith('.csv')) return 'manifest';
   if (looksLikeRsna(full)) return 'rsna';
+  if (labelsCsv === undefined && !existsSync(join(full, 'train.csv')) && (await looksLikeDicomTree(full))) return 'dicom';
   return 'folders';
 }
 
@@ -23,7 +29,7 @@ export function detectFormat(root: string): 'folders' | 'rsna' | 'manifest' {
 export async function openDataset(input: DataConfigInput): Promise<Dataset> {
   const config = dataSchema.parse(input);
   if (!existsSync(resolve(config.root))) throw new Error(`${resolve(config.root)}: dataset root does not exist`);
-  const format = config.format === 'auto' ? detectFormat(config.root) : config.format;
+  const format = config.format === 'auto' ? await detectFormat(config.root, config.labels_csv) : config.format;
   switch (format) {
     case 'rsna':
       return readRsna(config);
@@ -33,5 +39,7 @@ export async function openDataset(input: DataConfigInput): Promise<Dataset> {
       return { ...(await readFolders(config)), format: 'synthetic' };
     case 'folders':
       return readFolders(config);
+    case 'dicom':
+      return readDicomTree(config);
   }
 }
