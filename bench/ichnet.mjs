@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * ichnet's side of `npm run bench` (driven by scripts/bench.mjs; uses the compiled package in dist/).
+ * ichnet's side of `npm run bench` (driven by bench/run.mjs; uses the compiled package in dist/).
  *
  *   node bench/ichnet.mjs serve                 JSON-lines commands on stdin, replies on fd 3
  *   node bench/ichnet.mjs e2e '<json>'          one training epoch with Trainer; result on fd 3
@@ -107,7 +107,7 @@ async function e2e({ root, model, epochs = 1, validation, threads, out, device =
   const runParent = out ?? (await mkdtemp(join(tmpdir(), 'ichnet-bench-run-')));
   const config = await loadExperimentConfig({
     preset: 'quickstart',
-    // Pinned to what bench/reference.py's e2e does, whatever the preset says: the model scripts/bench.mjs
+    // Pinned to what bench/reference.py's e2e does, whatever the preset says: the model bench/run.mjs
     // gives both sides, in one stage, CLAHE on (the quickstart preset turns it off for the phantoms).
     set: [
       ...Object.entries(model).map(([key, value]) => `model.${key}=${JSON.stringify(value)}`),

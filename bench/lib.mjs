@@ -1,5 +1,5 @@
 /**
- * Helpers shared by `scripts/bench.mjs` and the ichnet side of the benchmark: statistics, process
+ * Helpers shared by `bench/run.mjs` and the ichnet side of the benchmark: statistics, process
  * tree accounting from /proc (CPU time, PSS/RSS), and a JSON-lines RPC over a child's fd 3.
  */
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The PyTorch side of `npm run bench` (driven by scripts/bench.mjs; Debian's /usr/bin/python3 with
+"""The PyTorch side of `npm run bench` (driven by bench/run.mjs; Debian's /usr/bin/python3 with
 torch, torchvision, cv2, pydicom and numpy, or ICHNET_PYTHON).
 
     reference.py serve               JSON-lines commands on stdin, replies on fd 3
@@ -399,7 +399,7 @@ def e2e(p):
     n_val = max(1, round(p["validation"] * len(patients)))
     val = [patients[i] for i in order[:n_val]]
     train = [patients[i] for i in order[n_val:]]
-    m = dict(p["model"], labels=label_names)  # the quickstart model, as scripts/bench.mjs gives both sides
+    m = dict(p["model"], labels=label_names)  # the quickstart model, as bench/run.mjs gives both sides
     net = torchvision_init(oracle.Net(m))
     device, amp = gpu_recipe(p, net)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)

@@ -1,5 +1,5 @@
 // Where built addons live, and the manifest written next to each one: what it was built against
-// and what it needs at run time. The loader (src/native/) reads the manifest to decide whether a
+// and what it needs at run time. The loader (src/addon/) reads the manifest to decide whether a
 // prebuilt binary fits this machine before loading it; scripts/prebuild.mjs lays them out.
 //
 //   build/Release/ichnet.node + ichnet.json                 a build from source (CMakeLists.txt)
@@ -42,7 +42,7 @@ function napiVersion() {
 
 /**
  * Describes the addon at `addonFile`, built against the LibTorch `torch` (a findLibTorch() result).
- * The fields are documented with the AddonManifest type in src/native/script-types.ts.
+ * The fields are documented with the AddonManifest type in src/addon/script-types.ts.
  */
 export function describeAddon(addonFile, torch) {
   const elf = readElf(addonFile);

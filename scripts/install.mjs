@@ -15,16 +15,16 @@ import { findLibTorch, HOW_TO_GET_LIBTORCH, packageRoot } from './libtorch.mjs';
 
 /**
  * True when a prebuilt addon fits and loads here. Asks the package's own loader
- * (dist/src/native/addon.js: the same choice as at run time) in a child process, so that a failing
+ * (dist/src/addon/load.js: the same choice as at run time) in a child process, so that a failing
  * dlopen cannot take this script with it. A checkout before `tsc` has no loader and no prebuilds.
  */
 function prebuiltAddonLoads() {
   const requested = process.env.ICHNET_ADDON || 'auto';
   if (process.env.ICHNET_BUILD_FROM_SOURCE === '1' || requested === 'source') return false;
-  // The loader prefers a build from source when there is one (src/native/variant.ts): keep it
+  // The loader prefers a build from source when there is one (src/addon/variant.ts): keep it
   // current (an incremental build) rather than judge prebuilt binaries it would not load.
   if (requested === 'auto' && existsSync(sourceBuildFile())) return false;
-  const loader = join(packageRoot, 'dist', 'src', 'native', 'addon.js');
+  const loader = join(packageRoot, 'dist', 'src', 'addon', 'load.js');
   if (!existsSync(loader) || !existsSync(prebuildsDir())) return false;
   const code = [
     `const { loadAddon } = await import(${JSON.stringify(pathToFileURL(loader).href)});`,

@@ -12,9 +12,10 @@ export {
 } from './config/session-schema.js';
 export { COURSE_LABELS, RSNA_LABELS } from './config/labels.js';
 export { DEFAULT_WINDOWS, IMAGENET_MEAN, IMAGENET_STD } from './config/prep-constants.js';
-export { runtimeInfo, type AddonLoad, type RuntimeReport } from './native/runtime.js';
+export { runtimeInfo, type AddonLoad, type RuntimeReport } from './session/runtime.js';
+export { augParamNames } from './session/binding.js';
 export { preprocess, type PreprocessOptions } from './prep/preprocess.js';
-export { augParamNames } from './native/runtime.js';
+export { clahe, type ClaheOptions } from './prep/clahe.js';
 export { Trainer, type FitResult, type TrainerEvents, type TrainerOptions } from './train/trainer.js';
 export { experimentSchema, type ExperimentConfig, type ExperimentConfigInput } from './config/experiment-schema.js';
 export { loadExperimentConfig, presetNames } from './config/load.js';

@@ -10,11 +10,11 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { glibcVersion } from '../src/native/host.js';
-import { discovery } from '../src/native/scripts.js';
+import { glibcVersion } from '../src/addon/host.js';
+import { discovery } from '../src/addon/scripts.js';
 import { builtAddon, loadIn, packageCopy, patchedCopy, placeAddon, type LoadOutcome } from './helpers/package-copy.js';
 
-const torch = discovery.findLibTorch();
+const torch = discovery().findLibTorch();
 const glibc = glibcVersion();
 const minor = (torch?.version ?? '').split('.').slice(0, 2).join('.');
 

@@ -1,12 +1,12 @@
 /**
- * Choosing the addon binary (src/native/variant.ts) over every combination of ICHNET_ADDON, a
+ * Choosing the addon binary (src/addon/variant.ts) over every combination of ICHNET_ADDON, a
  * build from source, the prebuilds present, the NVIDIA driver, the LibTorch found and glibc,
  * against the rule written out independently here; then the messages of the common misfits.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type { AddonManifest } from '../src/native/scripts.js';
+import type { AddonManifest } from '../src/addon/scripts.js';
 import {
   ADDON_REQUESTS,
   chooseAddon,
@@ -15,7 +15,7 @@ import {
   type Discovery,
   type FoundLibTorch,
   type HostFacts,
-} from '../src/native/variant.js';
+} from '../src/addon/variant.js';
 
 function manifest(variant: 'cpu' | 'cuda', over: Partial<AddonManifest> = {}): AddonManifest {
   const cuda = variant === 'cuda';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { loadExperimentConfig, presetNames } from '../src/index.js';
-import { packageRoot } from '../src/native/addon.js';
+import { packageRoot } from '../src/package-root.js';
 import { stageConfig } from '../src/train/stages.js';
 import { tempDir } from './helpers/temp-dir.js';
 

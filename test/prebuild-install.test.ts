@@ -12,8 +12,8 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { packageRoot } from '../src/native/package-root.js';
-import { addonFiles } from '../src/native/scripts.js';
+import { packageRoot } from '../src/package-root.js';
+import { addonFiles } from '../src/addon/scripts.js';
 import { builtAddon, cleanEnv, manifestFor } from './helpers/package-copy.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -63,12 +63,12 @@ describe('the CPU prebuild, packed and installed', { skip: existsSync(builtAddon
     for (const entry of [...pkg.files, 'package.json'].filter((f) => f !== 'prebuilds')) {
       if (existsSync(join(packageRoot, entry))) cpSync(join(packageRoot, entry), join(stage, entry), { recursive: true });
     }
-    const staged = addonFiles.sourceBuildFile(stage);
+    const staged = addonFiles().sourceBuildFile(stage);
     mkdirSync(dirname(staged), { recursive: true });
     copyFileSync(builtAddon, staged);
-    const manifest = addonFiles.manifestPath(builtAddon);
-    if (existsSync(manifest)) copyFileSync(manifest, addonFiles.manifestPath(staged));
-    else writeFileSync(addonFiles.manifestPath(staged), JSON.stringify(manifestFor(staged))); // a build from before manifests
+    const manifest = addonFiles().manifestPath(builtAddon);
+    if (existsSync(manifest)) copyFileSync(manifest, addonFiles().manifestPath(staged));
+    else writeFileSync(addonFiles().manifestPath(staged), JSON.stringify(manifestFor(staged))); // a build from before manifests
     run(process.execPath, [join(stage, 'scripts', 'prebuild.mjs'), '--no-build'], { cwd: stage });
     rmSync(join(stage, 'build'), { recursive: true });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { Trainer, type ExperimentConfigInput } from '../src/index.js';
-import { packageRoot } from '../src/native/addon.js';
+import { packageRoot } from '../src/package-root.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');

@@ -10,7 +10,7 @@
 #include "binding/malloc_tuning.h"
 #include "binding/preprocess_binding.h"
 #include "binding/promise_worker.h"
-#include "binding/prep_binding.h"
+#include "binding/clahe_binding.h"
 #include "binding/session_wrap.h"
 
 namespace ichnet::binding {
@@ -56,7 +56,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeSession", ctor);
   exports.Set("createSession", Napi::Function::New(env, SessionWrap::create, "createSession"));
   exports.Set("runtimeInfo", Napi::Function::New(env, runtimeInfo, "runtimeInfo"));
-  registerPrepFunctions(env, exports);
+  registerClahe(env, exports);
   registerPreprocess(env, exports);
   registerHu(env, exports);
   return exports;

@@ -1,7 +1,7 @@
 /** `ichnet doctor`: which binary loaded and why, and everything needed to tell why ichnet does or does not use the GPU. */
 import { availableParallelism } from 'node:os';
 
-import { runtimeInfo, type RuntimeReport } from '../native/runtime.js';
+import { runtimeInfo, type RuntimeReport } from '../session/runtime.js';
 
 const VARIANT_NAMES = { source: 'built from source', cpu: 'prebuilt, CPU', cuda: 'prebuilt, CUDA' } as const;
 

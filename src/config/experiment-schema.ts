@@ -43,11 +43,11 @@ export const trainSchema = z.strictObject({
   lr_schedule: lrScheduleSchema.prefault({}),
   early_stopping: z
     .strictObject({
-      metric: metricName.default('val_f2_micro'),
-      patience: z.number().int().min(0).default(0).describe('epochs without improvement before stopping; 0 = off'),
+      metric: metricName.default('val_f2_micro').describe('the metric early stopping watches (may differ from `monitor`)'),
+      patience: z.number().int().min(0).default(0).describe('last stage: epochs without improvement of `metric` before stopping; 0 = off'),
     })
     .prefault({}),
-  monitor: metricName.default('val_f2_micro').describe('metric that picks the best checkpoint'),
+  monitor: metricName.default('val_f2_micro').describe('the metric that picks the best checkpoint (last stage)'),
   tune_thresholds: z.boolean().default(true).describe('per-label F2-optimal thresholds on validation, stored with the checkpoint'),
   prefetch: z.number().int().min(1).default(2).describe('batches decoded ahead of the device'),
   log_every: z.number().int().min(1).default(10).describe('steps between metrics.jsonl lines'),

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../package-root.js';
 import { experimentSchema, type ExperimentConfig } from './experiment-schema.js';
 import { formatIssues } from './session-schema.js';
 

@@ -4,7 +4,7 @@
  * `augParamNames` (the native code is the single source of their order).
  */
 import type { AugmentConfig } from '../config/augment-schema.js';
-import { augParamNames } from '../native/runtime.js';
+import { augParamNames } from '../session/binding.js';
 import { Rng } from './rng.js';
 
 /** Strength of augmentation in [0, 1] at a (0-based) epoch. */

@@ -4,8 +4,7 @@
  * OpenCV's tiles: different output, 20–100× slower) and OpenCV is not a dependency.
  */
 import { CLAHE_CLIP_LIMIT, CLAHE_TILES } from '../config/prep-constants.js';
-import { loadAddon } from '../native/addon.js';
-import { rethrow } from '../native/errors.js';
+import { callNative } from '../session/binding.js';
 
 export interface ClaheOptions {
   /** Image width in pixels (an integer ≥ 1). */
@@ -51,10 +50,5 @@ export async function clahe(image: Uint8Array, options: ClaheOptions): Promise<U
   } else {
     throw new TypeError('clahe: tiles: expected a number or [tilesX, tilesY]');
   }
-  const { addon } = loadAddon();
-  try {
-    return await addon.clahe(image, options.width, options.height, options.clipLimit ?? CLAHE_CLIP_LIMIT, tilesX, tilesY);
-  } catch (e) {
-    throw rethrow(e);
-  }
+  return callNative((addon) => addon.clahe(image, options.width, options.height, options.clipLimit ?? CLAHE_CLIP_LIMIT, tilesX, tilesY));
 }

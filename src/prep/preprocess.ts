@@ -2,8 +2,7 @@
 import { availableParallelism } from 'node:os';
 
 import { formatIssues, prepSchema, type SessionConfigInput } from '../config/session-schema.js';
-import { loadAddon } from '../native/addon.js';
-import { rethrow } from '../native/errors.js';
+import { callNative } from '../session/binding.js';
 import type { Batch } from '../session/types.js';
 
 export interface PreprocessOptions {
@@ -24,10 +23,5 @@ export interface PreprocessOptions {
 export async function preprocess(batch: Batch, options: PreprocessOptions = {}): Promise<Float32Array> {
   const parsed = prepSchema.safeParse(options.prep ?? {});
   if (!parsed.success) throw new TypeError(`invalid prep config:\n${formatIssues(parsed.error, 'prep')}`);
-  const { addon } = loadAddon();
-  try {
-    return await addon.preprocess(batch, parsed.data, options.inputSize ?? 224, options.device ?? 'cpu', options.threads ?? availableParallelism());
-  } catch (e) {
-    throw rethrow(e);
-  }
+  return callNative((addon) => addon.preprocess(batch, parsed.data, options.inputSize ?? 224, options.device ?? 'cpu', options.threads ?? availableParallelism()));
 }

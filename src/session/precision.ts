@@ -9,7 +9,7 @@ export type ConcretePrecision = Exclude<SessionConfig['precision'], 'auto'>;
  *
  * @param device the configured device (`auto`, `cpu`, `cuda`, `cuda:<i>`)
  * @param cudaAvailable whether LibTorch sees a CUDA device (what `auto` devices resolve to)
- * @param cpuBf16 whether the CPU computes bf16 natively (src/native/host.ts)
+ * @param cpuBf16 whether the CPU computes bf16 natively (src/addon/host.ts)
  */
 export function concretePrecision(precision: SessionConfig['precision'], device: string, cudaAvailable: boolean, cpuBf16: boolean): ConcretePrecision {
   if (precision !== 'auto') return precision;

@@ -1,18 +1,8 @@
 /** The public, typed face of a native training session. */
 import { resolveSessionConfig, type SessionConfig, type SessionConfigInput } from '../config/session-schema.js';
-import { loadAddon, type NativeSession } from '../native/addon.js';
-import { rethrow } from '../native/errors.js';
-import { cpuHasNativeBf16 } from '../native/host.js';
+import { callNative, cpuHasNativeBf16, nativeAddon, type NativeSession } from './binding.js';
 import { concretePrecision } from './precision.js';
 import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './types.js';
-
-async function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw rethrow(e);
-  }
-}
 
 /**
  * A model, its optimizer and its device (ARCHITECTURE.md §4–§5), living in the native addon.
@@ -36,26 +26,25 @@ export class Session {
    */
   static async create(config: SessionConfigInput = {}): Promise<Session> {
     const resolved = resolveSessionConfig(config);
-    const { addon } = loadAddon();
     if (resolved.precision === 'auto') {
-      resolved.precision = concretePrecision('auto', resolved.device, addon.runtimeInfo().cudaAvailable, cpuHasNativeBf16());
+      resolved.precision = concretePrecision('auto', resolved.device, nativeAddon().runtimeInfo().cudaAvailable, cpuHasNativeBf16());
     }
-    return call(async () => new Session(await addon.createSession(resolved), resolved));
+    return callNative(async (addon) => new Session(await addon.createSession(resolved), resolved));
   }
 
   /** One optimizer step on the batch (labels required): forward, loss, backward, update. */
   trainStep(batch: Batch): Promise<StepResult> {
-    return call(() => this.native.trainStep(batch));
+    return callNative(() => this.native.trainStep(batch));
   }
 
   /** Loss and logits without updating anything (labels required; BatchNorm in evaluation mode). */
   evalStep(batch: Batch): Promise<StepResult> {
-    return call(() => this.native.evalStep(batch));
+    return callNative(() => this.native.evalStep(batch));
   }
 
   /** Logits and patient probabilities (labels not needed; `loss` is NaN). */
   predict(batch: Batch): Promise<StepResult> {
-    return call(() => this.native.predict(batch));
+    return callNative(() => this.native.predict(batch));
   }
 
   /**
@@ -65,12 +54,12 @@ export class Session {
    * evaluation mode and in fp32, whatever `precision` says; nothing is updated.
    */
   gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult> {
-    return call(() => this.native.gradCam(batch, targets));
+    return callNative(() => this.native.gradCam(batch, targets));
   }
 
   /** Sets the base learning rate (the backbone's is this times `optim.backbone_lr_mult`). */
   setLearningRate(lr: number): Promise<void> {
-    return call(() => this.native.setLearningRate(lr));
+    return callNative(() => this.native.setLearningRate(lr));
   }
 
   /**
@@ -79,12 +68,12 @@ export class Session {
    * keys are reported, a shape mismatch rejects and changes nothing.
    */
   loadWeights(path: string): Promise<LoadReport> {
-    return call(() => this.native.loadWeights(path));
+    return callNative(() => this.native.loadWeights(path));
   }
 
   /** Saves every parameter and buffer to a `.safetensors` file (PyTorch state-dict names). */
   saveWeights(path: string): Promise<void> {
-    return call(() => this.native.saveWeights(path));
+    return callNative(() => this.native.saveWeights(path));
   }
 
   /**
@@ -92,17 +81,17 @@ export class Session {
    * directory is written under a temporary name and renamed into place.
    */
   saveCheckpoint(dir: string, files?: Record<string, string>): Promise<void> {
-    return call(() => this.native.saveCheckpoint(dir, files));
+    return callNative(() => this.native.saveCheckpoint(dir, files));
   }
 
   /** Restores weights, optimizer state, step count and learning rate from `saveCheckpoint`. */
   loadCheckpoint(dir: string): Promise<void> {
-    return call(() => this.native.loadCheckpoint(dir));
+    return callNative(() => this.native.loadCheckpoint(dir));
   }
 
   /** LibTorch version, device, CUDA/cuDNN availability, threads, parameter count, step. */
   info(): Promise<SessionInfo> {
-    return call(() => this.native.info());
+    return callNative(() => this.native.info());
   }
 
   /**
@@ -112,6 +101,6 @@ export class Session {
    * done with before creating the next one.
    */
   close(): Promise<void> {
-    return call(() => this.native.close());
+    return callNative(() => this.native.close());
   }
 }

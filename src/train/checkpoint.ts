@@ -1,22 +1,13 @@
 /** Opening a trained checkpoint for evaluation and prediction. */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-
 import { dataSchema, type DataConfigInput } from '../config/data-schema.js';
 import type { ExperimentConfig } from '../config/experiment-schema.js';
 import { openDataset } from '../data/datasets/index.js';
 import type { Dataset } from '../data/types.js';
 import { Session } from '../session/session.js';
 import { infer, type Inference } from './infer.js';
+import { findCheckpoint, readState } from './run-dir.js';
+import { sessionConfigOf, stageConfig, stageCount } from './stages.js';
 import type { TrainState } from './state.js';
-
-/** The configuration of a run's last stage (the model its checkpoints hold). */
-export function finalStageConfig(config: ExperimentConfig): ExperimentConfig {
-  const stage = config.stages[config.stages.length - 1];
-  if (!stage) return config;
-  return { ...config, model: { ...config.model, ...stage.model }, optim: { ...config.optim, ...stage.optim }, train: { ...config.train, ...stage.train } };
-}
 
 export interface OpenedCheckpoint {
   session: Session;
@@ -29,17 +20,10 @@ export interface OpenedCheckpoint {
  * last, checkpoint) — with the model, labels and thresholds it was trained with.
  */
 export async function openCheckpoint(dir: string, overrides: { device?: string; threads?: number } = {}): Promise<OpenedCheckpoint> {
-  let ckpt = resolve(dir);
-  if (!existsSync(join(ckpt, 'state.json'))) {
-    const best = join(ckpt, 'checkpoints', 'best');
-    ckpt = existsSync(join(best, 'state.json')) ? best : join(ckpt, 'checkpoints', 'last');
-  }
-  const statePath = join(ckpt, 'state.json');
-  if (!existsSync(statePath)) throw new Error(`${resolve(dir)}: not a checkpoint or run directory (no state.json)`);
-  const state = JSON.parse(await readFile(statePath, 'utf8')) as TrainState;
-  const config = finalStageConfig(state.config);
-  const c = { ...config, ...overrides };
-  const session = await Session.create({ model: c.model, prep: c.prep, loss: c.loss, optim: c.optim, device: c.device, threads: c.threads, seed: c.seed, precision: c.precision, channels_last: c.channels_last });
+  const ckpt = findCheckpoint(dir);
+  const state = await readState(ckpt);
+  const config = stageConfig(state.config, stageCount(state.config) - 1).config;
+  const session = await Session.create(sessionConfigOf({ ...config, ...overrides }));
   await session.loadCheckpoint(ckpt);
   return { session, state, config };
 }

@@ -1,5 +1,6 @@
-/** Multi-stage recipes: the config each stage trains with. */
+/** Multi-stage recipes: the config each stage trains with, the one place that resolves it. */
 import type { ExperimentConfig } from '../config/experiment-schema.js';
+import type { SessionConfigInput } from '../config/session-schema.js';
 
 /** `base` with the keys `overrides` sets, recursively into plain objects (arrays are replaced). */
 function mergeOverrides<T extends object>(base: T, overrides: object | undefined): T {
@@ -13,7 +14,15 @@ function mergeOverrides<T extends object>(base: T, overrides: object | undefined
   return out as T;
 }
 
-/** Merges a stage's overrides into the experiment config. */
+/** How many stages `config` runs: its `stages`, or one (`main`) when there are none. */
+export function stageCount(config: ExperimentConfig): number {
+  return Math.max(1, config.stages.length);
+}
+
+/**
+ * Stage `index`'s resolved config: the experiment config with that stage's overrides merged in
+ * (only the keys the stage names change). The last stage's is the model a run's checkpoints hold.
+ */
 export function stageConfig(config: ExperimentConfig, index: number): { name: string; epochs: number; config: ExperimentConfig } {
   const stage = config.stages[index];
   if (!stage) return { name: 'main', epochs: config.train.epochs, config };
@@ -27,4 +36,9 @@ export function stageConfig(config: ExperimentConfig, index: number): { name: st
       train: mergeOverrides(config.train, stage.train),
     },
   };
+}
+
+/** The part of an experiment config a session is built from. */
+export function sessionConfigOf(c: ExperimentConfig): SessionConfigInput {
+  return { model: c.model, prep: c.prep, loss: c.loss, optim: c.optim, device: c.device, threads: c.threads, seed: c.seed, precision: c.precision, channels_last: c.channels_last };
 }

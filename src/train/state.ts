@@ -1,4 +1,4 @@
-/** What a checkpoint's `state.json` holds besides weights and optimizer state (ARCHITECTURE.md §8). */
+/** What a checkpoint's `state.json` holds besides weights and optimizer state (read by src/train/run-dir.ts). */
 import type { ExperimentConfig } from '../config/experiment-schema.js';
 
 /** One line of metrics.jsonl / one entry of the training history. */
@@ -18,9 +18,12 @@ export interface HistoryEntry {
   seconds?: number;
 }
 
+/** The state.json format this version writes and reads. */
+export const STATE_VERSION = 1;
+
 export interface TrainState {
   /** Format version of this file. */
-  version: 1;
+  version: typeof STATE_VERSION;
   config: ExperimentConfig;
   labels: string[];
   /** Per-label decision thresholds (F2-tuned on validation, or 0.5). */
@@ -31,9 +34,8 @@ export interface TrainState {
   batchInEpoch: number;
   /** Optimizer steps over all stages. */
   globalStep: number;
+  /** The epoch that checkpoints/best holds, by `train.monitor` (last stage only). */
   best: { metric: string; value: number; stage: number; epoch: number } | null;
-  /** Epochs since the monitored metric last improved (early stopping). */
-  staleEpochs: number;
   history: HistoryEntry[];
   /** Validation patients (ids), so evaluation after resuming uses the same split. */
   validationPatients: string[];

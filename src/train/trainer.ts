@@ -3,12 +3,10 @@
  * early stopping, threshold tuning, resumable interruption, predictions and the report.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { experimentSchema, type ExperimentConfig, type ExperimentConfigInput } from '../config/experiment-schema.js';
-import { formatIssues, type SessionConfigInput } from '../config/session-schema.js';
+import { formatIssues } from '../config/session-schema.js';
 import type { DataConfigInput } from '../config/data-schema.js';
 import { openDataset } from '../data/datasets/index.js';
 import { SliceLoader } from '../data/loader.js';
@@ -19,11 +17,12 @@ import { openCheckpoint, predictDataset } from './checkpoint.js';
 import { ensureSyntheticData } from './synthetic.js';
 import { infer, type Inference } from './infer.js';
 import { scoreInference, tuneThresholdsFor, type Scores } from './scores.js';
+import { currentStageEpochs, newBest, shouldStop } from './policy.js';
 import { learningRateAt } from './schedule.js';
-import { stageConfig } from './stages.js';
+import { sessionConfigOf, stageConfig, stageCount } from './stages.js';
 import { writeRunReport } from './report.js';
-import { RunDirectory } from './run-dir.js';
-import type { HistoryEntry, TrainState } from './state.js';
+import { readState, RunDirectory, type CheckpointKind } from './run-dir.js';
+import { STATE_VERSION, type HistoryEntry, type TrainState } from './state.js';
 
 /** Events a Trainer emits, with their payloads. */
 export interface TrainerEvents {
@@ -60,21 +59,30 @@ export interface TrainerOptions {
   signal?: AbortSignal;
 }
 
-const metricValue = (scores: Scores, loss: number, metric: string): number =>
-  metric === 'val_loss'
-    ? loss
-    : metric === 'val_f2_macro'
-      ? scores.slice.f2.macro
-      : metric === 'val_patient_f2_micro'
-        ? scores.patient.f2.micro
-        : metric === 'val_auc_macro'
-          ? (scores.slice.auc.macro ?? Number.NaN)
-          : scores.slice.f2.micro;
-const improves = (metric: string, value: number, best: number | undefined) =>
-  Number.isFinite(value) && (best === undefined || (metric === 'val_loss' ? value < best : value > best));
+/** The patients a run trains on and validates on. */
+interface Split {
+  train: PatientRecord[];
+  validation: PatientRecord[];
+}
 
-function sessionConfig(c: ExperimentConfig): SessionConfigInput {
-  return { model: c.model, prep: c.prep, loss: c.loss, optim: c.optim, device: c.device, threads: c.threads, seed: c.seed, precision: c.precision, channels_last: c.channels_last };
+/** A stage with its resolved config. */
+type Stage = ReturnType<typeof stageConfig>;
+
+/** What one epoch's training steps did. */
+interface TrainedEpoch {
+  epoch: number;
+  /** performance.now() when the epoch began. */
+  startedAt: number;
+  /** Batches of the epoch done, replayed ones included. */
+  batches: number;
+  lossSum: number;
+  /** Optimizer steps taken (replayed batches excluded). */
+  steps: number;
+  slices: number;
+  /** The learning rate of the last step. */
+  lr: number;
+  /** True when the signal stopped the epoch after `batches` batches. */
+  interrupted: boolean;
 }
 
 /**
@@ -119,7 +127,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const run = await RunDirectory.create(options.runDir ?? join(resolve(config.out), `${config.name}-${RunDirectory.timestamp()}`));
     await run.writeConfig(resolved);
     const state: TrainState = {
-      version: 1,
+      version: STATE_VERSION,
       config: resolved,
       labels: dataset.labelNames,
       thresholds: dataset.labelNames.map(() => 0.5),
@@ -128,7 +136,6 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       batchInEpoch: 0,
       globalStep: 0,
       best: null,
-      staleEpochs: 0,
       history: [],
       validationPatients: [],
       interrupted: false,
@@ -138,17 +145,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Continues the run in `runDir` from its last checkpoint, on the same trajectory. */
   static async resume(runDir: string, options: Omit<TrainerOptions, 'runDir'> = {}): Promise<Trainer> {
-    const statePath = join(runDir, 'checkpoints', 'last', 'state.json');
-    if (!existsSync(statePath)) throw new Error(`${runDir}: nothing to resume (${statePath} is missing)`);
-    const state = JSON.parse(await readFile(statePath, 'utf8')) as TrainState;
-    const dataset = await openDataset(state.config.data);
     const run = await RunDirectory.open(runDir);
+    const state = await run.lastState();
+    const dataset = await openDataset(state.config.data);
     const trainer = new Trainer(state.config, dataset, run, { ...state, interrupted: false }, { ...options, runDir });
     trainer.resumed = true;
     return trainer;
   }
 
-  private split(): { train: PatientRecord[]; validation: PatientRecord[] } {
+  private split(): Split {
     const L = this.state.labels.length;
     const t = this.config.train;
     if (this.state.validationPatients.length > 0) {
@@ -172,9 +177,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     });
   }
 
-  private async saveCheckpoint(session: Session, kind: 'last' | 'best'): Promise<void> {
+  private async saveCheckpoint(session: Session, kind: CheckpointKind): Promise<void> {
     const path = this.run.checkpoint(kind);
-    await session.saveCheckpoint(path, { 'state.json': JSON.stringify(this.state) });
+    await session.saveCheckpoint(path, RunDirectory.checkpointFiles(this.state));
     this.emit('checkpoint', { kind, path });
   }
 
@@ -214,141 +219,180 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Runs every remaining stage and epoch. Resolves when done or interrupted by the signal. */
   async fit(): Promise<FitResult> {
-    const { train, validation } = this.split();
-    if (train.length === 0 || validation.length === 0) {
+    const split = this.split();
+    if (split.train.length === 0 || split.validation.length === 0) {
       throw new Error(`${this.dataset.root}: ${this.dataset.patients.length} patient(s) cannot be split into training and validation`);
     }
-    const L = this.state.labels.length;
-    const stages = Math.max(1, this.config.stages.length);
     const skipped: SkippedItem[] = [...this.dataset.skipped];
     let session: Session | undefined;
-
     try {
-      for (let s = this.state.stage; s < stages; s++) {
-        const stage = stageConfig(this.config, s);
-        const c = stage.config;
-        const resuming = this.resumed;
-        this.resumed = false;
+      for (let s = this.state.stage; s < stageCount(this.config); s++) {
         // One stage's model at a time: the next starts from the checkpoint the last one saved.
         await session?.close();
-        session = await Session.create(sessionConfig(c));
-        if (resuming) {
-          await session.loadCheckpoint(this.run.checkpoint('last'));
-        } else if (s > 0) {
-          await session.loadWeights(join(this.run.checkpoint('last'), 'model.safetensors'));
-        } else if (c.train.pretrained) {
-          await session.loadWeights(c.train.pretrained);
+        session = await this.openStage(s);
+        if (!(await this.runStage(s, session, split, skipped))) {
+          await session.close();
+          return { runDir: this.run.dir, interrupted: true, best: this.state.best, thresholds: this.state.thresholds, history: this.state.history, skipped };
         }
-        if (!resuming) Object.assign(this.state, { stage: s, epoch: 0, batchInEpoch: 0 });
-        const loader = new SliceLoader(train, {
-          labels: L,
-          patientsPerBatch: c.train.patients_per_batch,
-          maxSlices: c.train.max_slices,
-          mode: 'train',
-          seed: c.seed,
-          prefetch: c.train.prefetch,
-          onError: c.data.on_error,
-          augment: c.augment,
-        });
-        const stepsPerEpoch = Math.ceil(train.length / c.train.patients_per_batch);
-        this.emit('stage', { index: s, name: stage.name, epochs: stage.epochs, stepsPerEpoch });
-
-        for (let epoch = this.state.epoch; epoch < stage.epochs; epoch++) {
-          const t0 = performance.now();
-          let lossSum = 0;
-          let lossSteps = 0;
-          let slices = 0;
-          let batch = 0;
-          let lr = Number.NaN;
-          for await (const loaded of loader.batches(epoch)) {
-            if (batch < this.state.batchInEpoch) {
-              batch++; // replaying the interrupted epoch up to where it stopped
-              continue;
-            }
-            const next = learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (batch + 1) / stepsPerEpoch, stage.epochs);
-            if (next !== lr) await session.setLearningRate((lr = next));
-            const result = await session.trainStep(loaded.batch);
-            batch++;
-            this.state.globalStep++;
-            lossSum += result.loss;
-            lossSteps++;
-            slices += loaded.batch.lengths.reduce((a, v) => a + v, 0);
-            const slicesPerSecond = slices / ((performance.now() - t0) / 1000);
-            this.emit('step', { stage: stage.name, epoch, step: this.state.globalStep, batch, stepsPerEpoch, loss: result.loss, lr, slicesPerSecond });
-            if (this.state.globalStep % c.train.log_every === 0) {
-              await this.run.log({ kind: 'step', stage: stage.name, epoch, step: this.state.globalStep, lr, trainLoss: result.loss, slicesPerSecond });
-            }
-            if (this.options.signal?.aborted) {
-              Object.assign(this.state, { epoch, batchInEpoch: batch, interrupted: true });
-              await this.saveCheckpoint(session, 'last');
-              await session.close();
-              return { runDir: this.run.dir, interrupted: true, best: this.state.best, thresholds: this.state.thresholds, history: this.state.history, skipped: [...skipped, ...loader.skipped] };
-            }
-          }
-          for (const item of loader.skipped) if (!skipped.some((x) => x.path === item.path)) skipped.push(item);
-
-          const inference = await this.validate(session, validation, c);
-          const scores = scoreInference(this.state.labels, validation, inference, this.state.thresholds.map(() => 0.5));
-          const seconds = (performance.now() - t0) / 1000;
-          const trainLoss = lossSteps > 0 ? lossSum / lossSteps : Number.NaN;
-          const entry: HistoryEntry = {
-            kind: 'epoch',
-            stage: stage.name,
-            epoch,
-            step: this.state.globalStep,
-            lr,
-            trainLoss,
-            valLoss: inference.loss,
-            valF2Micro: scores.slice.f2.micro,
-            valF2Macro: scores.slice.f2.macro,
-            valPatientF2Micro: scores.patient.f2.micro,
-            valAucMacro: scores.slice.auc.macro ?? Number.NaN,
-            slicesPerSecond: slices / seconds,
-            seconds,
-          };
-          this.state.history.push(entry);
-          await this.run.log(entry);
-          this.emit('epoch', { stage: stage.name, epoch, trainLoss, valLoss: inference.loss, scores, seconds });
-
-          Object.assign(this.state, { epoch: epoch + 1, batchInEpoch: 0 });
-          const monitored = metricValue(scores, inference.loss, c.train.monitor);
-          const isLastStage = s === stages - 1;
-          if (isLastStage && improves(c.train.monitor, monitored, this.state.best?.value)) {
-            this.state.best = { metric: c.train.monitor, value: monitored, stage: s, epoch };
-            this.state.staleEpochs = 0;
-            if (c.train.tune_thresholds) this.state.thresholds = tuneThresholdsFor(this.state.labels, validation, inference);
-            await this.saveCheckpoint(session, 'best');
-            this.emit('best', { metric: c.train.monitor, value: monitored, stage: stage.name, epoch });
-          } else if (isLastStage) {
-            this.state.staleEpochs++;
-          }
-          await this.saveCheckpoint(session, 'last');
-          const patience = c.train.early_stopping.patience;
-          if (isLastStage && patience > 0 && this.state.staleEpochs >= patience) break;
-        }
-        Object.assign(this.state, { stage: s + 1, epoch: 0, batchInEpoch: 0 });
       }
     } catch (e) {
       await session?.close(); // the error propagates; the memory need not wait for GC
       throw e;
     }
-
-    // Final scores: the best checkpoint on validation, with its tuned thresholds. The training
-    // session is closed first so that the evaluation reuses its memory instead of adding to it.
+    // The training session is closed first so that the final evaluation reuses its memory
+    // instead of adding to it.
     await session?.close();
-    const best = await Session.create(sessionConfig(stageConfig(this.config, stages - 1).config));
+    return this.finish(split.validation, skipped);
+  }
+
+  /**
+   * A session for stage `s`, starting from the last checkpoint (when resuming), else from the
+   * previous stage's weights, else from `train.pretrained`.
+   */
+  private async openStage(s: number): Promise<Session> {
+    const c = stageConfig(this.config, s).config;
+    const resuming = this.resumed;
+    this.resumed = false;
+    const session = await Session.create(sessionConfigOf(c));
     try {
-      const bestDir = existsSync(this.run.checkpoint('best')) ? this.run.checkpoint('best') : this.run.checkpoint('last');
-      await best.loadCheckpoint(bestDir);
-      const bestState = JSON.parse(await readFile(join(bestDir, 'state.json'), 'utf8')) as TrainState;
-      const inference = await this.validate(best, validation, stageConfig(this.config, stages - 1).config);
-      const final = scoreInference(this.state.labels, validation, inference, bestState.thresholds);
-      await this.run.writePredictions(this.state.labels, validation, inference.probs, bestState.thresholds);
-      await this.run.writeAtomic('final-metrics.json', JSON.stringify({ thresholds: bestState.thresholds, best: this.state.best, ...final }, null, 2));
-      await writeRunReport(join(this.run.dir, 'report.html'), { config: this.config, state: { ...this.state, thresholds: bestState.thresholds }, scores: final, validation, inference, session: best, skipped, startedAt: this.startedAt });
-      return { runDir: this.run.dir, interrupted: false, best: this.state.best, final, thresholds: bestState.thresholds, history: this.state.history, skipped };
+      if (resuming) await session.loadCheckpoint(this.run.checkpoint('last'));
+      else if (s > 0) await session.loadWeights(this.run.weights('last'));
+      else if (c.train.pretrained) await session.loadWeights(c.train.pretrained);
+    } catch (e) {
+      await session.close();
+      throw e;
+    }
+    if (!resuming) Object.assign(this.state, { stage: s, epoch: 0, batchInEpoch: 0 });
+    return session;
+  }
+
+  /**
+   * Trains stage `s` from the state's epoch to its last, or until early stopping. False when the
+   * signal interrupted it; the last checkpoint then holds where to resume.
+   */
+  private async runStage(s: number, session: Session, split: Split, skipped: SkippedItem[]): Promise<boolean> {
+    const stage = stageConfig(this.config, s);
+    const c = stage.config;
+    const loader = new SliceLoader(split.train, {
+      labels: this.state.labels.length,
+      patientsPerBatch: c.train.patients_per_batch,
+      maxSlices: c.train.max_slices,
+      mode: 'train',
+      seed: c.seed,
+      prefetch: c.train.prefetch,
+      onError: c.data.on_error,
+      augment: c.augment,
+    });
+    const stepsPerEpoch = Math.ceil(split.train.length / c.train.patients_per_batch);
+    this.emit('stage', { index: s, name: stage.name, epochs: stage.epochs, stepsPerEpoch });
+
+    for (let epoch = this.state.epoch; epoch < stage.epochs; epoch++) {
+      const trained = await this.trainEpoch(session, loader, stage, epoch, stepsPerEpoch);
+      for (const item of loader.skipped) if (!skipped.some((x) => x.path === item.path)) skipped.push(item);
+      if (trained.interrupted) {
+        Object.assign(this.state, { epoch, batchInEpoch: trained.batches, interrupted: true });
+        await this.saveCheckpoint(session, 'last');
+        return false;
+      }
+      if (await this.endEpoch(session, s, stage, trained, split.validation)) break;
+    }
+    Object.assign(this.state, { stage: s + 1, epoch: 0, batchInEpoch: 0 });
+    return true;
+  }
+
+  /**
+   * One epoch's optimizer steps. Resuming inside an epoch replays its batches (the loader's
+   * stream is seeded) up to where the interruption stopped, without training on them.
+   */
+  private async trainEpoch(session: Session, loader: SliceLoader, stage: Stage, epoch: number, stepsPerEpoch: number): Promise<TrainedEpoch> {
+    const c = stage.config;
+    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, interrupted: false };
+    for await (const loaded of loader.batches(epoch)) {
+      if (out.batches < this.state.batchInEpoch) {
+        out.batches++;
+        continue;
+      }
+      const lr = learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (out.batches + 1) / stepsPerEpoch, stage.epochs);
+      if (lr !== out.lr) await session.setLearningRate((out.lr = lr));
+      const { loss } = await session.trainStep(loaded.batch);
+      out.batches++;
+      out.steps++;
+      out.lossSum += loss;
+      out.slices += loaded.batch.lengths.reduce((a, v) => a + v, 0);
+      const step = ++this.state.globalStep;
+      const slicesPerSecond = out.slices / ((performance.now() - out.startedAt) / 1000);
+      this.emit('step', { stage: stage.name, epoch, step, batch: out.batches, stepsPerEpoch, loss, lr, slicesPerSecond });
+      if (step % c.train.log_every === 0) await this.run.log({ kind: 'step', stage: stage.name, epoch, step, lr, trainLoss: loss, slicesPerSecond });
+      if (this.options.signal?.aborted) {
+        out.interrupted = true;
+        break;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Validates after an epoch, records it (history, metrics.jsonl, `epoch` event), writes the
+   * checkpoints the policy asks for (src/train/policy.ts) and says whether to stop early.
+   */
+  private async endEpoch(session: Session, s: number, stage: Stage, trained: TrainedEpoch, validation: PatientRecord[]): Promise<boolean> {
+    const c = stage.config;
+    const { epoch } = trained;
+    const inference = await this.validate(session, validation, c);
+    const scores = scoreInference(this.state.labels, validation, inference, this.state.thresholds.map(() => 0.5));
+    const seconds = (performance.now() - trained.startedAt) / 1000;
+    const trainLoss = trained.steps > 0 ? trained.lossSum / trained.steps : Number.NaN;
+    const entry: HistoryEntry = {
+      kind: 'epoch',
+      stage: stage.name,
+      epoch,
+      step: this.state.globalStep,
+      lr: trained.lr,
+      trainLoss,
+      valLoss: inference.loss,
+      valF2Micro: scores.slice.f2.micro,
+      valF2Macro: scores.slice.f2.macro,
+      valPatientF2Micro: scores.patient.f2.micro,
+      valAucMacro: scores.slice.auc.macro ?? Number.NaN,
+      slicesPerSecond: trained.slices / seconds,
+      seconds,
+    };
+    this.state.history.push(entry);
+    await this.run.log(entry);
+    this.emit('epoch', { stage: stage.name, epoch, trainLoss, valLoss: inference.loss, scores, seconds });
+    Object.assign(this.state, { epoch: epoch + 1, batchInEpoch: 0 });
+
+    const lastStage = s === stageCount(this.config) - 1;
+    const best = lastStage ? newBest(entry, c.train.monitor, this.state.best, s) : null;
+    if (best) {
+      this.state.best = best;
+      if (c.train.tune_thresholds) this.state.thresholds = tuneThresholdsFor(this.state.labels, validation, inference);
+      await this.saveCheckpoint(session, 'best');
+      this.emit('best', { metric: best.metric, value: best.value, stage: stage.name, epoch });
+    }
+    await this.saveCheckpoint(session, 'last');
+    return lastStage && shouldStop(currentStageEpochs(this.state.history, stage.name), c.train.early_stopping);
+  }
+
+  /**
+   * The run's result: the best checkpoint (else the last) scored on validation with its tuned
+   * thresholds; writes predictions.csv, final-metrics.json and report.html.
+   */
+  private async finish(validation: PatientRecord[], skipped: SkippedItem[]): Promise<FitResult> {
+    const c = stageConfig(this.config, stageCount(this.config) - 1).config;
+    const session = await Session.create(sessionConfigOf(c));
+    try {
+      const dir = this.run.bestOrLast();
+      await session.loadCheckpoint(dir);
+      const { thresholds } = await readState(dir);
+      const inference = await this.validate(session, validation, c);
+      const final = scoreInference(this.state.labels, validation, inference, thresholds);
+      await this.run.writePredictions(this.state.labels, validation, inference.probs, thresholds);
+      await this.run.writeFinalMetrics({ thresholds, best: this.state.best, ...final });
+      await writeRunReport(this.run.reportPath, { config: this.config, state: { ...this.state, thresholds }, scores: final, validation, inference, session, skipped, startedAt: this.startedAt });
+      return { runDir: this.run.dir, interrupted: false, best: this.state.best, final, thresholds, history: this.state.history, skipped };
     } finally {
-      await best.close();
+      await session.close();
     }
   }
 }

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-import { packageRoot } from '../../src/native/addon.js';
+import { packageRoot } from '../../src/package-root.js';
 
 const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 

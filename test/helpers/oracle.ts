@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { Batch, SessionConfig } from '../../src/index.js';
-import { packageRoot } from '../../src/native/addon.js';
+import { packageRoot } from '../../src/package-root.js';
 import { tempDir } from './temp-dir.js';
 
 /** The interpreter with torch: Debian's, not a pyenv one earlier in PATH (ICHNET_PYTHON overrides). */

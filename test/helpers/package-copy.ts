@@ -7,12 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-import { packageRoot } from '../../src/native/package-root.js';
-import { addonFiles, discovery, type AddonManifest } from '../../src/native/scripts.js';
+import { packageRoot } from '../../src/package-root.js';
+import { addonFiles, discovery, type AddonManifest } from '../../src/addon/scripts.js';
 import { tempDir } from './temp-dir.js';
 
 /** The addon this checkout built (the test suite runs after `npm run build:native`). */
-export const builtAddon = addonFiles.sourceBuildFile(packageRoot);
+export const builtAddon = addonFiles().sourceBuildFile(packageRoot);
 
 /** A package directory with the compiled TypeScript and the scripts, but no addon yet. */
 export function packageCopy(prefix = 'ichnet-pkg-'): string {
@@ -24,9 +24,9 @@ export function packageCopy(prefix = 'ichnet-pkg-'): string {
 
 /** The manifest the build writes for `file`, built against the LibTorch discovery finds here. */
 export function manifestFor(file: string): AddonManifest {
-  const torch = discovery.findLibTorch();
+  const torch = discovery().findLibTorch();
   if (!torch) throw new Error('no LibTorch found: the tests need the one the addon was built against');
-  return addonFiles.describeAddon(file, torch);
+  return addonFiles().describeAddon(file, torch);
 }
 
 /**
@@ -34,10 +34,10 @@ export function manifestFor(file: string): AddonManifest {
  * from source), with its manifest edited by `edit`; returns the path.
  */
 export function placeAddon(root: string, where: 'cpu' | 'cuda' | 'source', { addon = builtAddon, edit = (m: AddonManifest) => m } = {}): string {
-  const path = where === 'source' ? addonFiles.sourceBuildFile(root) : addonFiles.prebuildFile(where, root);
+  const path = where === 'source' ? addonFiles().sourceBuildFile(root) : addonFiles().prebuildFile(where, root);
   mkdirSync(dirname(path), { recursive: true });
   copyFileSync(addon, path);
-  writeFileSync(addonFiles.manifestPath(path), JSON.stringify(edit(manifestFor(path))));
+  writeFileSync(addonFiles().manifestPath(path), JSON.stringify(edit(manifestFor(path))));
   return path;
 }
 
@@ -75,7 +75,7 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
 
 /** Loads the addon of the package at `root` in a child process (as `runtimeInfo()` does). */
 export function loadIn(root: string, env: Record<string, string> = {}): LoadOutcome {
-  const runtime = join(root, 'dist', 'src', 'native', 'runtime.js');
+  const runtime = join(root, 'dist', 'src', 'session', 'runtime.js');
   const code = [
     `const { runtimeInfo } = await import(${JSON.stringify(`file://${runtime}`)});`,
     'try {',

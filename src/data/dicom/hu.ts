@@ -10,7 +10,7 @@
  * allocation and garbage collection than in arithmetic.
  * @module
  */
-import { loadAddon } from '../../native/addon.js';
+import { callNativeSync } from '../../session/binding.js';
 import { decodeFirstFrame, toImage, type DicomMeta, type RawFrame } from './read.js';
 import { fixRsnaIntercept, needsRsnaFix } from './rsna-fix.js';
 
@@ -68,7 +68,7 @@ function integralHu(frame: RawFrame, meta: DicomMeta, rsnaFix: boolean): Int16Ar
   const bits = stored !== undefined && stored < bitsAllocated ? stored : 0;
   const signed = frame.correction?.signed ?? pixelRepresentation === 1;
   // One native pass (a JS loop cost ~0.5 ms of the main thread per 512 x 512 slice).
-  return loadAddon().addon.storedToHu(samples, slope, intercept, bits, signed, rsnaFix);
+  return callNativeSync((addon) => addon.storedToHu(samples, slope, intercept, bits, signed, rsnaFix));
 }
 
 /** The stored samples as a typed array of their own width (copied when the bytes are unaligned). */

@@ -28,7 +28,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { busyThreads, loadAverage, processTree, runOneShot, startWorker, summary, threadCpu, treeCpuSeconds } from '../bench/lib.mjs';
+import { busyThreads, loadAverage, processTree, runOneShot, startWorker, summary, threadCpu, treeCpuSeconds } from './lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SECTIONS = ['data', 'train', 'infer', 'e2e', 'loader-memory'];

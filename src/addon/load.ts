@@ -1,71 +1,21 @@
 /**
- * Loads the compiled addon and describes its native surface. The only module that touches the
- * `.node` file; everything else goes through the typed wrappers in src/session.
+ * Chooses and loads the compiled addon: the only module that touches the `.node` file. What the
+ * addon's functions are is src/session/binding.ts's business, the only importer of this folder.
  *
- * Which file: src/native/variant.ts decides (a build from source, else the CUDA or CPU prebuilt
+ * Which file: src/addon/variant.ts decides (a build from source, else the CUDA or CPU prebuilt
  * variant that fits this machine; ICHNET_ADDON overrides). A prebuilt variant runs on the user's
- * LibTorch, loaded first from where discovery finds it (src/native/preload.ts).
+ * LibTorch, loaded first from where discovery finds it (src/addon/preload.ts).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-import type { SessionConfig } from '../config/session-schema.js';
 import { setOpenMpDefaults } from './omp-env.js';
-import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from '../session/types.js';
 import { glibcVersion, nvidiaDriverVersion } from './host.js';
 import { loadError, noAddonError } from './load-error.js';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../package-root.js';
 import { preloadLibraries } from './preload.js';
 import { addonFiles, discovery, type AddonManifest, type LibTorch } from './scripts.js';
 import { ADDON_REQUESTS, chooseAddon, type AddonCandidate, type AddonRequest, type AddonVariant, type Discovery, type HostFacts } from './variant.js';
-
-export { packageRoot };
-
-/** What LibTorch the addon runs on, available before any session exists. */
-export interface RuntimeInfo {
-  torchVersion: string;
-  cxx11Abi: boolean;
-  cudaAvailable: boolean;
-  cudaDeviceCount: number;
-  cudnnAvailable: boolean;
-  /** CUDART_VERSION torch_cuda was built with (13000 = 13.0), null without torch_cuda. */
-  cudaRuntimeVersion: number | null;
-  /** CUDNN_VERSION torch_cuda was built with (91900 = 9.19.0), null without cuDNN. */
-  cudnnVersion: number | null;
-  /** LibTorch's intra-op thread count in the loading thread (Debian's build starts at 1). */
-  defaultThreads: number;
-}
-
-export interface NativeSession {
-  trainStep(batch: Batch): Promise<StepResult>;
-  evalStep(batch: Batch): Promise<StepResult>;
-  predict(batch: Batch): Promise<StepResult>;
-  gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult>;
-  setLearningRate(lr: number): Promise<void>;
-  loadWeights(path: string): Promise<LoadReport>;
-  saveWeights(path: string): Promise<void>;
-  saveCheckpoint(dir: string, files?: Record<string, string>): Promise<void>;
-  loadCheckpoint(dir: string): Promise<void>;
-  info(): Promise<SessionInfo>;
-  close(): Promise<void>;
-}
-
-export interface NativeAddon {
-  createSession(config: SessionConfig): Promise<NativeSession>;
-  runtimeInfo(): RuntimeInfo;
-  /** Applies steps 1-5 of §3 (with augmentation when batch.aug is set) and returns the model input. */
-  preprocess(batch: Batch, prep: SessionConfig['prep'], inputSize: number, device: string, threads: number): Promise<Float32Array>;
-  /** Column order of `Batch.aug`. */
-  augParamNames: readonly string[];
-  /**
-   * int16 HU from DICOM stored samples, synchronously: `slope · stored + intercept` (integers)
-   * clamped, after keeping the low `bits` bits (0: all; sign-extended when `signed`) and the
-   * optional RSNA fix; see src/data/dicom/hu.ts.
-   */
-  storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope: number, intercept: number, bits: number, signed: boolean, rsnaFix: boolean): Int16Array;
-  /** OpenCV-exact CLAHE of one gray image (row-major, width × height bytes); see src/prep/clahe.ts. */
-  clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number): Promise<Uint8Array>;
-}
 
 /** Which binary was loaded, and why. */
 export interface AddonLoad {
@@ -85,7 +35,7 @@ export interface AddonLoad {
   nvidiaDriver: string | null;
 }
 
-let cached: { addon: NativeAddon; path: string; load: AddonLoad } | undefined;
+let cached: { addon: object; load: AddonLoad } | undefined;
 
 /** ICHNET_ADDON, checked. */
 function addonRequest(value: string | undefined): AddonRequest {
@@ -99,7 +49,7 @@ function addonRequest(value: string | undefined): AddonRequest {
 /** A manifest beside `path`, or null when it is missing or not one of ours. */
 function readManifest(path: string): AddonManifest | null {
   try {
-    const m = JSON.parse(readFileSync(addonFiles.manifestPath(path), 'utf8')) as Partial<AddonManifest>;
+    const m = JSON.parse(readFileSync(addonFiles().manifestPath(path), 'utf8')) as Partial<AddonManifest>;
     const ok = (m.variant === 'cpu' || m.variant === 'cuda') && typeof m.platform === 'string' && Array.isArray(m.libraries) &&
       Array.isArray(m.torchLibraries) && typeof m.cxx11Abi === 'boolean' && typeof m.napi === 'number' && typeof m.builtWith === 'object';
     return ok ? (m as AddonManifest) : null;
@@ -118,7 +68,7 @@ function discoverOnce(): () => Discovery {
   return () => {
     if (result) return result;
     try {
-      const found = discovery.findLibTorch();
+      const found = discovery().findLibTorch();
       result = { found: found && { ...found, files: existsSync(found.libDir) ? readdirSync(found.libDir) : [] }, error: null };
     } catch (e) {
       result = { found: null, error: e instanceof Error ? e.message : String(e) };
@@ -128,10 +78,10 @@ function discoverOnce(): () => Discovery {
 }
 
 /**
- * Chooses and loads (once) the native addon; returns it, its file and why it was chosen. Throws
- * one explanatory error (src/native/load-error.ts) when nothing fits or the load fails.
+ * Chooses and loads (once) the native addon; returns its exports and which file it was and why.
+ * Throws one explanatory error (src/addon/load-error.ts) when nothing fits or the load fails.
  */
-export function loadAddon(): { addon: NativeAddon; path: string; load: AddonLoad } {
+export function loadAddon(): { addon: object; load: AddonLoad } {
   if (cached) return cached;
   setOpenMpDefaults();
   const request = addonRequest(process.env.ICHNET_ADDON);
@@ -142,9 +92,9 @@ export function loadAddon(): { addon: NativeAddon; path: string; load: AddonLoad
     nvidiaDriver: nvidiaDriverVersion(),
     libtorch: discoverOnce(),
   };
-  const source = candidate('source', addonFiles.sourceBuildFile(packageRoot));
+  const source = candidate('source', addonFiles().sourceBuildFile(packageRoot));
   const prebuilds = (['cuda', 'cpu'] as const)
-    .map((v) => candidate(v, addonFiles.prebuildFile(v, packageRoot, host.platform)))
+    .map((v) => candidate(v, addonFiles().prebuildFile(v, packageRoot, host.platform)))
     .filter((c): c is AddonCandidate => c !== null);
   const choice = chooseAddon(request, source, prebuilds, host);
   if (choice.candidate === null) throw noAddonError(choice);
@@ -155,9 +105,9 @@ export function loadAddon(): { addon: NativeAddon; path: string; load: AddonLoad
   const context = { candidate: chosen, libtorch, glibc: host.glibc, forced: choice.problems };
   try {
     const preloaded = found && chosen.manifest ? preloadLibraries(found.libDir, chosen.manifest.torchLibraries, found.files) : [];
-    const addon = createRequire(import.meta.url)(chosen.path) as NativeAddon;
+    const addon = createRequire(import.meta.url)(chosen.path) as object;
     const load = { path: chosen.path, variant: chosen.variant, reason: choice.reason, manifest: chosen.manifest, libtorch, preloaded, nvidiaDriver: host.nvidiaDriver };
-    cached = { addon, path: chosen.path, load };
+    cached = { addon, load };
   } catch (e) {
     throw loadError(e, context);
   }

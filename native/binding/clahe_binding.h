@@ -1,10 +1,10 @@
 #pragma once
-// Standalone preprocessing functions on the addon (no session needed): clahe.
+// The standalone `clahe` function on the addon (no session needed).
 #include <napi.h>
 
 namespace ichnet::binding {
 
 /// Adds `clahe(image, width, height, clipLimit, tilesX, tilesY): Promise<Uint8Array>` to exports.
-void registerPrepFunctions(Napi::Env env, Napi::Object exports);
+void registerClahe(Napi::Env env, Napi::Object exports);
 
 }  // namespace ichnet::binding

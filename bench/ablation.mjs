@@ -2,7 +2,7 @@
 // The architecture ablation: trains every label-RNN × slice-RNN combination with the same preset
 // and data, then prints one table (validation F2 of each run's best checkpoint, tuned thresholds).
 //
-//   node scripts/ablation.mjs [--preset quickstart] [--out runs/ablation] [--set key=value ...]
+//   node bench/ablation.mjs [--preset quickstart] [--out runs/ablation] [--set key=value ...]
 //
 // Extra --set options apply to every run (e.g. --set train.epochs=4 for a faster grid).
 import { spawnSync } from 'node:child_process';

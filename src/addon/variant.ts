@@ -1,7 +1,7 @@
 /**
  * Which addon binary to load: a build from source, or the CUDA or CPU prebuilt variant. A pure
  * function of what is on disk and what this machine has, so every combination can be tested;
- * src/native/addon.ts gathers the facts and loads the choice.
+ * src/addon/load.ts gathers the facts and loads the choice.
  *
  * Order, unless ICHNET_ADDON says otherwise:
  *  1. a build from source (build/Release/ichnet.node): it was compiled on this machine against the
@@ -15,8 +15,6 @@
  * Both prebuilds also need the recorded platform, glibc and N-API version.
  */
 import { elf, type AddonManifest, type LibTorch } from './scripts.js';
-
-const { compareVersions } = elf;
 
 /** ICHNET_ADDON: `auto` (the order above), `source`, `prebuilt` (never source), `cpu` or `cuda` (forced). */
 export type AddonRequest = 'auto' | 'source' | 'prebuilt' | 'cpu' | 'cuda';
@@ -121,7 +119,7 @@ export function prebuildProblems(candidate: AddonCandidate, host: HostFacts): Pr
   }
   if (m.glibc !== null && host.glibc === null) {
     problems.push({ message: `needs glibc ${m.glibc} or newer; this system's C library is not glibc`, fix: REBUILD });
-  } else if (m.glibc !== null && host.glibc !== null && compareVersions(host.glibc, m.glibc) < 0) {
+  } else if (m.glibc !== null && host.glibc !== null && elf().compareVersions(host.glibc, m.glibc) < 0) {
     problems.push({ message: `needs glibc ${m.glibc} or newer, this system has glibc ${host.glibc}`, fix: `${REBUILD}, or use a newer Linux distribution` });
   }
   if (host.napi < m.napi) {

@@ -1,7 +1,7 @@
 /**
  * The types of the build scripts the loader shares (scripts/libtorch.mjs, scripts/addon-files.mjs,
  * scripts/elf.mjs): plain ES modules that run before TypeScript is compiled, imported at run time
- * by src/native/scripts.ts. Declared here, in the compiled package, so that the public types that
+ * by src/addon/scripts.ts. Declared here, in the compiled package, so that the public types that
  * mention them (ichnet doctor's report) resolve for users too.
  */
 

@@ -1,8 +1,8 @@
-// JS entry points for standalone preprocessing. Arguments are checked here, synchronously, so a
+// The standalone `clahe` function (no session needed). Arguments are checked here, synchronously, so a
 // bad call throws a TypeError/RangeError naming the argument before any work is queued; the work
 // itself runs on a libuv worker thread (PromiseWorker), which turns any C++ exception into a
 // rejected promise.
-#include "binding/prep_binding.h"
+#include "binding/clahe_binding.h"
 
 #include <cmath>
 #include <cstring>
@@ -74,7 +74,7 @@ Napi::Value clahe(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void registerPrepFunctions(Napi::Env env, Napi::Object exports) {
+void registerClahe(Napi::Env env, Napi::Object exports) {
   exports.Set("clahe", Napi::Function::New(env, clahe, "clahe"));
 }
 

@@ -1,7 +1,7 @@
 /** What `ichnet doctor` reports: the addon that loaded, from where and why, and the LibTorch under it. */
-import { loadAddon, type AddonLoad, type RuntimeInfo } from './addon.js';
+import { addonLoad, nativeAddon, type AddonLoad, type RuntimeInfo } from './binding.js';
 
-export type { AddonLoad } from './addon.js';
+export type { AddonLoad } from './binding.js';
 
 export interface RuntimeReport extends RuntimeInfo {
   /** The `.node` file that was loaded. */
@@ -33,8 +33,8 @@ export function formatCudnnVersion(v: number | null): string | null {
 
 /** Loads the addon (throwing an explanatory error when it cannot) and reports its runtime. */
 export function runtimeInfo(): RuntimeReport {
-  const { addon, path, load } = loadAddon();
-  const info = addon.runtimeInfo();
+  const info = nativeAddon().runtimeInfo();
+  const load = addonLoad();
   const warnings: string[] = [];
   const cudaBuild = load.variant === 'cuda' || load.manifest?.variant === 'cuda';
   if (cudaBuild && !info.cudaAvailable) {
@@ -45,16 +45,11 @@ export function runtimeInfo(): RuntimeReport {
   }
   return {
     ...info,
-    addonPath: path,
+    addonPath: load.path,
     addon: load,
     cudaVersion: formatCudaVersion(info.cudaRuntimeVersion),
     cudnnVersionText: formatCudnnVersion(info.cudnnVersion),
     autoDevice: info.cudaAvailable ? 'cuda:0' : 'cpu',
     warnings,
   };
-}
-
-/** Column order of `Batch.aug`: the native pipeline's augmentation parameters. */
-export function augParamNames(): readonly string[] {
-  return loadAddon().addon.augParamNames;
 }

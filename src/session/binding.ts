@@ -1,0 +1,109 @@
+/**
+ * The one seam between TypeScript and the native addon. It alone imports the loader (src/addon/),
+ * declares what the addon's functions take and return, and turns what they throw into this
+ * package's errors ({@link nativeError}). Every other module reaches the addon through here.
+ *
+ * Loading is lazy: importing this module loads nothing; the first call that needs the addon
+ * chooses and loads it (src/addon/load.ts).
+ */
+import { cpuHasNativeBf16 } from '../addon/host.js';
+import { loadAddon, type AddonLoad } from '../addon/load.js';
+import type { SessionConfig } from '../config/session-schema.js';
+import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './types.js';
+
+export { cpuHasNativeBf16 };
+export type { AddonLoad };
+
+/** What LibTorch the addon runs on, available before any session exists. */
+export interface RuntimeInfo {
+  torchVersion: string;
+  cxx11Abi: boolean;
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  cudnnAvailable: boolean;
+  /** CUDART_VERSION torch_cuda was built with (13000 = 13.0), null without torch_cuda. */
+  cudaRuntimeVersion: number | null;
+  /** CUDNN_VERSION torch_cuda was built with (91900 = 9.19.0), null without cuDNN. */
+  cudnnVersion: number | null;
+  /** LibTorch's intra-op thread count in the loading thread (Debian's build starts at 1). */
+  defaultThreads: number;
+}
+
+/** A session object as the addon returns it (native/binding/session_wrap.cc). */
+export interface NativeSession {
+  trainStep(batch: Batch): Promise<StepResult>;
+  evalStep(batch: Batch): Promise<StepResult>;
+  predict(batch: Batch): Promise<StepResult>;
+  gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult>;
+  setLearningRate(lr: number): Promise<void>;
+  loadWeights(path: string): Promise<LoadReport>;
+  saveWeights(path: string): Promise<void>;
+  saveCheckpoint(dir: string, files?: Record<string, string>): Promise<void>;
+  loadCheckpoint(dir: string): Promise<void>;
+  info(): Promise<SessionInfo>;
+  close(): Promise<void>;
+}
+
+/** The addon's exports (native/binding/addon.cc). */
+export interface NativeAddon {
+  createSession(config: SessionConfig): Promise<NativeSession>;
+  runtimeInfo(): RuntimeInfo;
+  /** The preprocessing pipeline (with augmentation when batch.aug is set); returns the model input. */
+  preprocess(batch: Batch, prep: SessionConfig['prep'], inputSize: number, device: string, threads: number): Promise<Float32Array>;
+  /** Column order of `Batch.aug`. */
+  augParamNames: readonly string[];
+  /**
+   * int16 HU from DICOM stored samples, synchronously: `slope · stored + intercept` (integers)
+   * clamped, after keeping the low `bits` bits (0: all; sign-extended when `signed`) and the
+   * optional RSNA fix; see src/data/dicom/hu.ts.
+   */
+  storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope: number, intercept: number, bits: number, signed: boolean, rsnaFix: boolean): Int16Array;
+  /** OpenCV-exact CLAHE of one gray image (row-major, width × height bytes); see src/prep/clahe.ts. */
+  clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number): Promise<Uint8Array>;
+}
+
+/** The addon, loaded on first use; throws the loader's explanatory error when it cannot load. */
+export function nativeAddon(): NativeAddon {
+  return loadAddon().addon as NativeAddon;
+}
+
+/** Which `.node` file was loaded and why (loads the addon when it is not yet loaded). */
+export function addonLoad(): AddonLoad {
+  return loadAddon().load;
+}
+
+/**
+ * The one translation of what the addon throws: a new error of the same kind (TypeError,
+ * RangeError, Error) created here, so its stack points at the caller's code rather than at an
+ * anonymous promise settlement; the original stays as `cause`.
+ */
+export function nativeError(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error));
+  const Ctor = error instanceof TypeError ? TypeError : error instanceof RangeError ? RangeError : Error;
+  return new Ctor(error.message, { cause: error });
+}
+
+/** Runs an asynchronous native call; what it throws or rejects with passes through {@link nativeError}. */
+export async function callNative<T>(fn: (addon: NativeAddon) => Promise<T>): Promise<T> {
+  const addon = nativeAddon();
+  try {
+    return await fn(addon);
+  } catch (e) {
+    throw nativeError(e);
+  }
+}
+
+/** Runs a synchronous native call; what it throws passes through {@link nativeError}. */
+export function callNativeSync<T>(fn: (addon: NativeAddon) => T): T {
+  const addon = nativeAddon();
+  try {
+    return fn(addon);
+  } catch (e) {
+    throw nativeError(e);
+  }
+}
+
+/** Column order of `Batch.aug`: the native pipeline's augmentation parameters. */
+export function augParamNames(): readonly string[] {
+  return nativeAddon().augParamNames;
+}
