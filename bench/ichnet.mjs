@@ -6,6 +6,8 @@
  *   node bench/ichnet.mjs e2e '<json>'          one training epoch with Trainer; result on fd 3
  *   node bench/ichnet.mjs loader-memory '<json>' RSS over one epoch of the loader alone; result on fd 3
  *   node bench/ichnet.mjs synth '<json>'        writes a synthetic DICOM set (writeSyntheticDataset)
+ *   node bench/ichnet.mjs checkpoint '<json>'   writes an untrained checkpoint of a model (for the predict rows)
+ *   node bench/ichnet.mjs predict '<json>'      `ichnet predict` on a folder of studies; result on fd 3
  *
  * Every measurement is wall time around awaited public API calls: `SliceLoader` + `preprocess()`
  * for the data pipeline, `Session.trainStep` / `Session.predict` on a preprocessed float32 batch
@@ -19,6 +21,7 @@ import { createInterface } from 'node:readline';
 
 import { loadExperimentConfig, openDataset, preprocess, Session, Trainer, writeSyntheticDataset } from '../dist/src/index.js';
 import { augmentSchema } from '../dist/src/config/augment-schema.js';
+import { predictCommand } from '../dist/src/cli/predict.js';
 import { SliceLoader } from '../dist/src/data/loader.js';
 import { Rng } from '../dist/src/data/rng.js';
 
@@ -197,8 +200,43 @@ async function synth({ out, patients, size, slices, seed }) {
   return { root: info.root, patients: info.patients, slices: info.slices, seconds: now() - t0 };
 }
 
+/**
+ * A checkpoint directory of `model` with its initial weights (speed does not depend on training):
+ * model.safetensors + the model file in PyTorch's names for the reference, and the state.json
+ * `ichnet predict` reads (quickstart settings, CLAHE on, thresholds 0.5).
+ */
+async function checkpoint({ dir, model, threads, channelsLast = false }) {
+  const config = await loadExperimentConfig({
+    preset: 'quickstart',
+    set: [...Object.entries(model).map(([key, value]) => `model.${key}=${JSON.stringify(value)}`), 'stages=[]', 'prep.clahe.enabled=true', `threads=${threads}`, 'device=cpu', `channels_last=${channelsLast}`],
+  });
+  const session = await Session.create({ model: config.model, prep: config.prep, loss: config.loss, optim: config.optim, device: 'cpu', threads, seed: 0, channels_last: channelsLast });
+  const labels = ['ich', 'ivh', 'sah', 'sdh', 'edh'];
+  const state = { version: 1, config, labels, thresholds: labels.map(() => 0.5), stage: 0, epoch: 0, batchInEpoch: 0, globalStep: 0, best: null, history: [], validationPatients: [], interrupted: false };
+  await session.saveCheckpoint(dir, { 'state.json': JSON.stringify(state) });
+  await session.close();
+  return { dir, weights: join(dir, 'model.safetensors') };
+}
+
+/** `ichnet predict --checkpoint … --data … --out …`, in this process, as the command line runs it. */
+async function predict({ checkpoint: dir, root, out }) {
+  const t0 = now();
+  const log = console.log;
+  let lines = [];
+  console.log = (line) => lines.push(String(line)); // the command's report would mix with bench output
+  try {
+    await predictCommand({ checkpoint: dir, data: root, out, format: 'csv' });
+  } finally {
+    console.log = log;
+  }
+  const seconds = now() - t0;
+  const m = /^(\d+) studies, (\d+) slices in [\d.]+ s/m.exec(lines.join('\n'));
+  const usage = process.resourceUsage();
+  return { seconds, studies: Number(m?.[1]), slices: Number(m?.[2]), cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, maxRssBytes: usage.maxRSS * 1024 };
+}
+
 const [mode, arg] = process.argv.slice(2);
-const oneShot = { e2e, 'loader-memory': loaderMemory, synth };
+const oneShot = { e2e, 'loader-memory': loaderMemory, synth, checkpoint, predict };
 if (mode === 'serve') {
   await serve();
 } else if (oneShot[mode]) {
@@ -209,6 +247,6 @@ if (mode === 'serve') {
     process.exitCode = 1;
   }
 } else {
-  console.error('usage: node bench/ichnet.mjs <serve|e2e|loader-memory|synth> [json]');
+  console.error('usage: node bench/ichnet.mjs <serve|e2e|loader-memory|synth|checkpoint|predict> [json]');
   process.exit(2);
 }

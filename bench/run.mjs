@@ -5,7 +5,7 @@
  *
  *   npm run bench                       the full run (~4 minutes on 2 idle cores, ~7 busy)
  *   npm run bench -- --quick            fewer repetitions, for development
- *   npm run bench -- --only data,train  sections: data, train, infer, e2e, loader-memory
+ *   npm run bench -- --only data,train  sections: data, train, infer, e2e, predict, loader-memory
  *   npm run bench -- --json             JSON on stdout instead of the table
  *   npm run bench -- --save FILE        also write the JSON results to FILE
  *   options: --verbose (children's output on stderr), --data-dir DIR (synthetic sets, default
@@ -23,7 +23,7 @@
  */
 import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { busyThreads, loadAverage, processTree, runOneShot, startWorker, summary, threadCpu, treeCpuSeconds } from './lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SECTIONS = ['data', 'train', 'infer', 'e2e', 'loader-memory'];
+const SECTIONS = ['data', 'train', 'infer', 'e2e', 'predict', 'loader-memory'];
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
@@ -106,6 +106,8 @@ const SETS = {
   dicom512: { patients: 48, size: 512, slices: [24, 24], seed: 1 },
   // end to end
   dicom128: { patients: 40, size: 128, slices: [24, 24], seed: 2 },
+  // `ichnet predict` on a folder of studies
+  studies100: { patients: 100, size: 128, slices: [24, 24], seed: 3 },
 };
 const DATA_PATIENTS = opts.quick ? 8 : 16;
 
@@ -299,6 +301,48 @@ async function sectionE2e() {
   results.rows.push(row('e2e-memory', 'end to end: peak memory, PSS summed over the process tree (PyTorch ÷ ichnet)', 'MiB', (x) => x.peakPssBytes / 2 ** 20));
 }
 
+/**
+ * `ichnet predict` (in its own process, as the command line runs it) against a compact PyTorch
+ * prediction script, both on the same 100 studies with the same untrained quickstart-shaped weights
+ * (speed does not depend on training): studies per second over the whole process.
+ */
+async function sectionPredict() {
+  const dir = await ensureSet('studies100');
+  const work = await mkdtemp(join(tmpdir(), 'ichnet-bench-predict-'));
+  try {
+    const ckpt = join(work, 'checkpoint');
+    const made = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'checkpoint', JSON.stringify({ dir: ckpt, model: QUICKSTART, threads: T, channelsLast: DEVICE.channelsLast })], { log: childLog, env: childEnv });
+    const params = { root: dir, checkpoint: ckpt, weights: made.result.weights, model: QUICKSTART, threads: T, workers: T, ...DEVICE };
+    const runs = { ichnet: [], torch: [] };
+    for (let r = 0; r < REPS.e2e; r++) {
+      const order = r % 2 === 0 ? ['ichnet', 'torch'] : ['torch', 'ichnet'];
+      for (const side of order) {
+        const p = { ...params, out: join(work, `${side}-${r}.csv`) };
+        const [cmd, args] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'predict', JSON.stringify(p)]] : [python, [join(root, 'bench/reference.py'), 'predict', JSON.stringify(p)]];
+        const run = await runOneShot(cmd, args, { log: childLog, env: childEnv });
+        const studiesPerSecond = run.result.studies / run.wallSeconds;
+        runs[side].push({ ...run.result, wallSeconds: run.wallSeconds, studiesPerSecond, peakPssBytes: run.peak.pss });
+        log(`    ${side}: ${run.result.studies} studies, ${run.result.slices} slices, process ${run.wallSeconds.toFixed(1)} s → ${studiesPerSecond.toFixed(2)} studies/s`);
+      }
+    }
+    if (runs.ichnet[0].slices !== runs.torch[0].slices) log(`  warning: ichnet predicted ${runs.ichnet[0].slices} slices, PyTorch ${runs.torch[0].slices}`);
+    results.sections.predict = { runs };
+    const f = (x) => x.studiesPerSecond;
+    const pick = (side) => summary(runs[side].map(f));
+    results.rows.push({
+      key: 'predict',
+      label: `ichnet predict: ${runs.ichnet[0].studies} studies × 24 slices of 128² DICOM → 96², quickstart, CLAHE, per-slice CSV — whole process`,
+      unit: 'studies/s',
+      ichnet: pick('ichnet'),
+      torch: pick('torch'),
+      ratio: summary(runs.ichnet.map((x, i) => f(x) / f(runs.torch[i]))),
+      ratioOfMedians: pick('ichnet').median / pick('torch').median,
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 async function sectionLoaderMemory() {
   const dir = await ensureSet('dicom512');
   const { result, wallSeconds } = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'loader-memory', JSON.stringify({ root: dir, patientsPerBatch: 2, maxSlices: 24, seed: 4 })], { log: childLog, env: childEnv });
@@ -390,6 +434,7 @@ async function main() {
   }
   if (opts.only.includes('infer')) await run('infer', () => sectionModel('infer'));
   if (opts.only.includes('e2e')) await run('e2e', sectionE2e);
+  if (opts.only.includes('predict')) await run('predict', sectionPredict);
   if (opts.only.includes('loader-memory')) await run('loader-memory', sectionLoaderMemory);
   results.load.end = loadAverage();
   results.totalSeconds = (performance.now() - t0) / 1000;

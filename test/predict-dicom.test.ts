@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 
-import { RSNA_LABELS, openDataset, readDicomHeader } from '../src/index.js';
+import { RSNA_LABELS, openDataset, readDicomHeader, writeSyntheticDataset } from '../src/index.js';
 import type { PredictionSummary } from '../src/train/summary.js';
-import { writeMessyTree, type TreeExtras } from './helpers/dicom-tree.js';
+import { writeMessyTree } from './helpers/dicom-tree.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { tinyRun } from './helpers/tiny-run.js';
@@ -28,30 +28,28 @@ function readPredictions(path: string, sliceId: (patient: string, slice: string)
   }));
 }
 
-describe('predict on a folder tree of DICOM files', () => {
-  let runDir = '';
-  let dataRoot = '';
-  let extras: TreeExtras;
-  const sopOf = new Map<string, string>(); // folders-layout slice id -> SOPInstanceUID
-
-  before(async () => {
-    ({ runDir, dataRoot } = await tinyRun(tmp));
-    extras = writeMessyTree(join(dataRoot, 'train'), tree);
-    const folders = await openDataset({ root: dataRoot });
-    for (const p of folders.patients) for (const s of p.slices) sopOf.set(s.id, (await readDicomHeader(s.path)).sopInstanceUid as string);
-  });
-
+describe('a folder tree of DICOM files as a dataset', () => {
   it('groups series by UID, orders them along the slice normal, and lists what it leaves out', async () => {
-    const ds = await openDataset({ root: tree });
+    const root = join(tmp, 'layout');
+    const info = await writeSyntheticDataset({ out: root, patients: 3, slices: [3, 5], size: 32, seed: 5 });
+    const messy = join(tmp, 'layout-export');
+    const extras = writeMessyTree(info.imagesDir, messy, 7);
+    const ds = await openDataset({ root: messy });
     assert.equal(ds.format, 'dicom');
-    const folders = await openDataset({ root: dataRoot });
+    const folders = await openDataset({ root });
     assert.equal(ds.patients.length, folders.patients.length);
     // The folders layout lists each series in the writer's slice order: the tree, from shuffled file
     // names, must come out in the same order.
-    const expected = new Map(folders.patients.map((p) => [p.slices.map((s) => sopOf.get(s.id)).join(), p.id]));
+    const sops = new Set<string>();
+    for (const p of folders.patients) {
+      const order: string[] = [];
+      for (const s of p.slices) order.push((await readDicomHeader(s.path)).sopInstanceUid as string);
+      sops.add(order.join());
+    }
     for (const p of ds.patients) {
-      assert.ok(expected.has(p.slices.map((s) => s.id).join()), `series ${p.id} is not in slice order`);
+      assert.ok(sops.has(p.slices.map((s) => s.id).join()), `series ${p.id} is not in slice order`);
       assert.ok(p.series?.studyInstanceUid && p.series.seriesInstanceUid === p.id);
+      assert.equal(p.labels, undefined);
     }
     const skipped = new Map(ds.skipped.map((s) => [s.path, s.reason]));
     assert.match(skipped.get(extras.localiser) ?? '', /localiser/);
@@ -59,6 +57,19 @@ describe('predict on a folder tree of DICOM files', () => {
     assert.match(skipped.get(extras.single) ?? '', /single image/);
     assert.match(skipped.get(extras.stray) ?? '', /not a DICOM file/);
     assert.equal(ds.skipped.length, 6);
+  });
+});
+
+describe('predict on a folder tree of DICOM files', () => {
+  let runDir = '';
+  let dataRoot = '';
+  const sopOf = new Map<string, string>(); // folders-layout slice id -> SOPInstanceUID
+
+  before(async () => {
+    ({ runDir, dataRoot } = await tinyRun(tmp));
+    writeMessyTree(join(dataRoot, 'train'), tree);
+    const folders = await openDataset({ root: dataRoot });
+    for (const p of folders.patients) for (const s of p.slices) sopOf.set(s.id, (await readDicomHeader(s.path)).sopInstanceUid as string);
   });
 
   it('predicts the same probabilities as on the same files in the dataset layout, and says so on the console', () => {

@@ -37,20 +37,20 @@ export function jet(v: number): [number, number, number] {
 }
 
 /**
- * Blends a heat map over a gray image: `gray` is `W × H` bytes, `heat` the map on the same grid
- * scaled to 0..1. Each pixel becomes (1 − α·heat)·gray + α·heat·jet(heat), so cold regions show the
- * slice untouched. Returns interleaved RGB.
+ * Blends a heat map over an image: `image` is gray (`channels` 1) or interleaved RGB (3), `heat`
+ * the map on the same grid scaled to 0..1. Each pixel becomes (1 − α·heat)·pixel + α·heat·jet(heat),
+ * so cold regions show the slice untouched. Returns interleaved RGB.
  */
-export function overlayHeat(gray: Uint8Array, heat: Float32Array, alpha = 0.5): Uint8Array {
-  const out = new Uint8Array(gray.length * 3);
-  for (let i = 0; i < gray.length; i++) {
-    const g = gray[i] as number;
+export function overlayHeat(image: Uint8Array, heat: Float32Array, alpha = 0.5, channels: 1 | 3 = 1): Uint8Array {
+  const out = new Uint8Array(heat.length * 3);
+  for (let i = 0; i < heat.length; i++) {
     const v = Math.min(1, Math.max(0, heat[i] as number));
     const a = alpha * v;
-    const [r, gr, b] = jet(v);
-    out[i * 3] = Math.round((1 - a) * g + a * r);
-    out[i * 3 + 1] = Math.round((1 - a) * g + a * gr);
-    out[i * 3 + 2] = Math.round((1 - a) * g + a * b);
+    const colour = jet(v);
+    for (let c = 0; c < 3; c++) {
+      const base = image[channels === 1 ? i : i * 3 + c] as number;
+      out[i * 3 + c] = Math.round((1 - a) * base + a * (colour[c] as number));
+    }
   }
   return out;
 }

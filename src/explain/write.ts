@@ -89,7 +89,7 @@ export async function writeExplanation(
       const heat = resizeBilinear(normalised(raw), cam.height, cam.width, pixels.height, pixels.width);
       const label = meta.labels[l] as string;
       const png = `${String(s).padStart(3, '0')}_${label}.png`;
-      await writeFile(join(out, png), await slicePng(overlayHeat(gray, heat), pixels.width, pixels.height, 3));
+      await writeFile(join(out, png), await slicePng(overlayHeat(gray, heat, 0.5, 1), pixels.width, pixels.height, 3));
       const probability = cam.probs[s * L + l] as number;
       overlays.push({ slice: ref.id, index: s, label, probability, positive: probability >= (meta.thresholds[l] as number), png, mapMax });
     }
