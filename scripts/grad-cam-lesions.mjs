@@ -59,7 +59,8 @@ const { labels, thresholds, config } = { ...opened.state, config: opened.config 
 const syn = config.synthetic;
 const dir = await mkdtemp(join(tmpdir(), 'ichnet-cam-lesions-'));
 try {
-  const phantomOptions = { slices: syn.slices, size: syn.size };
+  // The run's own phantom settings (as src/train/synthetic.ts passes them), under a fresh seed.
+  const phantomOptions = { slices: syn.slices, size: syn.size, ...(syn.prevalence ? { prevalence: syn.prevalence } : {}), ...(syn.noise ? { noiseSigma: syn.noise } : {}) };
   await writeSyntheticDataset({ out: dir, patients: o.patients, seed: o.seed, format: 'dicom', ...phantomOptions });
   const dataset = await openDataset({ root: dir });
   const prefix = defaultIdPrefix(o.seed);

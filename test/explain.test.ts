@@ -62,9 +62,10 @@ describe('ichnet explain', () => {
     assert.equal(runCli(['predict', '--checkpoint', runDir, '--data', dataRoot, '--out', preds]).code, 0);
     const rows = readFileSync(preds, 'utf8').trim().split('\n').slice(1).filter((l) => l.startsWith(`${patient.id},`));
     assert.equal(rows.length, S);
+    // predict batches two patients, explain one: convolutions over other slice counts may round differently.
     rows.forEach((row, s) => {
       const want = row.split(',').slice(2, 7).map(Number);
-      index.slices[s]?.probabilities.forEach((p, l) => assert.ok(Math.abs(p - (want[l] as number)) < 1e-6, `slice ${s} label ${l}: ${p} vs ${want[l]}`));
+      index.slices[s]?.probabilities.forEach((p, l) => assert.ok(Math.abs(p - (want[l] as number)) < 1e-5, `slice ${s} label ${l}: ${p} vs ${want[l]}`));
     });
   });
 

@@ -83,7 +83,10 @@ describe('predict on a folder tree of DICOM files', () => {
     const a = readPredictions(fromFolders, (_, s) => sopOf.get(s) as string);
     const b = readPredictions(fromTree);
     assert.equal(b.size, a.size);
-    for (const [sop, probs] of a) assert.deepEqual(b.get(sop), probs, sop);
+    // The two layouts list the series in other orders, so a study may share its batch with another
+    // partner, and convolutions over another number of slices may round differently in the last bits.
+    for (const [sop, probs] of a) b.get(sop)?.forEach((p, l) => assert.ok(Math.abs(p - (probs[l] as number)) < 1e-5, `${sop}: ${p} vs ${probs[l]}`));
+    for (const sop of a.keys()) assert.ok(b.has(sop), sop);
   });
 
   it('writes the RSNA submission: six subtypes per slice, any = the maximum for a course model', () => {

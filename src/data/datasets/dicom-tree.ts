@@ -89,7 +89,7 @@ async function readHeaders(files: string[], problems: Problems): Promise<Header[
 
 /**
  * Reads a `dicom` tree: one patient record per usable axial CT series, with its study and series
- * UIDs; slice ids are SOPInstanceUIDs (the file name when absent). Left-out images and series are
+ * UIDs, ordered by those UIDs; slice ids are SOPInstanceUIDs (the file name when absent). Left-out images and series are
  * listed in `skipped` whatever `on_error` says: they are expected in clinical exports, not defects.
  */
 export async function readDicomTree(config: DataConfig): Promise<Dataset> {
@@ -103,7 +103,10 @@ export async function readDicomTree(config: DataConfig): Promise<Dataset> {
   });
   const uids = (h: Header) => ({ study: h.meta.studyInstanceUid ?? '', series: h.meta.seriesInstanceUid ?? `file:${h.path}` });
   const patients: PatientRecord[] = [];
-  for (const { study, series, items } of groupSeries(usable, uids, (h) => h.meta)) {
+  // Series in UID order, not file order: the same studies give the same records (and batches, and
+  // so bit-identical predictions) however the files are laid out or were fetched.
+  const groups = groupSeries(usable, uids, (h) => h.meta).sort((a, b) => (a.study < b.study ? -1 : a.study > b.study ? 1 : a.series < b.series ? -1 : a.series > b.series ? 1 : 0));
+  for (const { study, series, items } of groups) {
     const problem = seriesProblem(items.map((h) => h.meta));
     if (problem) {
       const where = items.length === 1 ? (items[0] as Header).path : `series ${series} (${items.length} files, first ${(items[0] as Header).path})`;
