@@ -7,7 +7,7 @@
 //
 // The variant directories keep node-gyp-build (which ignores tags it does not know, such as CUDA)
 // from picking a prebuilt binary by itself.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { highestVersion, readElf } from './elf.mjs';
@@ -74,4 +74,33 @@ export function writeManifest(addonFile, torch) {
   const manifest = describeAddon(addonFile, torch);
   writeFileSync(manifestPath(addonFile), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
+}
+
+/** The newest modification time (ms) among the sources a build compiles: native/** and CMakeLists.txt. */
+function newestSource(root) {
+  let newest = statSync(join(root, 'CMakeLists.txt')).mtimeMs;
+  for (const entry of readdirSync(join(root, 'native'), { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Why the build from source under `root` must be (re)built for the LibTorch `torch`, or null when it
+ * is current: it exists, its manifest names the same LibTorch (version, directory, C++ ABI, CUDA or
+ * not), and no source is newer than it. An install of a linked checkout then skips the build.
+ */
+export function sourceBuildStale(torch, root = packageRoot) {
+  const file = sourceBuildFile(root);
+  if (!existsSync(file)) return 'no build from source yet';
+  let m;
+  try {
+    m = JSON.parse(readFileSync(manifestPath(file), 'utf8'));
+  } catch {
+    return `${manifestPath(file)} is missing or unreadable`;
+  }
+  const same = m.torchVersion === torch.version && m.builtWith?.torchLibDir === torch.libDir && m.cxx11Abi === (torch.cxx11Abi === 1) && m.variant === (torch.cuda ? 'cuda' : 'cpu');
+  if (!same) return `it was built against LibTorch ${m.torchVersion} at ${m.builtWith?.torchLibDir}, and LibTorch ${torch.version} at ${torch.libDir} is found now`;
+  if (newestSource(root) > statSync(file).mtimeMs) return 'a source is newer than it';
+  return null;
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `npm install` hook: use a prebuilt addon (prebuilds/) when one fits and loads, else build from
-// source (incrementally, when build/ already holds an earlier build). ICHNET_BUILD_FROM_SOURCE=1
-// (or ICHNET_ADDON=source) skips the prebuilt binaries.
+// source (incrementally, when build/ already holds an earlier build), unless the build from source
+// is current for the LibTorch found (scripts/addon-files.mjs: sourceBuildStale) — a checkout
+// installed into another project by path is then not rebuilt on each install there.
+// ICHNET_BUILD_FROM_SOURCE=1 (or ICHNET_ADDON=source) skips the prebuilt binaries;
+// ICHNET_BUILD_FROM_SOURCE=1 also runs the build when it is current.
 // When no LibTorch exists and this is Debian/Ubuntu as root, install Debian's libtorch-dev first
 // (say so; ICHNET_NO_APT=1 opts out). Otherwise stop with what to install or set.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -9,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { prebuildsDir, sourceBuildFile } from './addon-files.mjs';
+import { prebuildsDir, sourceBuildFile, sourceBuildStale } from './addon-files.mjs';
 import { buildNative } from './build-native.mjs';
 import { findLibTorch, HOW_TO_GET_LIBTORCH, packageRoot } from './libtorch.mjs';
 
@@ -62,7 +65,13 @@ try {
       console.error(`ichnet: ${HOW_TO_GET_LIBTORCH}`);
       process.exit(1);
     }
-    buildNative();
+    const stale = process.env.ICHNET_BUILD_FROM_SOURCE === '1' ? 'ICHNET_BUILD_FROM_SOURCE=1' : sourceBuildStale(torch);
+    if (stale === null) {
+      console.log(`ichnet: ${relative(packageRoot, sourceBuildFile())} is current for LibTorch ${torch.version} (${torch.libDir}); not rebuilding (ICHNET_BUILD_FROM_SOURCE=1 forces a build)`);
+    } else {
+      console.log(`ichnet: building from source: ${stale}`);
+      buildNative();
+    }
   }
 } catch (e) {
   console.error(`ichnet: ${e.message}`);

@@ -127,7 +127,7 @@ describe('command line', () => {
     for (const opt of ['--checkpoint', '--data', '--out', '--format']) assert.match(predict.stdout, new RegExp(opt));
   });
 
-  it('exits 2 on usage errors and 1 on bad configs, with the reason', () => {
+  it('exits 2 on usage errors and 3 on bad configs, with the reason', () => {
     const usage = run(['trian']);
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /Unknown argument: trian/);
@@ -135,7 +135,7 @@ describe('command line', () => {
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /Missing required arguments: checkpoint, out/);
     const bad = run(['train', '--set', 'model.backbone=resnet']);
-    assert.equal(bad.status, 1);
+    assert.equal(bad.status, 3);
     assert.match(bad.stderr, /config\.model\.backbone: Invalid option: expected one of "vgg16"\|"vgg16_bn"/);
   });
 });

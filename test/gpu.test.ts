@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { augParamNames, preprocess, runtimeInfo, Session, type Batch } from '../src/index.js';
+import { augParamNames, clahe, preprocess, runtimeInfo, Session, type Batch } from '../src/index.js';
 import { relError } from './helpers/compare.js';
 import { randomBatch, tinyConfig } from './helpers/tiny.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -102,10 +102,26 @@ describe('CUDA', { skip: cuda ? false : 'LibTorch sees no CUDA device' }, () => 
     for (let b = 0; b < 2; b++) names.forEach((n, j) => (aug[b * names.length + j] = value[n] ?? 0));
     batch.aug = aug;
     for (const clahe of [false, true]) {
-      const prep = { clahe: { enabled: clahe } };
-      const a = await preprocess(batch, { inputSize: 32, device: 'cpu', prep });
-      const b = await preprocess(batch, { inputSize: 32, device: 'cuda', prep });
+      const a = await preprocess(batch, { inputSize: 32, device: 'cpu', prep: { clahe: { enabled: clahe }, where: 'host' } });
+      // CLAHE on the host, its levels uploaded, the rest on the GPU.
+      const b = await preprocess(batch, { inputSize: 32, device: 'cuda', prep: { clahe: { enabled: clahe }, where: 'host' } });
       assert.ok(relError(b, a) < 1e-5, `CLAHE ${clahe}: CUDA differs from the CPU by ${relError(b, a)}`);
+      // Everything on the GPU from the raw int16 pixels (the default there), CLAHE included.
+      const c = await preprocess(batch, { inputSize: 32, device: 'cuda', prep: { clahe: { enabled: clahe }, where: 'auto' } });
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((c[i] as number) - (a[i] as number)));
+      assert.ok(worst < 1e-3, `CLAHE ${clahe}: the device pipeline on CUDA differs from the host path by ${worst}`);
+    }
+  });
+
+  it('CLAHE as tensor operations on CUDA equals the host kernel', async () => {
+    for (const [width, height] of [[512, 512], [97, 61]] as const) {
+      const image = Uint8Array.from({ length: width * height }, (_, i) => (i * 7919 + (i % width) * 13) % 256);
+      const host = await clahe(image, { width, height });
+      const gpu = await clahe(image, { width, height, device: 'cuda' });
+      let within = 0;
+      for (let i = 0; i < host.length; i++) if (Math.abs((gpu[i] as number) - (host[i] as number)) <= 1) within++;
+      assert.ok(within / host.length >= 0.995, `${width}x${height}: ${within} of ${host.length} pixels within ±1`);
     }
   });
 });

@@ -25,6 +25,8 @@ function npmCli(): string {
 
 interface LockEntry {
   dev?: boolean;
+  /** A local folder linked in (this checkout's own dev packages: never ichnet's dependencies). */
+  link?: boolean;
   [field: string]: unknown;
 }
 
@@ -34,7 +36,7 @@ interface LockEntry {
  */
 function writeUserProject(project: string, file: string, pkg: Record<string, unknown>): void {
   const lock = JSON.parse(readFileSync(join(packageRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
-  const dependencies = Object.fromEntries(Object.entries(lock.packages).filter(([path, entry]) => path.startsWith('node_modules/') && !entry.dev));
+  const dependencies = Object.fromEntries(Object.entries(lock.packages).filter(([path, entry]) => path.startsWith('node_modules/') && !entry.dev && !entry.link));
   const integrity = `sha512-${createHash('sha512').update(readFileSync(join(project, file))).digest('base64')}`;
   const root = { name: 'user-project', version: '1.0.0', private: true, type: 'module', dependencies: { ichnet: `file:${file}` } };
   const ichnet = { version: pkg.version, resolved: `file:${file}`, integrity, hasInstallScript: true, license: pkg.license, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines };

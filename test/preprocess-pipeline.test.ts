@@ -4,6 +4,8 @@
  * `F.affine_grid` + `F.grid_sample` (training) or `F.interpolate` (evaluation), colour jitter and
  * normalisation. ichnet fuses these per slice and reads raw pixels through lookup tables, so this
  * checks the fused path computes the same thing; preprocess.test.ts checks each step's meaning.
+ * Each case also runs through the batched tensor pipeline on the CPU device (`prep.where:
+ * device`, CLAHE as tensor operations), which must stay within 1e-3 of the host path.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -142,19 +144,28 @@ async function compare(c: Case): Promise<void> {
   );
   runPython(ORACLE, [join(dir, `${c.name}.json`)]);
   const ref = new Float32Array(readFileSync(out).buffer.slice(0));
-  const ours = await preprocess(batch, {
-    prep: { windows, clahe: { enabled: c.clahe, clip_limit: 2, tiles: [8, 8] }, channels: c.channels ?? 'windows' },
-    inputSize: c.size,
-  });
-  assert.equal(ours.length, ref.length);
-  let worst = 0;
-  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs((ours[i] as number) - (ref[i] as number)));
+  const prep = { windows, clahe: { enabled: c.clahe, clip_limit: 2, tiles: [8, 8] as [number, number] }, channels: c.channels ?? 'windows' };
+  const host = await preprocess(batch, { prep: { ...prep, where: 'host' }, inputSize: c.size });
+  const device = await preprocess(batch, { prep: { ...prep, where: 'device' }, inputSize: c.size, device: 'cpu' });
+  assert.equal(host.length, ref.length);
+  assert.equal(device.length, ref.length);
   // Float rounding only (grid coordinates, summation order): a wrong level, tap or weight would
-  // show as 0.01 or more in normalised units.
-  assert.ok(worst < 2e-4, `${c.name}: max |ours - reference| = ${worst}`);
+  // show as 0.01 or more in normalised units (one CLAHE grey level is 0.017).
+  const hostError = maxAbsDiff(host, ref);
+  assert.ok(hostError < 2e-4, `${c.name}: host path: max |ours - reference| = ${hostError}`);
+  // The tensor pipeline on the CPU device (prep.where: device) against the host path.
+  const deviceError = maxAbsDiff(device, host);
+  assert.ok(deviceError < 1e-3, `${c.name}: device path: max |device - host| = ${deviceError}`);
+  assert.ok(maxAbsDiff(device, ref) < 1e-3, `${c.name}: device path against the reference`);
 }
 
-describe('the CPU preprocessing pipeline matches OpenCV + PyTorch step by step', () => {
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
+  return worst;
+}
+
+describe('the host and device preprocessing pipelines match OpenCV + PyTorch step by step', () => {
   const square = huBatch(31, 64, 64);
   const wide = huBatch(32, 48, 80); // not square and not divisible by the CLAHE grid
   const cases: Case[] = [

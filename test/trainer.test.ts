@@ -8,24 +8,14 @@ import { describe, it } from 'node:test';
 import { Trainer, type ExperimentConfigInput } from '../src/index.js';
 import { packageRoot } from '../src/package-root.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { tinyExperiment as tinyExperimentIn } from './helpers/tiny.js';
 
 const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 const tmp = tempDir('ichnet-trainer-');
 const dataRoot = join(tmp, 'data');
 
 function tinyExperiment(overrides: Partial<ExperimentConfigInput> = {}): ExperimentConfigInput {
-  return {
-    name: 'tiny',
-    data: { format: 'synthetic', root: dataRoot },
-    synthetic: { patients: 12, slices: [4, 6], size: 32, format: 'dicom', seed: 3 },
-    model: { backbone: 'vgg16_bn', width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 },
-    optim: { lr: 1e-3 },
-    train: { epochs: 2, patients_per_batch: 2, max_slices: 4, eval_max_slices: 4, validation: 0.25, report_samples: 2, log_every: 1 },
-    device: 'cpu',
-    threads: 2,
-    out: join(tmp, 'runs'),
-    ...overrides,
-  };
+  return tinyExperimentIn(dataRoot, join(tmp, 'runs'), overrides);
 }
 
 function runCli(args: string[]) {
@@ -66,8 +56,11 @@ describe('trainer', () => {
     for (const f of ['config.yaml', 'metrics.jsonl', 'predictions.csv', 'report.html', 'checkpoints/best/model.safetensors', 'checkpoints/best/optimizer.pt', 'checkpoints/last/state.json']) {
       assert.ok(existsSync(join(runDir, f)), f);
     }
-    const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string });
-    assert.equal(lines.filter((l) => l.kind === 'epoch').length, 2);
+    const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; seconds?: number; dataWaitSeconds?: number });
+    const epochs = lines.filter((l) => l.kind === 'epoch');
+    assert.equal(epochs.length, 2);
+    // How long the steps waited for data: measured, and part of the epoch's time.
+    for (const e of epochs) assert.ok(typeof e.dataWaitSeconds === 'number' && e.dataWaitSeconds > 0 && e.dataWaitSeconds < (e.seconds as number), JSON.stringify(e));
     assert.equal(lines.filter((l) => l.kind === 'step').length, steps.length);
     const state = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'best', 'state.json'), 'utf8')) as { thresholds: number[]; labels: string[] };
     assert.deepEqual(state.labels, ['ich', 'ivh', 'sah', 'sdh', 'edh']);

@@ -6,10 +6,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "binding/promise_worker.h"
 #include "prep/clahe.h"
+#include "prep/clahe_tensor.h"
+#include "session/session.h"
 
 namespace ichnet::binding {
 
@@ -35,7 +38,8 @@ int64_t integerArg(const Napi::CallbackInfo& info, size_t i, const char* name, d
   return static_cast<int64_t>(v);
 }
 
-/// clahe(image: Uint8Array, width, height, clipLimit, tilesX, tilesY): one gray image, row-major.
+/// clahe(image: Uint8Array, width, height, clipLimit, tilesX, tilesY, device?: string): one gray
+/// image, row-major; with a device, as tensor operations there (clahe_tensor.h).
 Napi::Value clahe(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   if (info.Length() < 6) {
@@ -56,13 +60,23 @@ Napi::Value clahe(const Napi::CallbackInfo& info) {
                                          std::to_string(width) + "x" + std::to_string(height) + " needs " +
                                          std::to_string(width * height));
   }
+  std::optional<torch::Device> device;
+  if (info.Length() > 6 && !info[6].IsUndefined()) {
+    if (!info[6].IsString()) throw Napi::TypeError::New(env, "clahe: device: expected a string such as 'cpu' or 'cuda'");
+    try {
+      device = session::resolveDevice(info[6].As<Napi::String>().Utf8Value());
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("clahe: device: ") + e.what());
+    }
+  }
   uint8_t* data = image.Data();
   const std::vector<Napi::Value> keep = {image};  // the worker reads the caller's bytes in place
   return PromiseWorker<torch::Tensor>::start(
       env,
       [=] {
         const auto in = torch::from_blob(data, {1, height, width}, torch::TensorOptions().dtype(torch::kUInt8));
-        return prep::clahe(in, clip_limit, tiles_x, tiles_y);
+        if (!device) return prep::clahe(in, clip_limit, tiles_x, tiles_y);
+        return prep::claheTensor(in.to(*device), clip_limit, tiles_x, tiles_y).cpu().contiguous();
       },
       [](Napi::Env env, torch::Tensor& out) -> Napi::Value {
         auto result = Napi::Uint8Array::New(env, static_cast<size_t>(out.numel()));

@@ -107,6 +107,8 @@ prep::PrepConfig parsePrepConfig(const Napi::Object& p, int64_t input_size) {
   c.clahe.tiles_y = static_cast<int64_t>(tiles[1]);
   c.channels = choose<prep::ChannelMode>(env, stringAt(p, "channels", "prep.channels"), "prep.channels",
                                               {{"windows", prep::ChannelMode::Windows}, {"neighbors", prep::ChannelMode::Neighbors}});
+  c.where = choose<prep::PrepWhere>(env, stringAt(p, "where", "prep.where"), "prep.where",
+                                    {{"auto", prep::PrepWhere::Auto}, {"host", prep::PrepWhere::Host}, {"device", prep::PrepWhere::Device}});
 
   return c;
 }

@@ -20,6 +20,8 @@
 // Batches run one image per task with at::parallel_for; a single image is split over tiles, then rows.
 #include "prep/clahe.h"
 
+#include "prep/clahe_plan.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -37,23 +39,15 @@
 
 namespace ichnet::prep {
 
-/// Everything that depends only on the image size and the parameters: shared by a whole batch.
-struct ClaheOp::Plan {
-  int64_t height = 0, width = 0, tiles_x = 0, tiles_y = 0;
-  int64_t tile_w = 0, tile_h = 0;  // after OpenCV's padding
-  int clip = 0;                    // per-bin limit; 0 = no clipping
-  float lut_scale = 0;
-  std::vector<int64_t> pad_cols;   // source column of padded column `width + i`
-  // Per output column: its segment's offset in the packed band tables (see packBand), and the
-  // weights of the tiles left and right of it.
+/// The shared plan plus the host kernel's own column table.
+struct ClaheOp::Plan : ClahePlan {
+  // Per output column: its segment's offset in the packed band tables (see packBand).
   std::vector<int32_t> segment;
-  std::vector<float> w_left, w_right;
 };
 
 namespace {
 
-constexpr int kBins = 256;
-constexpr int64_t kMaxTiles = 1024;  // per axis: far beyond any useful grid, keeps the LUTs small
+constexpr int kBins = ClahePlan::kBins;
 
 /// OpenCV's saturate_cast<uchar>(float): round half to even (cvRound), then clamp to [0, 255].
 inline uint8_t roundToByte(float v) {
@@ -75,41 +69,6 @@ int64_t reflect101(int64_t p, int64_t n) {
 
 using Plan = ClaheOp::Plan;
 
-Plan makePlan(int64_t height, int64_t width, double clip_limit, int64_t tiles_x, int64_t tiles_y) {
-  Plan p;
-  p.height = height;
-  p.width = width;
-  p.tiles_x = tiles_x;
-  p.tiles_y = tiles_y;
-  const bool divisible = width % tiles_x == 0 && height % tiles_y == 0;
-  const int64_t padded_w = divisible ? width : width + tiles_x - width % tiles_x;
-  const int64_t padded_h = divisible ? height : height + tiles_y - height % tiles_y;
-  p.tile_w = padded_w / tiles_x;
-  p.tile_h = padded_h / tiles_y;
-  const int64_t area = p.tile_w * p.tile_h;
-  if (area > INT_MAX) throw std::invalid_argument("clahe: tiles of " + std::to_string(area) + " pixels are too large");
-  p.lut_scale = static_cast<float>(kBins - 1) / static_cast<float>(area);
-  if (clip_limit > 0.0) {
-    const double limit = clip_limit * static_cast<double>(area) / kBins;
-    // A limit at or above the tile area clips nothing; capping it keeps the int cast defined.
-    p.clip = std::max(1, static_cast<int>(std::min(limit, static_cast<double>(area))));
-  }
-  for (int64_t x = width; x < padded_w; ++x) p.pad_cols.push_back(reflect101(x, width));
-
-  p.segment.resize(width);
-  p.w_left.resize(width);
-  p.w_right.resize(width);
-  const float inv_tw = 1.0f / static_cast<float>(p.tile_w);
-  for (int64_t x = 0; x < width; ++x) {
-    const float txf = static_cast<float>(x) * inv_tw - 0.5f;
-    const int64_t tx1 = static_cast<int64_t>(std::floor(txf));
-    p.w_right[x] = txf - static_cast<float>(tx1);
-    p.w_left[x] = 1.0f - p.w_right[x];
-    p.segment[x] = static_cast<int32_t>((tx1 + 1) * kBins);  // tx1 is in [-1, tiles_x - 1]
-  }
-  return p;
-}
-
 /// Histogram, clipping and LUT of tile (tx, ty) of one image.
 void tileLut(const uint8_t* img, const Plan& p, int64_t tx, int64_t ty, uint8_t* lut) {
   // Two interleaved histograms: runs of one grey level (the black around a head) would otherwise
@@ -121,7 +80,7 @@ void tileLut(const uint8_t* img, const Plan& p, int64_t tx, int64_t ty, uint8_t*
   const int64_t real_end = std::min(x1, p.width);  // columns [x0, real_end) exist in the image
   const int64_t pad_begin = std::max(x0, p.width);  // columns [pad_begin, x1) are reflected
   for (int64_t y = ty * p.tile_h; y < (ty + 1) * p.tile_h; ++y) {
-    const uint8_t* row = img + (y < p.height ? y : reflect101(y, p.height)) * p.width;
+    const uint8_t* row = img + (y < p.height ? y : p.pad_rows[y - p.height]) * p.width;
     int64_t x = x0;
     for (; x + 4 <= real_end; x += 4) {
       ++h0[row[x]];
@@ -186,16 +145,13 @@ inline uint8_t blend(uint32_t q, float wl, float wr, float wt, float wb) {
 /// `packed` holds (tiles_x + 1) * 256 values of scratch.
 void interpolateRows(const uint8_t* img, const uint8_t* luts, const Plan& p, int64_t r0, int64_t r1, uint8_t* out,
                      uint32_t* packed) {
-  const float inv_th = 1.0f / static_cast<float>(p.tile_h);
   const int32_t* seg = p.segment.data();
   const float* w_left = p.w_left.data();
   const float* w_right = p.w_right.data();
   int64_t packed_band = -1;
   for (int64_t y = r0; y < r1; ++y) {
-    const float tyf = static_cast<float>(y) * inv_th - 0.5f;
-    const int64_t ty1 = static_cast<int64_t>(std::floor(tyf));
-    const float wb = tyf - static_cast<float>(ty1);  // weight of the lower tile row
-    const float wt = 1.0f - wb;
+    const int64_t ty1 = p.tile_top[y];
+    const float wb = p.w_bottom[y], wt = p.w_top[y];
     if (ty1 + 1 != packed_band) {
       packed_band = ty1 + 1;
       packBand(luts, p, packed_band, packed);
@@ -238,13 +194,58 @@ void claheImage(const uint8_t* img, const Plan& p, uint8_t* luts, uint32_t* pack
 }  // namespace
 
 ClaheOp::ClaheOp(int64_t height, int64_t width, double clip_limit, int64_t tiles_x, int64_t tiles_y) {
+  Plan p;
+  static_cast<ClahePlan&>(p) = ClahePlan::make(height, width, clip_limit, tiles_x, tiles_y);
+  p.segment.resize(width);
+  for (int64_t x = 0; x < width; ++x) p.segment[x] = static_cast<int32_t>((p.tile_left[x] + 1) * kBins);
+  plan_ = std::make_unique<const Plan>(std::move(p));
+}
+
+ClahePlan ClahePlan::make(int64_t height, int64_t width, double clip_limit, int64_t tiles_x, int64_t tiles_y) {
   if (tiles_x < 1 || tiles_y < 1 || tiles_x > kMaxTiles || tiles_y > kMaxTiles) {
     throw std::invalid_argument("clahe: tile grid " + std::to_string(tiles_x) + "x" + std::to_string(tiles_y) +
                                 " is outside 1.." + std::to_string(kMaxTiles) + " per axis");
   }
   if (!std::isfinite(clip_limit)) throw std::invalid_argument("clahe: clip limit must be a finite number");
   if (height < 1 || width < 1) throw std::invalid_argument("clahe: images must be at least 1x1");
-  plan_ = std::make_unique<const Plan>(makePlan(height, width, clip_limit, tiles_x, tiles_y));
+  ClahePlan p;
+  p.height = height;
+  p.width = width;
+  p.tiles_x = tiles_x;
+  p.tiles_y = tiles_y;
+  const bool divisible = width % tiles_x == 0 && height % tiles_y == 0;
+  const int64_t padded_w = divisible ? width : width + tiles_x - width % tiles_x;
+  const int64_t padded_h = divisible ? height : height + tiles_y - height % tiles_y;
+  p.tile_w = padded_w / tiles_x;
+  p.tile_h = padded_h / tiles_y;
+  const int64_t area = p.tile_w * p.tile_h;
+  if (area > INT_MAX) throw std::invalid_argument("clahe: tiles of " + std::to_string(area) + " pixels are too large");
+  p.lut_scale = static_cast<float>(kBins - 1) / static_cast<float>(area);
+  if (clip_limit > 0.0) {
+    const double limit = clip_limit * static_cast<double>(area) / kBins;
+    // A limit at or above the tile area clips nothing; capping it keeps the int cast defined.
+    p.clip = std::max(1, static_cast<int>(std::min(limit, static_cast<double>(area))));
+  }
+  for (int64_t x = width; x < padded_w; ++x) p.pad_cols.push_back(reflect101(x, width));
+  for (int64_t y = height; y < padded_h; ++y) p.pad_rows.push_back(reflect101(y, height));
+
+  // Tile coordinate t = i * (1 / tile) - 0.5 in float, as OpenCV computes it.
+  const auto axis = [](int64_t n, int64_t tile, std::vector<int64_t>& first, std::vector<float>& w_first,
+                       std::vector<float>& w_second) {
+    first.resize(n);
+    w_first.resize(n);
+    w_second.resize(n);
+    const float inv = 1.0f / static_cast<float>(tile);
+    for (int64_t i = 0; i < n; ++i) {
+      const float t = static_cast<float>(i) * inv - 0.5f;
+      first[i] = static_cast<int64_t>(std::floor(t));
+      w_second[i] = t - static_cast<float>(first[i]);
+      w_first[i] = 1.0f - w_second[i];
+    }
+  };
+  axis(width, p.tile_w, p.tile_left, p.w_left, p.w_right);
+  axis(height, p.tile_h, p.tile_top, p.w_top, p.w_bottom);
+  return p;
 }
 
 ClaheOp::~ClaheOp() = default;

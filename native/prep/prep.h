@@ -25,6 +25,12 @@ struct ClaheConfig {
 /// neighbouring slices (s-1, s, s+1) under the first window (RSNA's winning solutions' input).
 enum class ChannelMode { Windows, Neighbors };
 
+/// Where steps 1-5 run: `Host` — on the CPU, slice by slice (host_pipeline.h; on a GPU the CLAHE
+/// levels are made there and the rest runs on the GPU); `Device` — as batched tensor operations on
+/// the session's device, CLAHE included (clahe_tensor.h), from the raw 8-bit/int16 pixels;
+/// `Auto` — Device on CUDA, Host on the CPU (the faster one there, see docs/BENCHMARKS.md).
+enum class PrepWhere { Auto, Host, Device };
+
 struct PrepConfig {
   std::vector<Window> windows;  // 1 (repeated to 3 channels) or 3, for Hounsfield-unit input
   std::array<double, 3> mean{};
@@ -32,6 +38,7 @@ struct PrepConfig {
   int64_t input_size{};
   ClaheConfig clahe;
   ChannelMode channels{};
+  PrepWhere where{};
 };
 
 /// images: raw [B, S, C, H, W] on the CPU — uint8 (x / 255; 1 channel repeated to 3), int16 HU
@@ -39,8 +46,8 @@ struct PrepConfig {
 /// lengths: int64 [B] on the CPU; aug: float32 [B, kAugParamCount] per-patient augmentation
 /// parameters, or undefined for evaluation. Returns the model input of the valid slices only,
 /// [sum(lengths), 3, size, size] float32 on `device`, patient-major in slice order.
-/// On the CPU the whole pipeline runs slice by slice (host_pipeline.h); on a GPU the geometry,
-/// jitter and normalisation run there as tensor operations (augment.h).
+/// config.where chooses between the host pipeline and batched tensor operations on `device`; only
+/// the raw 8-bit/int16 pixels (or CLAHE's 8-bit levels) are copied to a GPU.
 torch::Tensor preprocessBatch(const torch::Tensor& images, const torch::Tensor& lengths, const PrepConfig& config,
                               const torch::Tensor& aug, torch::Device device);
 

@@ -12,14 +12,17 @@ namespace ichnet::prep {
 /// share this one expression, so both give the same values).
 torch::Tensor windowUnit(const torch::Tensor& hu, const Window& w);
 
+/// round(windowUnit * 255) as uint8 (round half to even, as torch.round): the grey levels CLAHE
+/// equalises, on any tensor.
+torch::Tensor windowLevels(const torch::Tensor& hu, const Window& w);
+
 /// Offset of HU 0 in the tables below: entry i holds the value for HU i - kHuOffset.
 constexpr int64_t kHuOffset = 32768;
 
 /// float32 [65536]: windowUnit() of every int16 value.
 torch::Tensor windowUnitTable(const Window& w);
 
-/// uint8 [65536]: round(windowUnit * 255) of every int16 value (round half to even, as
-/// torch.round), the grey levels CLAHE equalises.
+/// uint8 [65536]: windowLevels() of every int16 value.
 torch::Tensor windowLevelTable(const Window& w);
 
 }  // namespace ichnet::prep

@@ -6,6 +6,7 @@
 import type { AddonCandidate, NoneChosen, Problem } from './variant.js';
 import { getLibTorch, REBUILD, where } from './variant.js';
 import type { LibTorch } from './scripts.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** What the loader knew when it tried: the binary, the LibTorch found, forced misfits. */
 export interface LoadContext {
@@ -98,7 +99,7 @@ export function loadError(cause: unknown, ctx: LoadContext): Error {
     ...(ctx.forced.length > 0 ? ['ICHNET_ADDON forced this binary although it does not fit:', ...lines(ctx.forced)] : []),
     `Dynamic loader: ${said}`,
   ];
-  return new Error(text.join('\n'), { cause });
+  return new IchnetError('NATIVE_LOAD', text.join('\n'), { cause });
 }
 
 /** The error when no binary is there to load, with each candidate's reasons and fixes. */
@@ -113,5 +114,5 @@ export function noAddonError(choice: NoneChosen): Error {
       ? 'Apply one of the fixes above; `node scripts/libtorch.mjs` in the package shows the LibTorch found.'
       : `Fix: ${REBUILD}; \`node scripts/libtorch.mjs\` in the package shows the LibTorch found.`,
   );
-  return new Error(text.join('\n'));
+  return new IchnetError('NATIVE_LOAD', text.join('\n'));
 }

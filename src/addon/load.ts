@@ -16,6 +16,7 @@ import { packageRoot } from '../package-root.js';
 import { preloadLibraries } from './preload.js';
 import { addonFiles, discovery, type AddonManifest, type LibTorch } from './scripts.js';
 import { ADDON_REQUESTS, chooseAddon, type AddonCandidate, type AddonRequest, type AddonVariant, type Discovery, type HostFacts } from './variant.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** Which binary was loaded, and why. */
 export interface AddonLoad {
@@ -41,7 +42,7 @@ let cached: { addon: object; load: AddonLoad } | undefined;
 function addonRequest(value: string | undefined): AddonRequest {
   const v = (value ?? 'auto').trim().toLowerCase() || 'auto';
   if (!(ADDON_REQUESTS as readonly string[]).includes(v)) {
-    throw new Error(`ichnet: ICHNET_ADDON=${value} is not one of ${ADDON_REQUESTS.join(', ')}`);
+    throw new IchnetError('NATIVE_LOAD', `ichnet: ICHNET_ADDON=${value} is not one of ${ADDON_REQUESTS.join(', ')}`);
   }
   return v as AddonRequest;
 }

@@ -1,6 +1,7 @@
 /** `ichnet doctor`: which binary loaded and why, and everything needed to tell why ichnet does or does not use the GPU. */
 import { availableParallelism } from 'node:os';
 
+import { exitCodeOf } from '../errors/ichnet-error.js';
 import { runtimeInfo, type RuntimeReport } from '../session/runtime.js';
 
 const VARIANT_NAMES = { source: 'built from source', cpu: 'prebuilt, CPU', cuda: 'prebuilt, CUDA' } as const;
@@ -12,14 +13,14 @@ function builtAgainst(r: RuntimeReport): string {
   return `LibTorch ${m.torchVersion} (${cuda}, C++11 ABI: ${m.cxx11Abi ? 'yes' : 'no'}) at ${m.builtWith.torchLibDir}; needs glibc ${m.glibc ?? '?'}+, N-API ${m.napi}; built ${m.date.slice(0, 10)}`;
 }
 
-/** Prints the report; returns the process exit code (0 ok, 1 the addon cannot load). */
+/** Prints the report; returns the process exit code (0 ok, NATIVE_LOAD's when the addon cannot load). */
 export async function doctor({ json }: { json: boolean }): Promise<number> {
   let report;
   try {
     report = runtimeInfo();
   } catch (e) {
     console.error(e instanceof Error ? e.message : String(e));
-    return 1;
+    return exitCodeOf(e);
   }
   const full = { ...report, node: process.version, cpuCores: availableParallelism() };
   if (json) {

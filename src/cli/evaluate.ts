@@ -4,6 +4,7 @@ import { evaluateAll, patientLevel, type MetricsReport } from '../metrics/index.
 import { openCheckpoint, predictDataset } from '../train/checkpoint.js';
 import { scoreInference } from '../train/scores.js';
 import { formatScores } from './table.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 export interface EvaluateArgs {
   checkpoint?: string;
@@ -25,11 +26,11 @@ export async function scorePredictionFiles(predictionsPath: string, labelsPath: 
     [pred, predictionsPath],
     [truth, labelsPath],
   ] as const) {
-    if (!t.columns.includes('patient') || !t.columns.includes('slice')) throw new Error(`${path}: expected columns patient,slice,<labels…>`);
+    if (!t.columns.includes('patient') || !t.columns.includes('slice')) throw new IchnetError('DATA_INVALID', `${path}: expected columns patient,slice,<labels…>`);
   }
   const labels = truth.columns.filter((c) => c !== 'patient' && c !== 'slice');
   const missing = labels.filter((l) => !pred.columns.includes(l));
-  if (missing.length > 0) throw new Error(`${predictionsPath}: no probability column for label(s) ${missing.join(', ')}`);
+  if (missing.length > 0) throw new IchnetError('DATA_INVALID', `${predictionsPath}: no probability column for label(s) ${missing.join(', ')}`);
   const L = labels.length;
   const key = (r: Record<string, string>) => `${r.patient}\u0000${r.slice}`;
   const predicted = new Map(pred.rows.map((r, i) => [key(r), i]));
@@ -38,12 +39,12 @@ export async function scorePredictionFiles(predictionsPath: string, labelsPath: 
   const byPatient = new Map<string, number[]>();
   truth.rows.forEach((r, i) => {
     const j = predicted.get(key(r));
-    if (j === undefined) throw new Error(`${predictionsPath}: no prediction for patient ${r.patient}, slice ${r.slice} (row ${i + 2} of ${labelsPath})`);
+    if (j === undefined) throw new IchnetError('DATA_INVALID', `${predictionsPath}: no prediction for patient ${r.patient}, slice ${r.slice} (row ${i + 2} of ${labelsPath})`);
     labels.forEach((l, k) => {
       const p = Number(pred.rows[j]?.[l]);
-      if (!(p >= 0 && p <= 1)) throw new Error(`${predictionsPath}: row ${j + 2}, column ${l}: expected a probability, got '${pred.rows[j]?.[l]}'`);
+      if (!(p >= 0 && p <= 1)) throw new IchnetError('DATA_INVALID', `${predictionsPath}: row ${j + 2}, column ${l}: expected a probability, got '${pred.rows[j]?.[l]}'`);
       const t = r[l];
-      if (t !== '0' && t !== '1') throw new Error(`${labelsPath}: row ${i + 2}, column ${l}: expected 0 or 1, got '${t}'`);
+      if (t !== '0' && t !== '1') throw new IchnetError('DATA_INVALID', `${labelsPath}: row ${i + 2}, column ${l}: expected 0 or 1, got '${t}'`);
       probs[i * L + k] = p;
       targets[i * L + k] = t === '1' ? 1 : 0;
     });
@@ -65,15 +66,15 @@ export async function scorePredictionFiles(predictionsPath: string, labelsPath: 
 
 export async function evaluateCommand(args: EvaluateArgs): Promise<number> {
   if (args.predictions || args.labels) {
-    if (!args.predictions || !args.labels) throw new Error('evaluate: --predictions and --labels go together');
+    if (!args.predictions || !args.labels) throw new IchnetError('USAGE', 'evaluate: --predictions and --labels go together');
     const { labels, scores } = await scorePredictionFiles(args.predictions, args.labels);
     print(labels, scores, args.json);
     return 0;
   }
-  if (!args.checkpoint || !args.data) throw new Error('evaluate: give --checkpoint DIR --data DIR, or --predictions CSV --labels CSV');
+  if (!args.checkpoint || !args.data) throw new IchnetError('USAGE', 'evaluate: give --checkpoint DIR --data DIR, or --predictions CSV --labels CSV');
   const opened = await openCheckpoint(args.checkpoint, args.device ? { device: args.device } : {});
   const { dataset, inference } = await predictDataset(opened, { root: args.data }).finally(() => opened.session.close());
-  if (dataset.labelNames.length === 0) throw new Error(`${dataset.root}: no labels to evaluate against`);
+  if (dataset.labelNames.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: no labels to evaluate against`);
   const scores = scoreInference(opened.state.labels, dataset.patients, inference, opened.state.thresholds);
   print(opened.state.labels, scores, args.json, opened.state.thresholds);
   if (!args.json && inference.skipped.length > 0) console.log(`\n${inference.skipped.length} input(s) skipped`);

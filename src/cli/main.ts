@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `ichnet` command. Exit codes: 0 success, 1 a failure (bad input, bad config, a native
- * error — the message names the cause), 2 a usage error, 130 interrupted with a resumable
- * checkpoint.
+ * The `ichnet` command. Exit codes: 0 success; a failure ends with its IchnetError code's exit
+ * code (src/errors/ichnet-error.ts: 2 a usage error, 3 an invalid config, …, 130 interrupted with
+ * a resumable checkpoint), and with 1 for an error ichnet did not classify.
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
 import { presetNames } from '../config/load.js';
+import { ERROR_CODES, exitCodeOf } from '../errors/ichnet-error.js';
 import { doctor } from './doctor.js';
 import { evaluateCommand } from './evaluate.js';
 import { explainCommand } from './explain.js';
@@ -40,13 +41,13 @@ function inputArgs(argv: { data?: string; dicomweb?: string; study?: (string | n
   };
 }
 
-/** Runs a command, turning a thrown error into its message and exit code 1. */
+/** Runs a command, turning a thrown error into its message and its code's exit code. */
 async function run(fn: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await fn();
   } catch (e) {
     console.error(`ichnet: ${e instanceof Error ? e.message : String(e)}`);
-    process.exitCode = 1;
+    process.exitCode = exitCodeOf(e);
   }
 }
 
@@ -145,6 +146,6 @@ await yargs(hideBin(process.argv))
     if (error) throw error;
     y.showHelp();
     console.error(`\nichnet: ${message}`);
-    process.exit(2);
+    process.exit(ERROR_CODES.USAGE.exitCode);
   })
   .parseAsync();

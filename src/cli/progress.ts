@@ -4,6 +4,7 @@ import cliProgress from 'cli-progress';
 import type { Trainer } from '../train/trainer.js';
 
 const fmt = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+const minutes = (seconds: number) => (Number.isFinite(seconds) ? `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s` : 'n/a');
 
 /** Attaches progress output to a trainer's events; returns a function that stops it. */
 export function attachProgress(trainer: Trainer, stream: NodeJS.WriteStream = process.stderr): () => void {
@@ -27,7 +28,7 @@ export function attachProgress(trainer: Trainer, stream: NodeJS.WriteStream = pr
       bar.update(e.batch, { epoch: e.epoch + 1, loss: fmt(e.loss), speed: e.slicesPerSecond.toFixed(1) });
     } else if (Date.now() - lastLine > 10_000 || e.batch === e.stepsPerEpoch) {
       lastLine = Date.now();
-      stream.write(`epoch ${e.epoch + 1} step ${e.batch}/${e.stepsPerEpoch} loss ${fmt(e.loss)} lr ${e.lr.toExponential(2)} ${e.slicesPerSecond.toFixed(1)} slices/s\n`);
+      stream.write(`epoch ${e.epoch + 1} step ${e.batch}/${e.stepsPerEpoch} loss ${fmt(e.loss)} lr ${e.lr.toExponential(2)} ${e.slicesPerSecond.toFixed(1)} slices/s, run ${e.step}/${e.totalSteps} steps, ETA ${minutes(e.etaSeconds)}\n`);
     }
   });
   trainer.on('epoch', (e) => {
@@ -37,6 +38,6 @@ export function attachProgress(trainer: Trainer, stream: NodeJS.WriteStream = pr
         `(patients ${fmt(e.scores.patient.f2.micro)}), ${e.seconds.toFixed(1)} s\n`,
     );
   });
-  trainer.on('best', (e) => stream.write(`  new best ${e.metric} = ${fmt(e.value)}\n`));
+  trainer.on('best', (e) => stream.write(`  new best ${e.metric} = ${fmt(e.value)} in stage ${e.stage}${e.checkpoint ? ' (checkpoints/best)' : ''}\n`));
   return stop;
 }

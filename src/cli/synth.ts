@@ -1,5 +1,6 @@
 /** `ichnet synth`: write the synthetic CT phantom dataset. */
 import { writeSyntheticDataset } from '../data/synth/write.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 export interface SynthArgs {
   out: string;
@@ -12,7 +13,7 @@ export interface SynthArgs {
 
 export async function synthCommand(args: SynthArgs): Promise<number> {
   if (args.slices.length !== 2 || !args.slices.every((n) => Number.isInteger(n) && n >= 1) || (args.slices[0] as number) > (args.slices[1] as number)) {
-    throw new Error(`--slices: expected two integers MIN MAX with 1 <= MIN <= MAX, got ${args.slices.join(' ')}`);
+    throw new IchnetError('USAGE', `--slices: expected two integers MIN MAX with 1 <= MIN <= MAX, got ${args.slices.join(' ')}`);
   }
   const t0 = performance.now();
   const info = await writeSyntheticDataset({

@@ -1,5 +1,6 @@
 /** `ichnet train`: resolve the config, train, print the final table. */
 import { loadExperimentConfig } from '../config/load.js';
+import { ERROR_CODES, IchnetError } from '../errors/ichnet-error.js';
 import { Trainer } from '../train/trainer.js';
 import { attachProgress } from './progress.js';
 import { formatScores } from './table.js';
@@ -13,13 +14,13 @@ export interface TrainArgs {
   resume?: string;
 }
 
-/** Exit codes: 0 done, 1 failed, 130 interrupted (a resumable checkpoint was written). */
+/** Exit codes: 0 done, 130 interrupted (a resumable checkpoint was written); a failure throws. */
 export async function trainCommand(args: TrainArgs): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130); // a second Ctrl-C: stop now
+    if (controller.signal.aborted) process.exit(ERROR_CODES.INTERRUPTED.exitCode); // a second Ctrl-C: stop now
     process.stderr.write('\nichnet: interrupted — finishing the current step and writing a resumable checkpoint (Ctrl-C again to quit at once)\n');
-    controller.abort();
+    controller.abort(new IchnetError('INTERRUPTED', 'interrupted by Ctrl-C (SIGINT)'));
   };
   process.on('SIGINT', onSigint);
   try {
@@ -40,7 +41,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     stopProgress();
     if (result.interrupted) {
       process.stderr.write(`ichnet: stopped. Resume with: ichnet train --resume ${result.runDir}\n`);
-      return 130;
+      return ERROR_CODES.INTERRUPTED.exitCode;
     }
     if (result.final) {
       console.log(`\nValidation (best checkpoint, ${trainer.config.train.monitor} = ${result.best?.value.toFixed(4)} at epoch ${(result.best?.epoch ?? 0) + 1}; tuned thresholds):`);

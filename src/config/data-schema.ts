@@ -1,6 +1,7 @@
 /** Where the data is and how to read it (ARCHITECTURE.md §7). */
 import { z } from 'zod';
 
+/** The `data` section of an experiment config: where the data set is, its layout and columns, and what to do with bad input. */
 export const dataSchema = z.strictObject({
   format: z
     .enum(['auto', 'folders', 'rsna', 'manifest', 'synthetic', 'dicom'])
@@ -19,8 +20,12 @@ export const dataSchema = z.strictObject({
     .default('auto')
     .describe('slice order: DICOM position, CSV row order, or natural file-name order (auto: position for DICOM, else csv, else name)'),
   on_error: z.enum(['error', 'skip']).default('error').describe('bad input stops with an error naming the file, or is skipped and listed'),
+  workers: z
+    .union([z.literal('auto'), z.number().int().min(0)])
+    .default('auto')
+    .describe('threads that decode slices (DICOM, codecs, HU, PNG/JPEG) off the main thread; auto = the available cores, 0 = on the main thread'),
   cache_dir: z.string().optional().describe('where the DICOM header index is cached (rsna; default <root>/.ichnet-cache)'),
 });
 
-export type DataConfig = z.output<typeof dataSchema>;
-export type DataConfigInput = z.input<typeof dataSchema>;
+// The types, every key documented: generated from the schema (src/config/config-types.ts checks them).
+export type { DataConfig, DataConfigInput } from './types.generated.js';

@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { packageRoot } from '../package-root.js';
 import { experimentSchema, type ExperimentConfig } from './experiment-schema.js';
 import { formatIssues } from './session-schema.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** The presets shipped in the package (`presets/<name>.yaml`). */
 export function presetNames(): string[] {
@@ -19,16 +20,16 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new Error(`${path}: cannot read the config (${(e as Error).message})`);
+    throw new IchnetError('CONFIG_INVALID', `${path}: cannot read the config (${(e as Error).message})`);
   }
   let value: unknown;
   try {
     value = path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
   } catch (e) {
-    throw new Error(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+    throw new IchnetError('CONFIG_INVALID', `${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
   }
   if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: expected a mapping of settings at the top level`);
+  if (typeof value !== 'object' || Array.isArray(value)) throw new IchnetError('CONFIG_INVALID', `${path}: expected a mapping of settings at the top level`);
   return value as Record<string, unknown>;
 }
 
@@ -39,7 +40,7 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
  */
 export function applyOverride(target: Record<string, unknown>, assignment: string): void {
   const eq = assignment.indexOf('=');
-  if (eq <= 0) throw new Error(`--set ${assignment}: expected key=value, e.g. --set optim.lr=3e-4`);
+  if (eq <= 0) throw new IchnetError('CONFIG_INVALID', `--set ${assignment}: expected key=value, e.g. --set optim.lr=3e-4`);
   const keys = assignment.slice(0, eq).trim().split('.');
   let value: unknown;
   try {
@@ -56,7 +57,7 @@ export function applyOverride(target: Record<string, unknown>, assignment: strin
     const container = node as Record<string, unknown>;
     let next = container[slot];
     if (next === undefined || next === null) next = container[slot] = {};
-    else if (typeof next !== 'object') throw new Error(`--set ${assignment}: '${path.join('.')}' is not a section`);
+    else if (typeof next !== 'object') throw new IchnetError('CONFIG_INVALID', `--set ${assignment}: '${path.join('.')}' is not a section`);
     node = next as Record<string, unknown> | unknown[];
   }
   const last = keys[keys.length - 1] as string;
@@ -68,11 +69,12 @@ export function applyOverride(target: Record<string, unknown>, assignment: strin
 function listIndex(list: unknown[], key: string, assignment: string, path: string[]): number {
   const index = /^\d+$/.test(key) ? Number(key) : Number.NaN;
   if (!(index < list.length)) {
-    throw new Error(`--set ${assignment}: '${path.join('.')}' does not exist (the list has ${list.length} entr${list.length === 1 ? 'y' : 'ies'}, numbered from 0)`);
+    throw new IchnetError('CONFIG_INVALID', `--set ${assignment}: '${path.join('.')}' does not exist (the list has ${list.length} entr${list.length === 1 ? 'y' : 'ies'}, numbered from 0)`);
   }
   return index;
 }
 
+/** Where `loadExperimentConfig` takes a config from: a file or a preset, then overrides. */
 export interface ConfigSource {
   /** A YAML or JSON file. */
   config?: string;
@@ -84,14 +86,14 @@ export interface ConfigSource {
   base?: Record<string, unknown>;
 }
 
-/** Resolves a complete experiment config; throws an Error listing every bad key. */
+/** Resolves a complete experiment config; throws an IchnetError CONFIG_INVALID listing every bad key. */
 export async function loadExperimentConfig(source: ConfigSource = {}): Promise<ExperimentConfig> {
-  if (source.config && source.preset) throw new Error('give either a config file or a preset, not both');
+  if (source.config && source.preset) throw new IchnetError('CONFIG_INVALID', 'give either a config file or a preset, not both');
   let raw: Record<string, unknown> = {};
   let origin = 'defaults';
   if (source.preset) {
     const file = join(packageRoot, 'presets', `${source.preset}.yaml`);
-    if (!existsSync(file)) throw new Error(`unknown preset '${source.preset}'; presets: ${presetNames().join(', ')}`);
+    if (!existsSync(file)) throw new IchnetError('CONFIG_INVALID', `unknown preset '${source.preset}'; presets: ${presetNames().join(', ')}`);
     raw = await readConfigFile(file);
     origin = `preset ${source.preset}`;
   } else if (source.config) {
@@ -101,13 +103,13 @@ export async function loadExperimentConfig(source: ConfigSource = {}): Promise<E
   for (const [key, value] of Object.entries(source.base ?? {})) applyOverride(raw, `${key}=${JSON.stringify(value)}`);
   for (const s of source.set ?? []) applyOverride(raw, s);
   const parsed = experimentSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`invalid config (${origin}):\n${formatIssues(parsed.error)}`);
+  if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid config (${origin}):\n${formatIssues(parsed.error)}`);
   const stages = parsed.data.stages;
   const epochsSet = (source.set ?? []).find((s) => s.split('=')[0]?.trim() === 'train.epochs');
   if (epochsSet && stages.length > 0) {
     // With stages, each stage's own epochs count: a silently ignored train.epochs would mislead.
     const list = stages.map((st, i) => `stages.${i}.epochs=${st.epochs} (${st.name})`).join(', ');
-    throw new Error(`--set ${epochsSet}: ${origin} trains in stages, so train.epochs is not used; set ${list}, or stages=[] to train in one stage`);
+    throw new IchnetError('CONFIG_INVALID', `--set ${epochsSet}: ${origin} trains in stages, so train.epochs is not used; set ${list}, or stages=[] to train in one stage`);
   }
   return parsed.data;
 }

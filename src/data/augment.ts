@@ -6,6 +6,7 @@
 import type { AugmentConfig } from '../config/augment-schema.js';
 import { augParamNames } from '../session/binding.js';
 import { Rng } from './rng.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** Strength of augmentation in [0, 1] at a (0-based) epoch. */
 export function augmentStrength(config: AugmentConfig, epoch: number): number {
@@ -35,7 +36,7 @@ const IDENTITY: Record<ParamName, number> = {
 
 function columns(): ParamName[] {
   const names = augParamNames();
-  for (const n of names) if (!(n in IDENTITY)) throw new Error(`ichnet: the addon has an augmentation parameter '${n}' this version does not know`);
+  for (const n of names) if (!(n in IDENTITY)) throw new IchnetError('NATIVE_LOAD', `ichnet: the addon has an augmentation parameter '${n}' this version does not know`);
   return names as ParamName[];
 }
 

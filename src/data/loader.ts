@@ -2,14 +2,17 @@
  * Turns patients into native batches (ARCHITECTURE.md §2): series windows in training, whole
  * series in chunks for evaluation and prediction, decoded ahead of the device in a bounded queue
  * so decoding overlaps the native step and memory is bounded by the queue, not by the dataset.
+ * Slices are decoded by a pool of worker threads (decode/pool.ts); this thread only schedules
+ * them and copies the pixels into batches.
  */
 import type { AugmentConfig } from '../config/augment-schema.js';
 import type { Batch } from '../session/types.js';
 import { sampleAugmentation } from './augment.js';
 import { Problems } from './datasets/problems.js';
-import { readSlice } from './slices.js';
+import { defaultDecodeWorkers, sharedDecodePool, type DecodePool } from './decode/pool.js';
 import { hashParts, Rng } from './rng.js';
 import type { OnError, PatientRecord, SkippedItem, SliceRef, SlicePixels } from './types.js';
+import { IchnetError, type IchnetErrorCode } from '../errors/ichnet-error.js';
 
 export interface LoaderOptions {
   /** Number of labels (rows of PatientRecord.labels). */
@@ -23,8 +26,15 @@ export interface LoaderOptions {
   seed: number;
   /** Batches decoded ahead of the consumer (default 2). */
   prefetch?: number;
-  /** Slices decoded concurrently (default 8). */
+  /**
+   * Decode worker threads (default: the available cores; 0 decodes on the calling thread). All
+   * loaders asking for the same number share one pool.
+   */
+  workers?: number | 'auto';
+  /** Slices of one sequence handed to the decoders at once (default: all of them). */
   concurrency?: number;
+  /** Sequences decoded ahead of the one being batched (default: patientsPerBatch, at least 2). */
+  lookahead?: number;
   onError?: OnError;
   /** Training augmentation; omitted = none. */
   augment?: AugmentConfig;
@@ -111,13 +121,21 @@ const shapeKey = (p: SlicePixels) => `${p.kind}:${p.channels}:${p.width}x${p.hei
 export class SliceLoader {
   private readonly problems: Problems;
   private readonly seen = new Set<string>();
+  private readonly pool: DecodePool;
 
   constructor(
     private readonly patients: PatientRecord[],
     private readonly options: LoaderOptions,
   ) {
-    if (!(options.patientsPerBatch >= 1 && options.maxSlices >= 1)) throw new RangeError('patientsPerBatch and maxSlices must be >= 1');
+    if (!(options.patientsPerBatch >= 1 && options.maxSlices >= 1)) throw new IchnetError('INVALID_ARGUMENT', 'patientsPerBatch and maxSlices must be >= 1');
     this.problems = new Problems(options.onError ?? 'error');
+    const workers = options.workers ?? 'auto';
+    this.pool = sharedDecodePool(workers === 'auto' ? defaultDecodeWorkers() : workers);
+  }
+
+  /** Slices decoded and worker time spent by the decode pool this loader uses (shared). */
+  get decodePool(): DecodePool {
+    return this.pool;
   }
 
   /** Slices and patients left out under `onError: 'skip'`, each listed once. */
@@ -158,22 +176,22 @@ export class SliceLoader {
     return items;
   }
 
-  private report(path: string, reason: string): void {
-    if (this.options.onError !== 'skip') this.problems.report(path, reason);
+  private report(path: string, reason: string, code?: IchnetErrorCode): void {
+    if (this.options.onError !== 'skip') this.problems.report(path, reason, code);
     else if (!this.seen.has(path)) {
       this.seen.add(path);
-      this.problems.report(path, reason);
+      this.problems.report(path, reason, code);
     }
   }
 
   /** Decodes a sequence's slices; a bad slice is an error or is dropped (and listed). */
   private async decode(item: BatchItem): Promise<Sequence | undefined> {
-    const decoded = await mapLimited(item.slices, this.options.concurrency ?? 8, async (s) => {
+    const decoded = await mapLimited(item.slices, this.options.concurrency ?? item.slices.length, async (s) => {
       const { path, rsnaFix } = item.patient.slices[s] as SliceRef;
       try {
-        return await readSlice(path, { rsnaFix });
+        return await this.pool.decode(path, { rsnaFix });
       } catch (e) {
-        this.report(path, (e as Error).message.replace(`${path}: `, ''));
+        this.report(path, (e as Error).message.replace(`${path}: `, ''), e instanceof IchnetError ? e.code : undefined);
         return undefined;
       }
     });
@@ -190,7 +208,7 @@ export class SliceLoader {
     const odd = pixels.findIndex((p) => shapeKey(p) !== first);
     if (odd >= 0) {
       const path = (item.patient.slices[slices[odd] as number] as { path: string }).path;
-      this.report(path, `slice is ${shapeKey(pixels[odd] as SlicePixels)} but the series' first slice is ${first}; patient ${item.patient.id} left out`);
+      this.report(path, `slice is ${shapeKey(pixels[odd] as SlicePixels)} but the series' first slice is ${first}; patient ${item.patient.id} left out`, 'DATA_INVALID');
       return undefined;
     }
     return { item: { ...item, slices }, pixels };
@@ -232,9 +250,24 @@ export class SliceLoader {
     const queue = new BoundedQueue<LoadedBatch>(Math.max(1, this.options.prefetch ?? 2));
     const produce = async () => {
       const buckets = new Map<string, Sequence[]>();
-      for (const item of this.plan(rng)) {
+      // Sequences are decoded `ahead` at a time so the pool never waits on batching; they are
+      // taken in plan order, so batches do not depend on which decode finishes first.
+      const plan = this.plan(rng);
+      const ahead = Math.max(1, this.options.lookahead ?? Math.max(2, this.options.patientsPerBatch));
+      const pending: Promise<Sequence | undefined>[] = [];
+      let planned = 0;
+      const fill = () => {
+        while (pending.length < ahead && planned < plan.length) {
+          const decoding = this.decode(plan[planned++] as BatchItem);
+          decoding.catch(() => undefined); // awaited below; this only keeps an early stop from leaving it unhandled
+          pending.push(decoding);
+        }
+      };
+      fill();
+      while (pending.length > 0) {
         if (queue.stopped) return;
-        const seq = await this.decode(item);
+        const seq = await (pending.shift() as Promise<Sequence | undefined>);
+        fill();
         if (!seq) continue;
         const key = shapeKey(seq.pixels[0] as SlicePixels);
         const bucket = [...(buckets.get(key) ?? []), seq];

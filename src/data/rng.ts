@@ -4,6 +4,7 @@
  * and a fixed table of standard normals for fast per-pixel noise. Nothing here touches
  * `Math.random`, so every output is a pure function of its seed.
  */
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** FNV-1a over the UTF-16 code units of `text`, finished with murmur3's fmix32. */
 export function hashString(text: string, salt = 0): number {
@@ -109,7 +110,7 @@ export class Rng {
   /** One element of a non-empty array. */
   pick<T>(items: readonly T[]): T {
     const item = items[Math.floor(this.float() * items.length)];
-    if (item === undefined) throw new Error('Rng.pick: empty array');
+    if (item === undefined) throw new IchnetError('INVALID_ARGUMENT', 'Rng.pick: empty array');
     return item;
   }
 }

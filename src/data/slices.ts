@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { decodeHu } from './dicom/hu.js';
 import { isDicom } from './dicom/read.js';
 import type { SlicePixels } from './types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** Image file extensions the folder datasets look for, in preference order. */
 export const IMAGE_EXTENSIONS = ['.dcm', '.png', '.jpg', '.jpeg', '.tif', '.tiff', ''] as const;
@@ -29,7 +30,7 @@ async function readImage(bytes: Buffer): Promise<SlicePixels> {
     .toBuffer({ resolveWithObject: true });
   const { width, height } = info;
   if (info.channels === 1) return { kind: 'uint8', width, height, channels: 1, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-  if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels after decoding`);
+  if (info.channels !== 3) throw new IchnetError('DATA_UNREADABLE', `unexpected ${info.channels} channels after decoding`);
   if (!isGrayRgb(data)) return { kind: 'uint8', width, height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   const gray = new Uint8Array(width * height);
   for (let i = 0; i < gray.length; i++) gray[i] = data[i * 3] as number;
@@ -37,7 +38,7 @@ async function readImage(bytes: Buffer): Promise<SlicePixels> {
 }
 
 /**
- * Reads one slice; throws an Error whose message starts with the path. `rsnaFix` applies the RSNA
+ * Reads one slice; throws an IchnetError (DATA_UNREADABLE) whose message starts with the path. `rsnaFix` applies the RSNA
  * ICH data's RescaleIntercept correction to DICOMs that need it.
  */
 export async function readSlice(path: string, { rsnaFix = false }: { rsnaFix?: boolean } = {}): Promise<SlicePixels> {
@@ -47,7 +48,7 @@ export async function readSlice(path: string, { rsnaFix = false }: { rsnaFix?: b
     try {
       bytes = await readFile(path);
     } catch (e) {
-      throw new Error(`cannot read file: ${(e as Error).message}`);
+      throw new IchnetError('DATA_UNREADABLE', `cannot read file: ${(e as Error).message}`);
     }
     if (isDicom(bytes)) {
       const dicom = await decodeHu(path, bytes, { rsnaFix });
@@ -56,6 +57,7 @@ export async function readSlice(path: string, { rsnaFix = false }: { rsnaFix?: b
     return await readImage(bytes);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    throw new Error(message.startsWith(path) ? message : `${path}: ${message}`, { cause: e });
+    const code = e instanceof IchnetError ? e.code : 'DATA_UNREADABLE';
+    throw new IchnetError(code, message.startsWith(path) ? message : `${path}: ${message}`, { cause: e });
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { PatientRecord } from './types.js';
 import { Rng } from './rng.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** Per patient, which labels are positive on any slice. */
 function patientLabels(p: PatientRecord, L: number): boolean[] {
@@ -63,7 +64,7 @@ export function stratifiedParts(patients: PatientRecord[], L: number, fractions:
 
 /** A seeded, stratified train/validation split by patient. */
 export function trainValidationSplit(patients: PatientRecord[], L: number, validation: number, seed: number) {
-  if (!(validation > 0 && validation < 1)) throw new RangeError(`validation fraction must be in (0, 1), got ${validation}`);
+  if (!(validation > 0 && validation < 1)) throw new IchnetError('INVALID_ARGUMENT', `validation fraction must be in (0, 1), got ${validation}`);
   const part = stratifiedParts(patients, L, [1 - validation, validation], seed);
   return {
     train: patients.filter((_, i) => part[i] === 0),
@@ -73,8 +74,8 @@ export function trainValidationSplit(patients: PatientRecord[], L: number, valid
 
 /** Fold `fold` of `folds` as validation, the rest as training (stratified, seeded). */
 export function kFold(patients: PatientRecord[], L: number, folds: number, fold: number, seed: number) {
-  if (!Number.isInteger(folds) || folds < 2) throw new RangeError(`folds must be an integer >= 2, got ${folds}`);
-  if (!Number.isInteger(fold) || fold < 0 || fold >= folds) throw new RangeError(`fold must be in 0..${folds - 1}, got ${fold}`);
+  if (!Number.isInteger(folds) || folds < 2) throw new IchnetError('INVALID_ARGUMENT', `folds must be an integer >= 2, got ${folds}`);
+  if (!Number.isInteger(fold) || fold < 0 || fold >= folds) throw new IchnetError('INVALID_ARGUMENT', `fold must be in 0..${folds - 1}, got ${fold}`);
   const part = stratifiedParts(patients, L, new Array<number>(folds).fill(1 / folds), seed);
   return {
     train: patients.filter((_, i) => part[i] !== fold),

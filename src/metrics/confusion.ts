@@ -1,11 +1,12 @@
 /** Thresholded predictions and their per-label confusion counts. */
 import { checkScored, type LabelCounts } from './types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** Checks per-label thresholds (one finite-or-infinite, non-NaN number per label); returns L. */
 export function checkThresholds(thresholds: readonly number[]): number {
-  if (thresholds.length < 1) throw new RangeError('metrics: thresholds must hold one value per label');
+  if (thresholds.length < 1) throw new IchnetError('INVALID_ARGUMENT', 'metrics: thresholds must hold one value per label');
   thresholds.forEach((t, l) => {
-    if (typeof t !== 'number' || Number.isNaN(t)) throw new RangeError(`metrics: thresholds[${l}] is not a number`);
+    if (typeof t !== 'number' || Number.isNaN(t)) throw new IchnetError('INVALID_ARGUMENT', `metrics: thresholds[${l}] is not a number`);
   });
   return thresholds.length;
 }
@@ -16,7 +17,7 @@ export function checkThresholds(thresholds: readonly number[]): number {
  */
 export function binarize(probs: Float32Array, thresholds: readonly number[]): Uint8Array {
   const L = checkThresholds(thresholds);
-  if (probs.length % L !== 0) throw new RangeError(`metrics: probs has ${probs.length} values, not a multiple of ${L} labels`);
+  if (probs.length % L !== 0) throw new IchnetError('INVALID_ARGUMENT', `metrics: probs has ${probs.length} values, not a multiple of ${L} labels`);
   const out = new Uint8Array(probs.length);
   for (let i = 0; i < probs.length; i += L) {
     for (let l = 0; l < L; l++) out[i + l] = (probs[i + l] as number) >= (thresholds[l] as number) ? 1 : 0;

@@ -5,6 +5,7 @@
  */
 import { float32BitsToKey, keyToFloat32Bits, radixSortUint32 } from './radix.js';
 import { checkScored } from './types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** Cumulative counts of one label at each distinct predicted probability, highest first. */
 export interface LabelCurve {
@@ -126,7 +127,7 @@ export function curvesOf(probs: Float32Array, targets: Uint8Array, numLabels: nu
  */
 export function labelCurve(probs: Float32Array, targets: Uint8Array, numLabels: number, label: number): LabelCurve {
   checkScored(probs, targets, numLabels);
-  if (!Number.isInteger(label) || label < 0 || label >= numLabels) throw new RangeError(`metrics: label ${label} is not in [0, ${numLabels})`);
+  if (!Number.isInteger(label) || label < 0 || label >= numLabels) throw new IchnetError('INVALID_ARGUMENT', `metrics: label ${label} is not in [0, ${numLabels})`);
   return curveOf(probs, targets, numLabels, label);
 }
 

@@ -7,6 +7,7 @@ import { fbetaScore } from './fbeta.js';
 import { isRsnaLabels, rsnaLogLoss } from './log-loss.js';
 import { DEFAULT_THRESHOLD } from './thresholds.js';
 import type { LabelCounts, Scored } from './types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** F2 averaged three ways and per label (label names as keys). */
 export interface F2Report {
@@ -77,10 +78,10 @@ const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
  */
 export function evaluateLevel(labels: readonly string[], data: Scored, thresholds: readonly number[]): LevelReport {
   const L = labels.length;
-  if (L === 0) throw new RangeError('metrics: no labels');
-  if (new Set(labels).size !== L) throw new RangeError(`metrics: duplicate label names in ${labels.join(', ')}`);
-  if (thresholds.length !== L) throw new RangeError(`metrics: ${thresholds.length} thresholds for ${L} labels`);
-  if (data.probs.length === 0) throw new RangeError('metrics: nothing to evaluate (no rows)');
+  if (L === 0) throw new IchnetError('INVALID_ARGUMENT', 'metrics: no labels');
+  if (new Set(labels).size !== L) throw new IchnetError('INVALID_ARGUMENT', `metrics: duplicate label names in ${labels.join(', ')}`);
+  if (thresholds.length !== L) throw new IchnetError('INVALID_ARGUMENT', `metrics: ${thresholds.length} thresholds for ${L} labels`);
+  if (data.probs.length === 0) throw new IchnetError('INVALID_ARGUMENT', 'metrics: nothing to evaluate (no rows)');
   const f = fbetaScore(data.probs, data.targets, thresholds, { beta: 2 });
   const auc = rocAuc(data.probs, data.targets, L);
   const report: LevelReport = {

@@ -15,6 +15,7 @@
  */
 import { checkThresholds } from './confusion.js';
 import { checkScored, type LabelCounts } from './types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** The F-beta's default β: recall weighted four times as much as precision (F2). */
 export const DEFAULT_BETA = 2;
@@ -93,7 +94,7 @@ export function fbetaScore(
   options: { beta?: number } = {},
 ): FbetaResult {
   const beta = options.beta ?? DEFAULT_BETA;
-  if (!(beta >= 0) || !Number.isFinite(beta)) throw new RangeError(`metrics: beta must be a finite number >= 0, got ${beta}`);
+  if (!(beta >= 0) || !Number.isFinite(beta)) throw new IchnetError('INVALID_ARGUMENT', `metrics: beta must be a finite number >= 0, got ${beta}`);
   const L = checkThresholds(thresholds);
   const N = checkScored(probs, targets, L);
   const tp = new Float64Array(L);

@@ -11,6 +11,7 @@
  */
 import { RSNA_LABELS } from '../config/labels.js';
 import { checkScored } from './types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** The probability clipping of the RSNA log loss: p is clipped to [eps, 1 − eps]. */
 export const RSNA_LOG_LOSS_EPS = 1e-15;
@@ -44,7 +45,7 @@ export function weightedLogLoss(probs: Float32Array, targets: Uint8Array, weight
   const L = weights.length;
   const N = checkScored(probs, targets, L);
   const wsum = weights.reduce((a, b) => a + b, 0);
-  if (!(wsum > 0) || weights.some((w) => !(w >= 0))) throw new RangeError('metrics: log-loss weights must be >= 0 and not all 0');
+  if (!(wsum > 0) || weights.some((w) => !(w >= 0))) throw new IchnetError('INVALID_ARGUMENT', 'metrics: log-loss weights must be >= 0 and not all 0');
   if (N === 0) return Number.NaN;
   const lo = eps;
   const hi = 1 - eps;
@@ -70,7 +71,7 @@ export function weightedLogLoss(probs: Float32Array, targets: Uint8Array, weight
  * named by `labels`, which must be RSNA's six names ({@link isRsnaLabels}; any order).
  */
 export function rsnaLogLoss(probs: Float32Array, targets: Uint8Array, labels: readonly string[]): number {
-  if (!isRsnaLabels(labels)) throw new RangeError(`metrics: the RSNA log loss needs the labels ${RSNA_LABELS.join(', ')}; got ${labels.join(', ')}`);
+  if (!isRsnaLabels(labels)) throw new IchnetError('INVALID_ARGUMENT', `metrics: the RSNA log loss needs the labels ${RSNA_LABELS.join(', ')}; got ${labels.join(', ')}`);
   const weights = labels.map((l) => RSNA_LOG_LOSS_WEIGHTS[l as (typeof RSNA_LABELS)[number]]);
   return weightedLogLoss(probs, targets, weights);
 }

@@ -4,6 +4,7 @@
  * metrics apply unchanged at patient level.
  */
 import { checkScored } from './types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** One patient's slice predictions (slices × L row-major) and, when known, slice targets. */
 export interface PatientSlices {
@@ -31,12 +32,12 @@ export interface PatientRows {
 export function patientLevel(patients: readonly PatientSlices[], numLabels: number): PatientRows {
   const L = numLabels;
   const withTargets = patients.filter((p) => p.targets !== undefined).length;
-  if (withTargets !== 0 && withTargets !== patients.length) throw new RangeError('metrics: targets must be given for every patient or for none');
+  if (withTargets !== 0 && withTargets !== patients.length) throw new IchnetError('INVALID_ARGUMENT', 'metrics: targets must be given for every patient or for none');
   const probs = new Float32Array(patients.length * L);
   const targets = withTargets > 0 ? new Uint8Array(patients.length * L) : undefined;
   patients.forEach((p, n) => {
     const slices = checkScored(p.probs, p.targets ?? new Uint8Array(p.probs.length), L);
-    if (slices === 0) throw new RangeError(`metrics: patient ${n} has no slices`);
+    if (slices === 0) throw new IchnetError('INVALID_ARGUMENT', `metrics: patient ${n} has no slices`);
     reduceRows(p.probs, p.targets, 0, slices, L, probs, targets, n * L);
   });
   return targets ? { probs, targets } : { probs };
@@ -53,10 +54,10 @@ export function patientLevelFromLengths(probs: Float32Array, targets: Uint8Array
   let total = 0;
   for (let n = 0; n < lengths.length; n++) {
     const len = lengths[n] as number;
-    if (!Number.isInteger(len) || len < 1) throw new RangeError(`metrics: lengths[${n}] is ${len}; every patient needs at least one slice`);
+    if (!Number.isInteger(len) || len < 1) throw new IchnetError('INVALID_ARGUMENT', `metrics: lengths[${n}] is ${len}; every patient needs at least one slice`);
     total += len;
   }
-  if (total !== rows) throw new RangeError(`metrics: lengths sum to ${total} but there are ${rows} slice rows`);
+  if (total !== rows) throw new IchnetError('INVALID_ARGUMENT', `metrics: lengths sum to ${total} but there are ${rows} slice rows`);
   const P = lengths.length;
   const outProbs = new Float32Array(P * L);
   const outTargets = targets ? new Uint8Array(P * L) : undefined;

@@ -4,6 +4,7 @@
  */
 import { curveOf, labelCurves, type LabelCurve } from './curve.js';
 import { checkScored } from './types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** One label's precision–recall curve, in scikit-learn's order. */
 export interface PrCurve {
@@ -64,7 +65,7 @@ export function averagePrecisionFromCurve(curve: LabelCurve): number {
  */
 export function precisionRecallCurve(probs: Float32Array, targets: Uint8Array, numLabels: number, label: number): PrCurve {
   checkScored(probs, targets, numLabels);
-  if (!Number.isInteger(label) || label < 0 || label >= numLabels) throw new RangeError(`metrics: label ${label} is not in [0, ${numLabels})`);
+  if (!Number.isInteger(label) || label < 0 || label >= numLabels) throw new IchnetError('INVALID_ARGUMENT', `metrics: label ${label} is not in [0, ${numLabels})`);
   return prCurveFromCurve(curveOf(probs, targets, numLabels, label));
 }
 

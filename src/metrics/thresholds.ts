@@ -5,6 +5,7 @@
 import { curvesOf, type LabelCurve } from './curve.js';
 import { DEFAULT_BETA, prfFromCounts } from './fbeta.js';
 import { checkScored } from './types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** The threshold used when a label has no rows to tune on (the project's default). */
 export const DEFAULT_THRESHOLD = 0.5;
@@ -81,7 +82,7 @@ export function tuneThresholdsDetailed(
   options: { beta?: number } = {},
 ): TunedThreshold[] {
   const beta = options.beta ?? DEFAULT_BETA;
-  if (!(beta >= 0) || !Number.isFinite(beta)) throw new RangeError(`metrics: beta must be a finite number >= 0, got ${beta}`);
+  if (!(beta >= 0) || !Number.isFinite(beta)) throw new IchnetError('INVALID_ARGUMENT', `metrics: beta must be a finite number >= 0, got ${beta}`);
   checkScored(probs, targets, numLabels);
   return curvesOf(probs, targets, numLabels).map((curve) => tuneFromCurve(curve, beta));
 }

@@ -4,8 +4,10 @@
  * OpenCV's tiles: different output, 20–100× slower) and OpenCV is not a dependency.
  */
 import { CLAHE_CLIP_LIMIT, CLAHE_TILES } from '../config/prep-constants.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 import { callNative } from '../session/binding.js';
 
+/** The image size and OpenCV's CLAHE parameters for `clahe`. */
 export interface ClaheOptions {
   /** Image width in pixels (an integer ≥ 1). */
   width: number;
@@ -22,6 +24,12 @@ export interface ClaheOptions {
    * `tileGridSize` order). Each 1..1024. Default {@link CLAHE_TILES} (8 × 8).
    */
   tiles?: number | [number, number];
+  /**
+   * Where to compute it: absent — the host kernel; a LibTorch device (`'cpu'`, `'cuda'`,
+   * `'cuda:1'`) — the batched tensor version the preprocessing pipeline runs there with
+   * `prep.where: device` (same output).
+   */
+  device?: string;
 }
 
 /**
@@ -32,14 +40,18 @@ export interface ClaheOptions {
  * @param image - `width × height` gray pixels, row-major. Read in place until the promise settles:
  *   do not modify it meanwhile.
  * @returns A new `Uint8Array` of the same size.
- * @throws TypeError for a non-`Uint8Array` image or non-numeric options; RangeError for a length
+ * @throws IchnetError INVALID_ARGUMENT for a non-`Uint8Array` image, non-numeric options, a length
  *   that is not `width × height`, or a size or grid out of range. (As rejections.)
  *
  * @example
- * const out = await clahe(pixels, { width: 512, height: 512, clipLimit: 2, tiles: 8 });
+ * import { clahe } from 'ichnet';
+ *
+ * const pixels = Uint8Array.from({ length: 64 * 64 }, (_, i) => (i * 7) % 256); // a 64 × 64 gray image
+ * const out = await clahe(pixels, { width: 64, height: 64, clipLimit: 2, tiles: 8 });
+ * console.log(out.length); // 4096
  */
 export async function clahe(image: Uint8Array, options: ClaheOptions): Promise<Uint8Array> {
-  if (typeof options !== 'object' || options === null) throw new TypeError('clahe: expected options { width, height, clipLimit?, tiles? }');
+  if (typeof options !== 'object' || options === null) throw new IchnetError('INVALID_ARGUMENT', 'clahe: expected options { width, height, clipLimit?, tiles? }');
   const tiles = options.tiles ?? CLAHE_TILES;
   let tilesX: number;
   let tilesY: number;
@@ -48,7 +60,7 @@ export async function clahe(image: Uint8Array, options: ClaheOptions): Promise<U
   } else if (Array.isArray(tiles) && tiles.length === 2) {
     [tilesX, tilesY] = tiles;
   } else {
-    throw new TypeError('clahe: tiles: expected a number or [tilesX, tilesY]');
+    throw new IchnetError('INVALID_ARGUMENT', 'clahe: tiles: expected a number or [tilesX, tilesY]');
   }
-  return callNative((addon) => addon.clahe(image, options.width, options.height, options.clipLimit ?? CLAHE_CLIP_LIMIT, tilesX, tilesY));
+  return callNative((addon) => addon.clahe(image, options.width, options.height, options.clipLimit ?? CLAHE_CLIP_LIMIT, tilesX, tilesY, options.device));
 }

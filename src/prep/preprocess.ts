@@ -4,7 +4,9 @@ import { availableParallelism } from 'node:os';
 import { formatIssues, prepSchema, type SessionConfigInput } from '../config/session-schema.js';
 import { callNative } from '../session/binding.js';
 import type { Batch } from '../session/types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
+/** How `preprocess` prepares a batch: the preprocessing settings, output size, device and threads. */
 export interface PreprocessOptions {
   /** Preprocessing settings (windows, CLAHE, channels, normalisation); defaults as in a session. */
   prep?: NonNullable<SessionConfigInput['prep']>;
@@ -22,6 +24,6 @@ export interface PreprocessOptions {
  */
 export async function preprocess(batch: Batch, options: PreprocessOptions = {}): Promise<Float32Array> {
   const parsed = prepSchema.safeParse(options.prep ?? {});
-  if (!parsed.success) throw new TypeError(`invalid prep config:\n${formatIssues(parsed.error, 'prep')}`);
+  if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid prep config:\n${formatIssues(parsed.error, 'prep')}`);
   return callNative((addon) => addon.preprocess(batch, parsed.data, options.inputSize ?? 224, options.device ?? 'cpu', options.threads ?? availableParallelism()));
 }

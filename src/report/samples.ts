@@ -3,6 +3,7 @@ import sharp from 'sharp';
 
 import { escapeHtml, isNum } from './escape.js';
 import type { SampleSlice } from './types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /**
  * Encodes raw 8-bit pixels (row-major, channels interleaved) as a PNG, e.g. the windowed slice the
@@ -10,12 +11,12 @@ import type { SampleSlice } from './types.js';
  */
 export async function slicePng(pixels: Uint8Array, width: number, height: number, channels: 1 | 3): Promise<Uint8Array> {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new RangeError(`slicePng: width and height must be positive integers, got ${width}×${height}`);
+    throw new IchnetError('INVALID_ARGUMENT', `slicePng: width and height must be positive integers, got ${width}×${height}`);
   }
-  if (channels !== 1 && channels !== 3) throw new RangeError(`slicePng: channels must be 1 or 3, got ${String(channels)}`);
+  if (channels !== 1 && channels !== 3) throw new IchnetError('INVALID_ARGUMENT', `slicePng: channels must be 1 or 3, got ${String(channels)}`);
   const need = width * height * channels;
   if (pixels.length !== need) {
-    throw new RangeError(`slicePng: ${width}×${height}×${channels} needs ${need} bytes, got ${pixels.length}`);
+    throw new IchnetError('INVALID_ARGUMENT', `slicePng: ${width}×${height}×${channels} needs ${need} bytes, got ${pixels.length}`);
   }
   const input = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
   const raw = sharp(input, { raw: { width, height, channels } });

@@ -9,6 +9,7 @@
 import { cpuHasNativeBf16 } from '../addon/host.js';
 import { loadAddon, type AddonLoad } from '../addon/load.js';
 import type { SessionConfig } from '../config/session-schema.js';
+import { IchnetError, type IchnetErrorCode } from '../errors/ichnet-error.js';
 import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './types.js';
 
 export { cpuHasNativeBf16 };
@@ -59,7 +60,7 @@ export interface NativeAddon {
    */
   storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope: number, intercept: number, bits: number, signed: boolean, rsnaFix: boolean): Int16Array;
   /** OpenCV-exact CLAHE of one gray image (row-major, width × height bytes); see src/prep/clahe.ts. */
-  clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number): Promise<Uint8Array>;
+  clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number, device?: string): Promise<Uint8Array>;
 }
 
 /** The addon, loaded on first use; throws the loader's explanatory error when it cannot load. */
@@ -72,24 +73,43 @@ export function addonLoad(): AddonLoad {
   return loadAddon().load;
 }
 
+/** The native operation that failed: when loading weights or a checkpoint, an unreadable file is WEIGHTS_UNREADABLE. */
+export type NativeOperation = 'load' | 'other';
+
 /**
- * The one translation of what the addon throws: a new error of the same kind (TypeError,
- * RangeError, Error) created here, so its stack points at the caller's code rather than at an
- * anonymous promise settlement; the original stays as `cause`.
+ * The addon's own messages (native/) for the failures that have a code of their own. Otherwise a
+ * TypeError or RangeError — the addon throws them for a bad argument before any work is queued —
+ * is INVALID_ARGUMENT, and any other rejection NATIVE_FAILURE.
  */
-export function nativeError(error: unknown): Error {
-  if (!(error instanceof Error)) return new Error(String(error));
-  const Ctor = error instanceof TypeError ? TypeError : error instanceof RangeError ? RangeError : Error;
-  return new Ctor(error.message, { cause: error });
+const CODE_BY_MESSAGE: ReadonlyArray<[RegExp, IchnetErrorCode]> = [
+  [/this session is closed/, 'SESSION_CLOSED'],
+  [/requested but (CUDA is not available|only \d+ CUDA device\(s\) exist)/, 'CUDA_UNAVAILABLE'],
+  [/device: expected/, 'CONFIG_INVALID'],
+  [/shape mismatch, nothing was loaded/, 'WEIGHTS_MISMATCH'],
+  [/loss is (NaN|infinite) at step/, 'LOSS_NOT_FINITE'],
+];
+
+/**
+ * The one translation of what the addon throws: an IchnetError with its code, created here, so its
+ * stack points at the caller's code rather than at an anonymous promise settlement; the original
+ * stays as `cause`.
+ */
+export function nativeError(error: unknown, operation: NativeOperation = 'other'): IchnetError {
+  if (error instanceof IchnetError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code =
+    CODE_BY_MESSAGE.find(([pattern]) => pattern.test(message))?.[1] ??
+    (error instanceof TypeError || error instanceof RangeError ? 'INVALID_ARGUMENT' : operation === 'load' ? 'WEIGHTS_UNREADABLE' : 'NATIVE_FAILURE');
+  return new IchnetError(code, message, { cause: error });
 }
 
 /** Runs an asynchronous native call; what it throws or rejects with passes through {@link nativeError}. */
-export async function callNative<T>(fn: (addon: NativeAddon) => Promise<T>): Promise<T> {
+export async function callNative<T>(fn: (addon: NativeAddon) => Promise<T>, operation?: NativeOperation): Promise<T> {
   const addon = nativeAddon();
   try {
     return await fn(addon);
   } catch (e) {
-    throw nativeError(e);
+    throw nativeError(e, operation);
   }
 }
 

@@ -10,8 +10,15 @@ import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from '
  * Calls on one session run one at a time, in order.
  *
  * @example
- * const session = await Session.create({ model: { width: 0.25, input_size: 96 }, device: 'cpu' });
- * const { loss } = await session.trainStep({ images, shape: [2, 8, 1, 96, 96], lengths, labels });
+ * import { Session } from 'ichnet';
+ *
+ * const session = await Session.create({ model: { width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 }, device: 'cpu' });
+ * const [patients, slices] = [2, 3];
+ * const images = new Int16Array(patients * slices * 32 * 32).fill(40); // Hounsfield units, one channel
+ * const labels = new Uint8Array(patients * slices * 5); // 0/1 per slice and label
+ * const { loss } = await session.trainStep({ images, shape: [patients, slices, 1, 32, 32], lengths: Int32Array.from([3, 2]), labels });
+ * console.log(loss);
+ * await session.close();
  */
 export class Session {
   private constructor(
@@ -21,7 +28,7 @@ export class Session {
   ) {}
 
   /**
-   * Validates the config (throws a TypeError naming each bad key), then builds the model on the
+   * Validates the config (throws an IchnetError CONFIG_INVALID naming each bad key), then builds the model on the
    * requested device off the JS thread. Rejects when the device is unavailable.
    */
   static async create(config: SessionConfigInput = {}): Promise<Session> {
@@ -68,7 +75,7 @@ export class Session {
    * keys are reported, a shape mismatch rejects and changes nothing.
    */
   loadWeights(path: string): Promise<LoadReport> {
-    return callNative(() => this.native.loadWeights(path));
+    return callNative(() => this.native.loadWeights(path), 'load');
   }
 
   /** Saves every parameter and buffer to a `.safetensors` file (PyTorch state-dict names). */
@@ -86,7 +93,7 @@ export class Session {
 
   /** Restores weights, optimizer state, step count and learning rate from `saveCheckpoint`. */
   loadCheckpoint(dir: string): Promise<void> {
-    return callNative(() => this.native.loadCheckpoint(dir));
+    return callNative(() => this.native.loadCheckpoint(dir), 'load');
   }
 
   /** LibTorch version, device, CUDA/cuDNN availability, threads, parameter count, step. */

@@ -8,6 +8,7 @@ import { infer, type Inference } from './infer.js';
 import { findCheckpoint, readState } from './run-dir.js';
 import { sessionConfigOf, stageConfig, stageCount } from './stages.js';
 import type { TrainState } from './state.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 export interface OpenedCheckpoint {
   session: Session;
@@ -30,10 +31,10 @@ export async function openCheckpoint(dir: string, overrides: { device?: string; 
 
 /** Runs a checkpoint over a dataset (labels optional): per-slice probabilities for every patient. */
 export async function predictDataset(opened: OpenedCheckpoint, data: DataConfigInput, onBatch?: (slices: number, total: number) => void): Promise<{ dataset: Dataset; inference: Inference }> {
-  const dataConfig = dataSchema.parse({ ...data, format: data.format ?? 'auto' });
-  const dataset = await openDataset(dataConfig);
+  const dataset = await openDataset({ ...data, format: data.format ?? 'auto' });
+  const dataConfig = dataSchema.parse({ ...data, format: data.format ?? 'auto' }); // valid: openDataset checked it
   if (dataset.labelNames.length > 0 && dataset.labelNames.join() !== opened.state.labels.join()) {
-    throw new Error(`${dataset.root}: its labels (${dataset.labelNames.join(', ')}) differ from the model's (${opened.state.labels.join(', ')})`);
+    throw new IchnetError('DATA_INVALID', `${dataset.root}: its labels (${dataset.labelNames.join(', ')}) differ from the model's (${opened.state.labels.join(', ')})`);
   }
   const t = opened.config.train;
   const total = dataset.patients.reduce((n, p) => n + p.slices.length, 0);
@@ -43,6 +44,7 @@ export async function predictDataset(opened: OpenedCheckpoint, data: DataConfigI
     maxSlices: t.eval_max_slices,
     prefetch: t.prefetch,
     onError: dataConfig.on_error,
+    workers: dataConfig.workers,
     ...(onBatch ? { onBatch: (slices: number) => onBatch(slices, total) } : {}),
   });
   return { dataset, inference };

@@ -19,6 +19,8 @@ export interface InferOptions {
   maxSlices: number;
   prefetch: number;
   onError: OnError;
+  /** Decode worker threads (`data.workers`). */
+  workers: number | 'auto';
   /** Called after each batch with the slices done so far. */
   onBatch?: (slices: number) => void;
 }

@@ -21,6 +21,7 @@ import { configToYaml } from '../config/load.js';
 import type { ExperimentConfig } from '../config/experiment-schema.js';
 import type { PatientRecord } from '../data/types.js';
 import { predictionsCsv } from './predictions.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 import { STATE_VERSION, type HistoryEntry, type TrainState } from './state.js';
 
 /** The two checkpoints a run keeps. */
@@ -40,17 +41,20 @@ export class RunDirectory {
     return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   }
 
-  /** Creates `dir` (and its checkpoints/) for a new run. */
-  static async create(dir: string): Promise<RunDirectory> {
-    const full = resolve(dir);
-    await mkdir(join(full, 'checkpoints'), { recursive: true });
-    return new RunDirectory(full);
+  /** The run directory `dir` of a new run, not created yet: {@link RunDirectory.make} creates it. */
+  static at(dir: string): RunDirectory {
+    return new RunDirectory(resolve(dir));
+  }
+
+  /** Creates the directory and its checkpoints/ (a new run's, when training starts). */
+  async make(): Promise<void> {
+    await mkdir(join(this.dir, 'checkpoints'), { recursive: true });
   }
 
   /** Opens an existing run directory; throws when `dir` has no checkpoints/. */
   static async open(dir: string): Promise<RunDirectory> {
     const full = resolve(dir);
-    if (!existsSync(join(full, 'checkpoints'))) throw new Error(`${full}: not a run directory (no checkpoints/)`);
+    if (!existsSync(join(full, 'checkpoints'))) throw new IchnetError('RUN_DIR_INVALID', `${full}: not a run directory (no checkpoints/)`);
     return new RunDirectory(full);
   }
 
@@ -72,7 +76,7 @@ export class RunDirectory {
   /** The state of the last checkpoint, for resuming; throws naming the file when there is none. */
   async lastState(): Promise<TrainState> {
     const path = join(this.checkpoint('last'), STATE_FILE);
-    if (!existsSync(path)) throw new Error(`${this.dir}: nothing to resume (${path} is missing)`);
+    if (!existsSync(path)) throw new IchnetError('RUN_DIR_INVALID', `${this.dir}: nothing to resume (${path} is missing)`);
     return readState(this.checkpoint('last'));
   }
 
@@ -126,7 +130,7 @@ export function findCheckpoint(dir: string): string {
     const ckpt = join(full, 'checkpoints', kind);
     if (existsSync(join(ckpt, STATE_FILE))) return ckpt;
   }
-  throw new Error(`${full}: not a checkpoint or run directory (no ${STATE_FILE}, nor checkpoints/best or checkpoints/last holding one)`);
+  throw new IchnetError('RUN_DIR_INVALID', `${full}: not a checkpoint or run directory (no ${STATE_FILE}, nor checkpoints/best or checkpoints/last holding one)`);
 }
 
 /**
@@ -139,12 +143,12 @@ export async function readState(checkpointDir: string): Promise<TrainState> {
   try {
     value = JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
-    throw new Error(`${path}: cannot read the checkpoint's state (${(e as Error).message})`);
+    throw new IchnetError('RUN_DIR_INVALID', `${path}: cannot read the checkpoint's state (${(e as Error).message})`);
   }
   const s = value as Partial<TrainState> | null;
-  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Error(`${path}: expected a JSON object`);
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new IchnetError('RUN_DIR_INVALID', `${path}: expected a JSON object`);
   if (s.version !== STATE_VERSION) {
-    throw new Error(`${path}: state format version ${JSON.stringify(s.version)}, but this ichnet reads version ${STATE_VERSION}; use the ichnet version that wrote it`);
+    throw new IchnetError('RUN_DIR_INVALID', `${path}: state format version ${JSON.stringify(s.version)}, but this ichnet reads version ${STATE_VERSION}; use the ichnet version that wrote it`);
   }
   const problems: string[] = [];
   if (typeof s.config !== 'object' || s.config === null) problems.push('config: expected the experiment config');
@@ -155,6 +159,6 @@ export async function readState(checkpointDir: string): Promise<TrainState> {
   }
   if (!Array.isArray(s.history)) problems.push('history: expected a list');
   if (!Array.isArray(s.validationPatients)) problems.push('validationPatients: expected a list');
-  if (problems.length > 0) throw new Error(`${path}: not a valid checkpoint state:\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0) throw new IchnetError('RUN_DIR_INVALID', `${path}: not a valid checkpoint state:\n  ${problems.join('\n  ')}`);
   return s as TrainState;
 }

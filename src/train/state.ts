@@ -16,6 +16,34 @@ export interface HistoryEntry {
   valAucMacro?: number;
   slicesPerSecond?: number;
   seconds?: number;
+  /** Epochs: seconds the training steps waited for the loader's next batch (decoding not hidden by prefetching). */
+  dataWaitSeconds?: number;
+}
+
+/** A best epoch as state.json records it: the stage by index. */
+export interface StoredBest {
+  /** The monitored metric (`train.monitor`). */
+  metric: string;
+  /** Its value at that epoch. */
+  value: number;
+  /** The stage's index in `stages` (0 without stages). */
+  stage: number;
+  /** The epoch within the stage, from 0. */
+  epoch: number;
+}
+
+/** A stage's best epoch by `train.monitor`, as the `best` event and `FitResult` report it. */
+export interface BestCheckpoint {
+  /** The monitored metric (`train.monitor`), e.g. `val_f2_micro`. */
+  metric: string;
+  /** Its value at that epoch. */
+  value: number;
+  /** The stage's name, as in the `stage`, `step` and `epoch` events. */
+  stage: string;
+  /** The stage's index in `stages` (0 without stages). */
+  stageIndex: number;
+  /** The epoch within the stage, from 0. */
+  epoch: number;
 }
 
 /** The state.json format this version writes and reads. */
@@ -35,7 +63,9 @@ export interface TrainState {
   /** Optimizer steps over all stages. */
   globalStep: number;
   /** The epoch that checkpoints/best holds, by `train.monitor` (last stage only). */
-  best: { metric: string; value: number; stage: number; epoch: number } | null;
+  best: StoredBest | null;
+  /** Each stage's best epoch by `train.monitor`, by stage index (absent in states written before it). */
+  stageBests?: Array<StoredBest | undefined>;
   history: HistoryEntry[];
   /** Validation patients (ids), so evaluation after resuming uses the same split. */
   validationPatients: string[];

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 
 import { experimentSchema, type ExperimentConfig, type ExperimentConfigInput } from '../config/experiment-schema.js';
 import { formatIssues } from '../config/session-schema.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 import type { DataConfigInput } from '../config/data-schema.js';
 import { openDataset } from '../data/datasets/index.js';
 import { SliceLoader } from '../data/loader.js';
@@ -15,6 +16,7 @@ import type { Dataset, PatientRecord, SkippedItem } from '../data/types.js';
 import { Session } from '../session/session.js';
 import { openCheckpoint, predictDataset } from './checkpoint.js';
 import { ensureSyntheticData } from './synthetic.js';
+import { timeWaits, type WaitClock } from './data-wait.js';
 import { infer, type Inference } from './infer.js';
 import { scoreInference, tuneThresholdsFor, type Scores } from './scores.js';
 import { currentStageEpochs, newBest, shouldStop } from './policy.js';
@@ -22,41 +24,63 @@ import { learningRateAt } from './schedule.js';
 import { sessionConfigOf, stageConfig, stageCount } from './stages.js';
 import { writeRunReport } from './report.js';
 import { readState, RunDirectory, type CheckpointKind } from './run-dir.js';
-import { STATE_VERSION, type HistoryEntry, type TrainState } from './state.js';
+import { STATE_VERSION, type BestCheckpoint, type HistoryEntry, type StoredBest, type TrainState } from './state.js';
+import type { TrainerCallbacks, TrainerEvents } from './events.js';
 
-/** Events a Trainer emits, with their payloads. */
-export interface TrainerEvents {
-  /** Before the first step of each stage. */
-  stage: [{ index: number; name: string; epochs: number; stepsPerEpoch: number }];
-  /** After every optimizer step. */
-  step: [{ stage: string; epoch: number; step: number; batch: number; stepsPerEpoch: number; loss: number; lr: number; slicesPerSecond: number }];
-  /** After each epoch's validation. */
-  epoch: [{ stage: string; epoch: number; trainLoss: number; valLoss: number; scores: Scores; seconds: number }];
-  /** After a checkpoint was written. */
-  checkpoint: [{ kind: 'last' | 'best'; path: string }];
-  /** When the monitored metric improved. */
-  best: [{ metric: string; value: number; stage: string; epoch: number }];
-  /** Progress of validation/prediction passes (slices done). */
-  progress: [{ phase: 'validation' | 'prediction'; slices: number; total: number }];
+export type { TrainerCallbacks, TrainerEvents } from './events.js';
+
+/** One stage of a finished or interrupted run. */
+export interface StageResult {
+  /** The stage's name, as in the events. */
+  name: string;
+  /** Its index in `stages`. */
+  index: number;
+  /** Its best epoch by `train.monitor` so far; null before its first validation. */
+  best: BestCheckpoint | null;
 }
 
+/** What `Trainer.fit` resolves with. */
 export interface FitResult {
+  /** The run directory. */
   runDir: string;
-  /** True when stopped early by the signal (a resumable checkpoint was written). */
+  /** True when stopped by the signal: a resumable checkpoint was written, `final` is absent. */
   interrupted: boolean;
-  best: TrainState['best'];
+  /** The epoch checkpoints/best holds (the last stage's best), or null when there is none yet. */
+  best: BestCheckpoint | null;
+  /** Every stage's best epoch, in stage order (the stages begun so far). */
+  stages: StageResult[];
   /** Validation scores of the best checkpoint with tuned thresholds (absent when interrupted). */
   final?: Scores;
+  /** Per-label decision thresholds of the best checkpoint. */
   thresholds: number[];
+  /** Every logged step and epoch (metrics.jsonl). */
   history: HistoryEntry[];
+  /** Inputs left out under `data.on_error: skip`, with the reason. */
   skipped: SkippedItem[];
 }
 
+/** Options of `Trainer.create` and `Trainer.resume`. */
 export interface TrainerOptions {
-  /** Run directory (default <config.out>/<name>-<timestamp>). */
+  /** Run directory (default `<config.out>/<name>-<timestamp>`), created when `fit()` starts. */
   runDir?: string;
-  /** Stop after the current step, writing a resumable checkpoint (e.g. on Ctrl-C). */
+  /**
+   * Stops training at the next step boundary with a resumable checkpoint (e.g. on Ctrl-C). A
+   * signal already aborted when `fit()` starts runs no step: the last checkpoint then holds the
+   * starting weights.
+   */
   signal?: AbortSignal;
+  /**
+   * What `fit()` does when the signal stopped it, after writing the checkpoint: `resolve`
+   * (default) with `interrupted: true`, or `reject` with `signal.reason`.
+   */
+  onAbort?: 'resolve' | 'reject';
+  /** Hooks that training awaits (see {@link TrainerCallbacks}). */
+  callbacks?: TrainerCallbacks;
+  /**
+   * Receives the lines the Trainer reports outside the events: the generation of the synthetic
+   * data set. Default: written to stderr.
+   */
+  logger?: (line: string) => void;
 }
 
 /** The patients a run trains on and validates on. */
@@ -65,8 +89,11 @@ interface Split {
   validation: PatientRecord[];
 }
 
-/** A stage with its resolved config. */
-type Stage = ReturnType<typeof stageConfig>;
+/** A stage with its resolved config and index. */
+type Stage = ReturnType<typeof stageConfig> & { index: number };
+
+/** How a stage's training ended. */
+type StageEnd = 'done' | 'stopped' | 'halted';
 
 /** What one epoch's training steps did. */
 interface TrainedEpoch {
@@ -81,22 +108,49 @@ interface TrainedEpoch {
   slices: number;
   /** The learning rate of the last step. */
   lr: number;
-  /** True when the signal stopped the epoch after `batches` batches. */
-  interrupted: boolean;
+  /** Time the step loop spent waiting for the loader's next batch. */
+  dataWait: WaitClock;
+  /** `halted`: the signal or a failing listener stopped the epoch after `batches` batches; `stopped`: `stopTraining`. */
+  end: 'complete' | 'stopped' | 'halted';
 }
 
 /**
  * Trains, evaluates and predicts with an experiment config.
  *
+ * Events (`on`) observe training; their listeners run synchronously and are not awaited.
+ * `options.callbacks` are awaited. A listener that throws, an async listener that rejects, or a
+ * callback that fails stops training at the next step boundary: `fit()` writes a resumable last
+ * checkpoint and rejects with that error. Setting {@link Trainer.stopTraining} ends training
+ * early instead, as early stopping does.
+ *
  * @example
- * const trainer = await Trainer.create({ preset: 'quickstart' } as never); // or a config object
- * trainer.on('epoch', (e) => console.log(e.epoch, e.scores.slice.f2.micro));
+ * import { Trainer } from 'ichnet';
+ *
+ * // one epoch of a small model on 8 synthetic patients (generated into data/tiny on first use)
+ * const trainer = await Trainer.create({
+ *   data: { format: 'synthetic', root: 'data/tiny' },
+ *   synthetic: { patients: 8, slices: [4, 4], size: 32 },
+ *   model: { width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 },
+ *   train: { epochs: 1, validation: 0.25, report_samples: 0 },
+ * });
+ * trainer.on('epoch', (e) => console.log(e.stage, e.epoch, e.scores.slice.f2.micro));
  * const result = await trainer.fit();
+ * console.log(result.runDir, result.best?.stage, result.final?.slice.f2.micro);
  */
 export class Trainer extends EventEmitter<TrainerEvents> {
+  /**
+   * Set to true — from a listener, a callback or anywhere else — to end training after the
+   * current step, as early stopping does: that epoch is validated, then `fit()` scores the best
+   * checkpoint and writes the report. `fit()` resets it when it starts.
+   */
+  stopTraining = false;
   /** Set by `resume`: the first stage run by `fit` continues from the last checkpoint. */
   private resumed = false;
   private readonly startedAt = Date.now();
+  /** The first error a listener or callback threw during `fit()`. */
+  private listenerError: { error: unknown } | undefined;
+  /** performance.now() and the global step when `fit()` started, for the ETA. */
+  private fitStart = { at: 0, step: 0 };
 
   private constructor(
     /** The resolved experiment config (labels filled in from the data). */
@@ -106,7 +160,35 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     private state: TrainState,
     private readonly options: TrainerOptions,
   ) {
-    super();
+    super({ captureRejections: true });
+  }
+
+  /** An async listener's rejection (EventEmitter's captureRejections): stops training like a throw. */
+  override [EventEmitter.captureRejectionSymbol]<K>(error: Error, _event: keyof TrainerEvents | K, ..._args: unknown[]): void {
+    this.listenerError ??= { error };
+  }
+
+  /** Emits `event`; a listener that throws is recorded and stops training at the next step boundary. */
+  private notify<K extends keyof TrainerEvents>(event: K, ...payload: TrainerEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: TrainerEvents[K]) => boolean)(event, ...payload);
+    } catch (error) {
+      this.listenerError ??= { error };
+    }
+  }
+
+  /** Awaits a callback; one that fails is recorded like a throwing listener. */
+  private async callback<E>(hook: ((event: E) => void | Promise<void>) | undefined, event: E): Promise<void> {
+    try {
+      await hook?.(event);
+    } catch (error) {
+      this.listenerError ??= { error };
+    }
+  }
+
+  /** True when the signal or a failed listener asks training to halt with a resumable checkpoint. */
+  private get halting(): boolean {
+    return this.options.signal?.aborted === true || this.listenerError !== undefined;
   }
 
   /** The run directory (config.yaml, metrics.jsonl, checkpoints/, predictions.csv, report.html). */
@@ -114,18 +196,20 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return this.run.dir;
   }
 
-  /** Validates the config, prepares the data (generating the synthetic set when needed) and the run directory. */
+  /**
+   * Validates the config and prepares the data (generating the synthetic set when needed). The
+   * run directory is created by `fit()`.
+   */
   static async create(input: ExperimentConfigInput | ExperimentConfig, options: TrainerOptions = {}): Promise<Trainer> {
     const parsed = experimentSchema.safeParse(input);
-    if (!parsed.success) throw new TypeError(`invalid config:\n${formatIssues(parsed.error)}`);
+    if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid config:\n${formatIssues(parsed.error)}`);
     const config = parsed.data;
-    await ensureSyntheticData(config);
+    await ensureSyntheticData(config, options.logger);
     const dataset = await openDataset(config.data);
-    if (dataset.patients.length === 0) throw new Error(`${dataset.root}: the dataset holds no patients`);
-    if (dataset.labelNames.length === 0) throw new Error(`${dataset.root}: the dataset has no labels to train on`);
+    if (dataset.patients.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: the dataset holds no patients`);
+    if (dataset.labelNames.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: the dataset has no labels to train on`);
     const resolved: ExperimentConfig = { ...config, model: { ...config.model, labels: dataset.labelNames } };
-    const run = await RunDirectory.create(options.runDir ?? join(resolve(config.out), `${config.name}-${RunDirectory.timestamp()}`));
-    await run.writeConfig(resolved);
+    const run = RunDirectory.at(options.runDir ?? join(resolve(config.out), `${config.name}-${RunDirectory.timestamp()}`));
     const state: TrainState = {
       version: STATE_VERSION,
       config: resolved,
@@ -136,6 +220,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       batchInEpoch: 0,
       globalStep: 0,
       best: null,
+      stageBests: [],
       history: [],
       validationPatients: [],
       interrupted: false,
@@ -173,14 +258,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       maxSlices: config.train.eval_max_slices,
       prefetch: config.train.prefetch,
       onError: config.data.on_error,
-      onBatch: (slices) => this.emit('progress', { phase: 'validation', slices, total }),
+      workers: config.data.workers,
+      onBatch: (slices) => this.notify('progress', { phase: 'validation', slices, total }),
     });
   }
 
   private async saveCheckpoint(session: Session, kind: CheckpointKind): Promise<void> {
     const path = this.run.checkpoint(kind);
     await session.saveCheckpoint(path, RunDirectory.checkpointFiles(this.state));
-    this.emit('checkpoint', { kind, path });
+    this.notify('checkpoint', { kind, path });
   }
 
   /**
@@ -188,19 +274,27 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * the run's own validation patients.
    */
   async evaluate(data?: DataConfigInput): Promise<Scores> {
+    this.listenerError = undefined;
     const opened = await openCheckpoint(this.run.dir);
     try {
       if (!data) {
         const { validation } = this.split();
         const inference = await this.validate(opened.session, validation, opened.config);
-        return scoreInference(opened.state.labels, validation, inference, opened.state.thresholds);
+        return this.unlessListenerFailed(scoreInference(opened.state.labels, validation, inference, opened.state.thresholds));
       }
       const { dataset, inference } = await predictDataset(opened, data);
-      if (dataset.labelNames.length === 0) throw new Error(`${dataset.root}: no labels to evaluate against`);
-      return scoreInference(opened.state.labels, dataset.patients, inference, opened.state.thresholds);
+      if (dataset.labelNames.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: no labels to evaluate against`);
+      return this.unlessListenerFailed(scoreInference(opened.state.labels, dataset.patients, inference, opened.state.thresholds));
     } finally {
       await opened.session.close();
     }
+  }
+
+  /** `value`, unless a `progress` listener threw meanwhile: then that error. */
+  private unlessListenerFailed<T>(value: T): T {
+    const failed = this.listenerError as { error: unknown } | undefined;
+    if (failed) throw failed.error;
+    return value;
   }
 
   /**
@@ -208,21 +302,37 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * probabilities (slices × labels), plus the thresholds that turn them into decisions.
    */
   async predict(data: DataConfigInput): Promise<{ dataset: Dataset; probs: Map<string, Float32Array>; thresholds: number[]; labels: string[] }> {
+    this.listenerError = undefined;
     const opened = await openCheckpoint(this.run.dir);
     try {
-      const { dataset, inference } = await predictDataset(opened, data, (slices, total) => this.emit('progress', { phase: 'prediction', slices, total }));
-      return { dataset, probs: inference.probs, thresholds: opened.state.thresholds, labels: opened.state.labels };
+      const { dataset, inference } = await predictDataset(opened, data, (slices, total) => this.notify('progress', { phase: 'prediction', slices, total }));
+      return this.unlessListenerFailed({ dataset, probs: inference.probs, thresholds: opened.state.thresholds, labels: opened.state.labels });
     } finally {
       await opened.session.close();
     }
   }
 
-  /** Runs every remaining stage and epoch. Resolves when done or interrupted by the signal. */
+  /**
+   * Runs every remaining stage and epoch, then scores the best checkpoint on validation and writes
+   * predictions.csv, final-metrics.json and report.html. Creates the run directory first.
+   *
+   * When the signal aborts, training stops after the current step (an aborted signal: before the
+   * first), a resumable last checkpoint is written, and `fit()` resolves with `interrupted: true`
+   * — or rejects with `signal.reason` under `onAbort: 'reject'`. When a listener or callback
+   * throws, the same checkpoint is written and `fit()` rejects with that error.
+   */
   async fit(): Promise<FitResult> {
     const split = this.split();
     if (split.train.length === 0 || split.validation.length === 0) {
-      throw new Error(`${this.dataset.root}: ${this.dataset.patients.length} patient(s) cannot be split into training and validation`);
+      throw new IchnetError('DATA_INVALID', `${this.dataset.root}: ${this.dataset.patients.length} patient(s) cannot be split into training and validation`);
     }
+    if (!this.resumed && this.state.globalStep === 0) {
+      await this.run.make();
+      await this.run.writeConfig(this.config);
+    }
+    this.stopTraining = false;
+    this.listenerError = undefined;
+    this.fitStart = { at: performance.now(), step: this.state.globalStep };
     const skipped: SkippedItem[] = [...this.dataset.skipped];
     let session: Session | undefined;
     try {
@@ -230,10 +340,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         // One stage's model at a time: the next starts from the checkpoint the last one saved.
         await session?.close();
         session = await this.openStage(s);
-        if (!(await this.runStage(s, session, split, skipped))) {
+        const end = await this.runStage(s, session, split, skipped);
+        if (end === 'halted') {
           await session.close();
-          return { runDir: this.run.dir, interrupted: true, best: this.state.best, thresholds: this.state.thresholds, history: this.state.history, skipped };
+          return this.halted(skipped);
         }
+        if (end === 'stopped') break;
       }
     } catch (e) {
       await session?.close(); // the error propagates; the memory need not wait for GC
@@ -242,7 +354,39 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // The training session is closed first so that the final evaluation reuses its memory
     // instead of adding to it.
     await session?.close();
-    return this.finish(split.validation, skipped);
+    const result = await this.finish(split.validation, skipped);
+    const failed = this.listenerError as { error: unknown } | undefined; // set by listeners during finish()
+    if (failed) throw failed.error;
+    return result;
+  }
+
+  /** The end of a halted `fit()`: the listener's error, the signal's reason, or the interrupted result. */
+  private halted(skipped: SkippedItem[]): FitResult {
+    if (this.listenerError) throw this.listenerError.error;
+    if (this.options.onAbort === 'reject') throw this.options.signal?.reason;
+    return { runDir: this.run.dir, interrupted: true, best: this.bestOf(this.state.best), stages: this.stageResults(), thresholds: this.state.thresholds, history: this.state.history, skipped };
+  }
+
+  /** A stored best epoch with its stage's name. */
+  private bestOf(stored: StoredBest | null | undefined): BestCheckpoint | null {
+    if (!stored) return null;
+    return { metric: stored.metric, value: stored.value, stage: stageConfig(this.config, stored.stage).name, stageIndex: stored.stage, epoch: stored.epoch };
+  }
+
+  /** Every stage begun so far, with its best epoch. */
+  private stageResults(): StageResult[] {
+    const begun = Math.min(stageCount(this.config), this.state.stage + 1);
+    return Array.from({ length: begun }, (_, index) => ({ name: stageConfig(this.config, index).name, index, best: this.bestOf(this.state.stageBests?.[index]) }));
+  }
+
+  /** Optimizer steps the whole run takes when no stage stops early. */
+  private totalSteps(trainPatients: number): number {
+    let total = 0;
+    for (let s = 0; s < stageCount(this.config); s++) {
+      const stage = stageConfig(this.config, s);
+      total += stage.epochs * Math.ceil(trainPatients / stage.config.train.patients_per_batch);
+    }
+    return total;
   }
 
   /**
@@ -267,11 +411,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /**
-   * Trains stage `s` from the state's epoch to its last, or until early stopping. False when the
-   * signal interrupted it; the last checkpoint then holds where to resume.
+   * Trains stage `s` from the state's epoch to its last, or until early stopping (`done`) or
+   * `stopTraining` (`stopped`). `halted` when the signal or a failed listener stopped it; the last
+   * checkpoint then holds where to resume.
    */
-  private async runStage(s: number, session: Session, split: Split, skipped: SkippedItem[]): Promise<boolean> {
-    const stage = stageConfig(this.config, s);
+  private async runStage(s: number, session: Session, split: Split, skipped: SkippedItem[]): Promise<StageEnd> {
+    const stage = { ...stageConfig(this.config, s), index: s };
     const c = stage.config;
     const loader = new SliceLoader(split.train, {
       labels: this.state.labels.length,
@@ -281,36 +426,52 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       seed: c.seed,
       prefetch: c.train.prefetch,
       onError: c.data.on_error,
+      workers: c.data.workers,
       augment: c.augment,
     });
     const stepsPerEpoch = Math.ceil(split.train.length / c.train.patients_per_batch);
-    this.emit('stage', { index: s, name: stage.name, epochs: stage.epochs, stepsPerEpoch });
+    const event = { index: s, name: stage.name, epochs: stage.epochs, stepsPerEpoch };
+    this.notify('stage', event);
+    await this.callback(this.options.callbacks?.onStage, event);
+    const totalSteps = this.totalSteps(split.train.length);
 
     for (let epoch = this.state.epoch; epoch < stage.epochs; epoch++) {
-      const trained = await this.trainEpoch(session, loader, stage, epoch, stepsPerEpoch);
+      const trained = await this.trainEpoch(session, loader, stage, epoch, stepsPerEpoch, totalSteps);
       for (const item of loader.skipped) if (!skipped.some((x) => x.path === item.path)) skipped.push(item);
-      if (trained.interrupted) {
+      if (trained.end === 'halted') {
         Object.assign(this.state, { epoch, batchInEpoch: trained.batches, interrupted: true });
         await this.saveCheckpoint(session, 'last');
-        return false;
+        return 'halted';
       }
-      if (await this.endEpoch(session, s, stage, trained, split.validation)) break;
+      const earlyStop = await this.endEpoch(session, stage, trained, split.validation);
+      if (this.halting) {
+        // A listener failed during validation: the epoch is complete and checkpointed.
+        this.state.interrupted = true;
+        await this.saveCheckpoint(session, 'last');
+        return 'halted';
+      }
+      if (trained.end === 'stopped' || this.stopTraining) return 'stopped';
+      if (earlyStop) break;
     }
     Object.assign(this.state, { stage: s + 1, epoch: 0, batchInEpoch: 0 });
-    return true;
+    return 'done';
   }
 
   /**
    * One epoch's optimizer steps. Resuming inside an epoch replays its batches (the loader's
    * stream is seeded) up to where the interruption stopped, without training on them.
    */
-  private async trainEpoch(session: Session, loader: SliceLoader, stage: Stage, epoch: number, stepsPerEpoch: number): Promise<TrainedEpoch> {
+  private async trainEpoch(session: Session, loader: SliceLoader, stage: Stage, epoch: number, stepsPerEpoch: number, totalSteps: number): Promise<TrainedEpoch> {
     const c = stage.config;
-    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, interrupted: false };
-    for await (const loaded of loader.batches(epoch)) {
+    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, dataWait: { seconds: 0 }, end: 'complete' };
+    for await (const loaded of timeWaits(loader.batches(epoch), out.dataWait)) {
       if (out.batches < this.state.batchInEpoch) {
         out.batches++;
         continue;
+      }
+      if (this.halting) {
+        out.end = 'halted';
+        break;
       }
       const lr = learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (out.batches + 1) / stepsPerEpoch, stage.epochs);
       if (lr !== out.lr) await session.setLearningRate((out.lr = lr));
@@ -320,11 +481,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       out.lossSum += loss;
       out.slices += loaded.batch.lengths.reduce((a, v) => a + v, 0);
       const step = ++this.state.globalStep;
-      const slicesPerSecond = out.slices / ((performance.now() - out.startedAt) / 1000);
-      this.emit('step', { stage: stage.name, epoch, step, batch: out.batches, stepsPerEpoch, loss, lr, slicesPerSecond });
+      const now = performance.now();
+      const slicesPerSecond = out.slices / ((now - out.startedAt) / 1000);
+      const perStep = (now - this.fitStart.at) / 1000 / (step - this.fitStart.step);
+      const event = { stage: stage.name, stageIndex: stage.index, epoch, step, totalSteps, batch: out.batches, stepsPerEpoch, loss, lr, slicesPerSecond, etaSeconds: Math.max(0, totalSteps - step) * perStep };
+      this.notify('step', event);
       if (step % c.train.log_every === 0) await this.run.log({ kind: 'step', stage: stage.name, epoch, step, lr, trainLoss: loss, slicesPerSecond });
-      if (this.options.signal?.aborted) {
-        out.interrupted = true;
+      await this.callback(this.options.callbacks?.onStep, event);
+      if (this.stopTraining) {
+        out.end = 'stopped';
         break;
       }
     }
@@ -335,7 +500,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * Validates after an epoch, records it (history, metrics.jsonl, `epoch` event), writes the
    * checkpoints the policy asks for (src/train/policy.ts) and says whether to stop early.
    */
-  private async endEpoch(session: Session, s: number, stage: Stage, trained: TrainedEpoch, validation: PatientRecord[]): Promise<boolean> {
+  private async endEpoch(session: Session, stage: Stage, trained: TrainedEpoch, validation: PatientRecord[]): Promise<boolean> {
+    const s = stage.index;
     const c = stage.config;
     const { epoch } = trained;
     const inference = await this.validate(session, validation, c);
@@ -356,21 +522,29 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       valAucMacro: scores.slice.auc.macro ?? Number.NaN,
       slicesPerSecond: trained.slices / seconds,
       seconds,
+      dataWaitSeconds: trained.dataWait.seconds,
     };
     this.state.history.push(entry);
     await this.run.log(entry);
-    this.emit('epoch', { stage: stage.name, epoch, trainLoss, valLoss: inference.loss, scores, seconds });
+    const epochEvent = { stage: stage.name, stageIndex: s, epoch, trainLoss, valLoss: inference.loss, scores, seconds };
+    this.notify('epoch', epochEvent);
     Object.assign(this.state, { epoch: epoch + 1, batchInEpoch: 0 });
 
     const lastStage = s === stageCount(this.config) - 1;
-    const best = lastStage ? newBest(entry, c.train.monitor, this.state.best, s) : null;
+    const stageBests = (this.state.stageBests ??= []);
+    // States written before per-stage bests have the last stage's in `best` only.
+    const best = newBest(entry, c.train.monitor, stageBests[s] ?? (lastStage ? this.state.best : null), s);
     if (best) {
-      this.state.best = best;
-      if (c.train.tune_thresholds) this.state.thresholds = tuneThresholdsFor(this.state.labels, validation, inference);
-      await this.saveCheckpoint(session, 'best');
-      this.emit('best', { metric: best.metric, value: best.value, stage: stage.name, epoch });
+      stageBests[s] = best;
+      if (lastStage) {
+        this.state.best = best;
+        if (c.train.tune_thresholds) this.state.thresholds = tuneThresholdsFor(this.state.labels, validation, inference);
+        await this.saveCheckpoint(session, 'best');
+      }
+      this.notify('best', { ...(this.bestOf(best) as BestCheckpoint), checkpoint: lastStage });
     }
     await this.saveCheckpoint(session, 'last');
+    await this.callback(this.options.callbacks?.onEpoch, epochEvent);
     return lastStage && shouldStop(currentStageEpochs(this.state.history, stage.name), c.train.early_stopping);
   }
 
@@ -379,18 +553,20 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * thresholds; writes predictions.csv, final-metrics.json and report.html.
    */
   private async finish(validation: PatientRecord[], skipped: SkippedItem[]): Promise<FitResult> {
-    const c = stageConfig(this.config, stageCount(this.config) - 1).config;
+    const dir = this.run.bestOrLast();
+    const saved = await readState(dir);
+    // The last stage's model, or an earlier stage's when stopTraining ended the run there.
+    const c = stageConfig(this.config, Math.min(saved.stage, stageCount(this.config) - 1)).config;
+    const { thresholds } = saved;
     const session = await Session.create(sessionConfigOf(c));
     try {
-      const dir = this.run.bestOrLast();
       await session.loadCheckpoint(dir);
-      const { thresholds } = await readState(dir);
       const inference = await this.validate(session, validation, c);
       const final = scoreInference(this.state.labels, validation, inference, thresholds);
       await this.run.writePredictions(this.state.labels, validation, inference.probs, thresholds);
       await this.run.writeFinalMetrics({ thresholds, best: this.state.best, ...final });
       await writeRunReport(this.run.reportPath, { config: this.config, state: { ...this.state, thresholds }, scores: final, validation, inference, session, skipped, startedAt: this.startedAt });
-      return { runDir: this.run.dir, interrupted: false, best: this.state.best, final, thresholds, history: this.state.history, skipped };
+      return { runDir: this.run.dir, interrupted: false, best: this.bestOf(this.state.best), stages: this.stageResults(), final, thresholds, history: this.state.history, skipped };
     } finally {
       await session.close();
     }

@@ -1,5 +1,5 @@
 /** Tiny models and seeded random batches for tests (shapes small enough for a 2-core CI). */
-import type { Batch, SessionConfigInput } from '../../src/index.js';
+import type { Batch, ExperimentConfigInput, SessionConfigInput } from '../../src/index.js';
 
 /** A deterministic PRNG (mulberry32) so that test data is the same on every run. */
 export function rng(seed: number): () => number {
@@ -63,5 +63,24 @@ export function randomBatch(
     shape: [B, S, C, size, size],
     lengths: Int32Array.from(lengths),
     labels: Uint8Array.from({ length: B * S * labels }, () => (r() < 0.3 ? 1 : 0)),
+  };
+}
+
+/**
+ * A two-epoch experiment on 12 synthetic 32×32 patients (generated into `dataRoot` on first use),
+ * writing its runs under `out`.
+ */
+export function tinyExperiment(dataRoot: string, out: string, overrides: Partial<ExperimentConfigInput> = {}): ExperimentConfigInput {
+  return {
+    name: 'tiny',
+    data: { format: 'synthetic', root: dataRoot },
+    synthetic: { patients: 12, slices: [4, 6], size: 32, format: 'dicom', seed: 3 },
+    model: { backbone: 'vgg16_bn', width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 },
+    optim: { lr: 1e-3 },
+    train: { epochs: 2, patients_per_batch: 2, max_slices: 4, eval_max_slices: 4, validation: 0.25, report_samples: 2, log_every: 1 },
+    device: 'cpu',
+    threads: 2,
+    out,
+    ...overrides,
   };
 }

@@ -15,6 +15,7 @@ import { IMAGE_EXTENSIONS } from '../slices.js';
 import type { Dataset, PatientRecord, SliceRef } from '../types.js';
 import { binary, labelColumns, naturalCompare, pickColumn, readCsv } from './csv.js';
 import { Problems } from './problems.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 const PATIENT_COLUMNS = ['dirname', 'patient', 'patient_id', 'patientid', 'series', 'series_id', 'study', 'study_id'];
 const SLICE_COLUMNS = ['ID', 'slice', 'slice_id', 'image', 'image_id', 'sop', 'filename', 'file'];
@@ -59,14 +60,14 @@ export async function readFolders(config: DataConfig): Promise<Dataset> {
   const problems = new Problems(config.on_error);
   const csvPath = config.labels_csv ? join(root, config.labels_csv) : existsSync(join(root, 'train.csv')) ? join(root, 'train.csv') : undefined;
   const imagesDir = config.images_dir ? join(root, config.images_dir) : isDir(join(root, 'train')) && csvPath ? join(root, 'train') : root;
-  if (!isDir(imagesDir)) throw new Error(`${imagesDir}: no such directory of patient folders`);
+  if (!isDir(imagesDir)) throw new IchnetError('DATA_UNREADABLE', `${imagesDir}: no such directory of patient folders`);
 
   const patients: PatientRecord[] = [];
   if (!csvPath) {
     for (const dir of (await readdir(imagesDir)).filter((d) => isDir(join(imagesDir, d))).sort(naturalCompare)) {
       const files = (await readdir(join(imagesDir, dir))).filter(isImage);
       if (files.length === 0) {
-        problems.report(join(imagesDir, dir), 'patient folder holds no slices');
+        problems.report(join(imagesDir, dir), 'patient folder holds no slices', 'DATA_INVALID');
         continue;
       }
       const slices = files.map((f) => ({ id: f.slice(0, -extname(f).length), path: join(imagesDir, dir, f) }));
@@ -116,7 +117,7 @@ export async function readFolders(config: DataConfig): Promise<Dataset> {
 
   for (const dir of await readdir(imagesDir)) {
     if (isDir(join(imagesDir, dir)) && !rowsByPatient.has(dir)) {
-      problems.report(join(imagesDir, dir), `patient folder has no labels in ${csvPath}`);
+      problems.report(join(imagesDir, dir), `patient folder has no labels in ${csvPath}`, 'DATA_INVALID');
     }
   }
   return { format: 'folders', root, labelNames, patients, skipped: problems.skipped };

@@ -3,11 +3,13 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { dataSchema, type DataConfigInput } from '../../config/data-schema.js';
+import { formatIssues } from '../../config/session-schema.js';
 import type { Dataset } from '../types.js';
 import { looksLikeDicomTree, readDicomTree } from './dicom-tree.js';
 import { readFolders } from './folders.js';
 import { readManifest } from './manifest.js';
 import { looksLikeRsna, readRsna } from './rsna.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 /**
  * Which layout `root` holds, for `format: 'auto'`: a CSV file is a manifest; RSNA's label CSV means
@@ -27,8 +29,10 @@ export async function detectFormat(root: string, labelsCsv?: string): Promise<'f
  * that batch by batch); DICOM headers are read when slices are ordered by position.
  */
 export async function openDataset(input: DataConfigInput): Promise<Dataset> {
-  const config = dataSchema.parse(input);
-  if (!existsSync(resolve(config.root))) throw new Error(`${resolve(config.root)}: dataset root does not exist`);
+  const parsed = dataSchema.safeParse(input);
+  if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid data config:\n${formatIssues(parsed.error, 'data')}`);
+  const config = parsed.data;
+  if (!existsSync(resolve(config.root))) throw new IchnetError('DATA_UNREADABLE', `${resolve(config.root)}: dataset root does not exist`);
   const format = config.format === 'auto' ? await detectFormat(config.root, config.labels_csv) : config.format;
   switch (format) {
     case 'rsna':

@@ -16,6 +16,7 @@ import { groupSeries } from '../dicom/series.js';
 import type { Dataset, PatientRecord } from '../types.js';
 import { readCsv } from './csv.js';
 import { Problems } from './problems.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 /** Images known to be unreadable in the RSNA data (the one corrupt file of stage 1/2 train). */
 export const RSNA_CORRUPT_IMAGES: ReadonlySet<string> = new Set(['ID_6431af929']);
@@ -101,7 +102,7 @@ export async function readRsna(config: DataConfig): Promise<Dataset> {
   const problems = new Problems(config.on_error);
   const csvPath = config.labels_csv ? join(root, config.labels_csv) : CSV_NAMES.map((n) => join(root, n)).find(existsSync);
   const dirName = config.images_dir ?? IMAGE_DIRS.find((d) => existsSync(join(root, d)) && statSync(join(root, d)).isDirectory());
-  if (!dirName) throw new Error(`${root}: no DICOM folder (looked for ${IMAGE_DIRS.join(', ')}); set data.images_dir`);
+  if (!dirName) throw new IchnetError('DATA_UNREADABLE', `${root}: no DICOM folder (looked for ${IMAGE_DIRS.join(', ')}); set data.images_dir`);
   const dir = join(root, dirName);
   const files = (await readdir(dir)).filter((f) => f.endsWith('.dcm')).sort();
   const entries = await headerIndex(dir, files, config.cache_dir ? resolve(config.cache_dir) : join(root, '.ichnet-cache'), problems);
@@ -118,7 +119,7 @@ export async function readRsna(config: DataConfig): Promise<Dataset> {
       const l = m ? RSNA_LABELS.indexOf(m[2] as (typeof RSNA_LABELS)[number]) : -1;
       const v = row[labelCol];
       if (!m || l < 0 || (v !== '0' && v !== '1')) {
-        throw new Error(`${csvPath}: row ${i + 2}: expected ID_<image>_<${RSNA_LABELS.join('|')}>,<0|1>, got '${row[idCol]},${v}'`);
+        throw new IchnetError('DATA_INVALID', `${csvPath}: row ${i + 2}: expected ID_<image>_<${RSNA_LABELS.join('|')}>,<0|1>, got '${row[idCol]},${v}'`);
       }
       const labels = labelsByImage.get(m[1] as string) ?? new Uint8Array(L);
       labels[l] = v === '1' ? 1 : 0;
@@ -128,7 +129,7 @@ export async function readRsna(config: DataConfig): Promise<Dataset> {
 
   const usable = entries.filter((e) => {
     if (csvPath && !labelsByImage.has(e.image)) {
-      problems.report(join(dir, e.file), `image has no rows in ${csvPath}`);
+      problems.report(join(dir, e.file), `image has no rows in ${csvPath}`, 'DATA_INVALID');
       return false;
     }
     return true;

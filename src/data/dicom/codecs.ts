@@ -7,6 +7,7 @@
  * compressed frame, so header reads and uncompressed files never pay for it.
  */
 import type { PixelCodec } from './transfer-syntax.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 /** The image pixel description a decoder needs (group 0028 of the dataset). */
 export interface FrameGeometry {
@@ -58,7 +59,7 @@ function codecs(): Promise<CodecsModule> {
  * @param encoded - The frame's bytes (all its fragments concatenated).
  * @param geometry - Rows, columns, bits and photometric interpretation from the dataset.
  * @param convertToRgb - JPEG only: let libjpeg convert YCbCr to RGB (as Pillow does).
- * @throws Error with the decoder's message; the caller adds the file name.
+ * @throws IchnetError DATA_UNREADABLE with the decoder's message; the caller adds the file name.
  */
 export async function decodeFrame(
   codec: Exclude<PixelCodec, 'native-le' | 'native-be' | 'deflate'>,
@@ -96,9 +97,9 @@ export async function decodeFrame(
     }
   } catch (e) {
     // The WebAssembly layer throws strings as well as Errors.
-    throw new Error(e instanceof Error ? e.message : String(e));
+    throw new IchnetError('DATA_UNREADABLE', e instanceof Error ? e.message : String(e));
   }
   const data = out.getDecodedBuffer();
-  if (!data || data.length === 0) throw new Error('the decoder returned no pixels');
+  if (!data || data.length === 0) throw new IchnetError('DATA_UNREADABLE', 'the decoder returned no pixels');
   return { data, planarConfiguration: out.getPlanarConfiguration() === 1 ? 1 : 0 };
 }

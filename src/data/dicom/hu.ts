@@ -13,6 +13,7 @@
 import { callNativeSync } from '../../session/binding.js';
 import { decodeFirstFrame, toImage, type DicomMeta, type RawFrame } from './read.js';
 import { fixRsnaIntercept, needsRsnaFix } from './rsna-fix.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 /** A grey slice in Hounsfield units. */
 export interface HuImage {
@@ -25,12 +26,12 @@ export interface HuImage {
 /**
  * Decodes a grey DICOM file's bytes to HU. `path` names the file in errors.
  *
- * @throws Error naming `path` as `readDicom` does, or for an image with more than one sample per
+ * @throws IchnetError DATA_UNREADABLE naming `path` as `readDicom` does, or for an image with more than one sample per
  *   pixel.
  */
 export async function decodeHu(path: string, bytes: Buffer, { rsnaFix = false }: { rsnaFix?: boolean } = {}): Promise<HuImage> {
   const { meta, frame } = await decodeFirstFrame(path, bytes);
-  if (meta.samplesPerPixel !== 1) throw new Error(`${path}: DICOM with ${meta.samplesPerPixel} samples per pixel; CT slices have 1`);
+  if (meta.samplesPerPixel !== 1) throw new IchnetError('DATA_UNREADABLE', `${path}: DICOM with ${meta.samplesPerPixel} samples per pixel; CT slices have 1`);
   const fix = rsnaFix && needsRsnaFix(meta);
   const hu = integralHu(frame, meta, fix);
   if (hu) return { rows: meta.rows, columns: meta.columns, hu, meta };

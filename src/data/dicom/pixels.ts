@@ -13,6 +13,7 @@
  *
  * For conformant files (unused bits zero or sign-filled) this equals pydicom 2.x as well.
  */
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 /** How to re-interpret the stored values before rescaling. */
 export interface SampleCorrection {
@@ -47,7 +48,7 @@ export function readSamples(
     return out;
   }
   if (bitsAllocated !== 8 && bitsAllocated !== 16 && bitsAllocated !== 32) {
-    throw new Error(`unsupported Bits Allocated ${bitsAllocated} (supported: 1, 8, 16, 32)`);
+    throw new IchnetError('DATA_UNREADABLE', `unsupported Bits Allocated ${bitsAllocated} (supported: 1, 8, 16, 32)`);
   }
   const size = bitsAllocated / 8;
   const signed = pixelRepresentation === 1;

@@ -26,6 +26,7 @@ import {
   type SampleCorrection,
 } from './pixels.js';
 import { transferSyntax, type PixelCodec } from './transfer-syntax.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 export type { DicomMeta } from './meta.js';
 
@@ -63,7 +64,7 @@ export function isDicom(bytes: Uint8Array): boolean {
  *
  * @param path - The file.
  * @returns The header fields; see {@link DicomMeta}.
- * @throws Error naming `path` when the file is not DICOM Part-10, is truncated before its pixel
+ * @throws IchnetError DATA_UNREADABLE naming `path` when the file is not DICOM Part-10, is truncated before its pixel
  *   data, or has no image pixel description (Rows, Columns, Bits Allocated).
  */
 export async function readDicomHeader(path: string): Promise<DicomMeta> {
@@ -100,7 +101,7 @@ export async function readDicomHeader(path: string): Promise<DicomMeta> {
  *
  * @param path - The file.
  * @returns Rows, columns, the first frame's values and the header.
- * @throws Error naming `path` for a non-DICOM, truncated or corrupt file, missing or short pixel
+ * @throws IchnetError DATA_UNREADABLE naming `path` for a non-DICOM, truncated or corrupt file, missing or short pixel
  *   data, an undecodable frame, or an unsupported transfer syntax (the message then names the
  *   syntax's UID and name, e.g. `… unsupported transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2
  *   Main Profile / Main Level)`).
@@ -110,7 +111,7 @@ export async function readDicom(path: string): Promise<DicomImage> {
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new Error(`${path}: cannot read file: ${(e as Error).message}`);
+    throw new IchnetError('DATA_UNREADABLE', `${path}: cannot read file: ${(e as Error).message}`);
   }
   const { meta, frame } = await decodeFirstFrame(path, bytes);
   return toImage(path, meta, frame);
@@ -130,11 +131,11 @@ export async function decodeFirstFrame(path: string, bytes: Buffer): Promise<{ m
   }
   const meta = metaOf(path, ds);
   const syntax = transferSyntax(meta.transferSyntaxUid);
-  if (!syntax.codec) throw new Error(`${path}: unsupported transfer syntax ${syntax.uid} (${syntax.name})`);
+  if (!syntax.codec) throw new IchnetError('DATA_UNREADABLE', `${path}: unsupported transfer syntax ${syntax.uid} (${syntax.name})`);
   const element = ds.elements[PIXEL_DATA];
-  if (!element) throw new Error(`${path}: no Pixel Data (7FE0,0010) (not an image, or a truncated file)`);
+  if (!element) throw new IchnetError('DATA_UNREADABLE', `${path}: no Pixel Data (7FE0,0010) (not an image, or a truncated file)`);
   if (meta.samplesPerPixel !== 1 && meta.samplesPerPixel !== 3) {
-    throw new Error(`${path}: unsupported Samples per Pixel ${meta.samplesPerPixel} (supported: 1, 3)`);
+    throw new IchnetError('DATA_UNREADABLE', `${path}: unsupported Samples per Pixel ${meta.samplesPerPixel} (supported: 1, 3)`);
   }
   return { meta, frame: await firstFrame(path, ds, element, meta, syntax.codec, syntax.name) };
 }
@@ -186,7 +187,7 @@ async function firstFrame(
   const planar = meta.samplesPerPixel > 1 && (ds.uint16('x00280006') ?? 0) === 1;
 
   if (codec === 'native-le' || codec === 'native-be' || codec === 'deflate') {
-    if (element.encapsulatedPixelData) throw new Error(`${path}: encapsulated Pixel Data under ${syntaxName}`);
+    if (element.encapsulatedPixelData) throw new IchnetError('DATA_UNREADABLE', `${path}: encapsulated Pixel Data under ${syntaxName}`);
     const ybr422 = photometric === 'YBR_FULL_422' && meta.bitsAllocated === 8;
     const frameCount = ybr422 ? (count / 3) * 2 : count;
     const frameBytes = meta.bitsAllocated === 1 ? Math.ceil(frameCount / 8) : (frameCount * meta.bitsAllocated) / 8;
@@ -194,7 +195,7 @@ async function firstFrame(
       meta.bitsAllocated === 1 ? Math.ceil((frameCount * meta.numberOfFrames) / 8) : frameBytes * meta.numberOfFrames;
     const available = Math.min(element.length, ds.byteArray.length - element.dataOffset);
     if (available < expected) {
-      throw new Error(
+      throw new IchnetError('DATA_UNREADABLE', 
         `${path}: truncated Pixel Data: ${available} bytes, expected ${expected} ` +
           `(${meta.numberOfFrames} × ${meta.rows} × ${meta.columns} × ${meta.samplesPerPixel} × ${meta.bitsAllocated} bits)`,
       );
@@ -230,11 +231,11 @@ async function firstFrame(
   try {
     frame = await decodeFrame(codec, encoded, geometry, jpegToRgb);
   } catch (e) {
-    throw new Error(`${path}: cannot decode ${syntaxName} pixel data: ${(e as Error).message}`);
+    throw new IchnetError('DATA_UNREADABLE', `${path}: cannot decode ${syntaxName} pixel data: ${(e as Error).message}`);
   }
   const bytesPerSample = meta.bitsAllocated / 8;
   if (!Number.isInteger(bytesPerSample) || frame.data.length < count * bytesPerSample) {
-    throw new Error(
+    throw new IchnetError('DATA_UNREADABLE', 
       `${path}: ${syntaxName} frame decoded to ${frame.data.length} bytes, expected ${count * bytesPerSample} ` +
         `(${meta.rows} × ${meta.columns} × ${meta.samplesPerPixel} × ${meta.bitsAllocated} bits)`,
     );
@@ -272,7 +273,7 @@ function toOutput(path: string, frame: FrameSamples, meta: DicomMeta): Float32Ar
   }
   const values = frame.planar ? interleave(frame.values, pixels, 3) : frame.values;
   if (frame.photometric === 'YBR_FULL' || frame.photometric === 'YBR_FULL_422') {
-    if (meta.bitsAllocated !== 8) throw new Error(`${path}: ${frame.photometric} → RGB needs 8-bit samples, not ${meta.bitsAllocated}`);
+    if (meta.bitsAllocated !== 8) throw new IchnetError('DATA_UNREADABLE', `${path}: ${frame.photometric} → RGB needs 8-bit samples, not ${meta.bitsAllocated}`);
     ybrToRgb(values);
   }
   return Float32Array.from(values.subarray(0, pixels * 3));
@@ -284,12 +285,12 @@ function toOutput(path: string, frame: FrameSamples, meta: DicomMeta): Float32Ar
  * per frame when the counts match, or the fragments up to the first that ends a JPEG/J2K codestream.
  */
 function encapsulatedFrame(path: string, ds: DataSet, element: Element, frames: number): Uint8Array {
-  if (!element.encapsulatedPixelData) throw new Error(`${path}: Pixel Data is not encapsulated, as its transfer syntax requires`);
+  if (!element.encapsulatedPixelData) throw new IchnetError('DATA_UNREADABLE', `${path}: Pixel Data is not encapsulated, as its transfer syntax requires`);
   const fragments = element.fragments ?? [];
-  if (fragments.length === 0) throw new Error(`${path}: encapsulated Pixel Data has no fragments`);
+  if (fragments.length === 0) throw new IchnetError('DATA_UNREADABLE', `${path}: encapsulated Pixel Data has no fragments`);
   for (const fragment of fragments) {
     if (fragment.position + fragment.length > ds.byteArray.length) {
-      throw new Error(`${path}: truncated Pixel Data: a fragment runs past the end of the file`);
+      throw new IchnetError('DATA_UNREADABLE', `${path}: truncated Pixel Data: a fragment runs past the end of the file`);
     }
   }
   const bytesOf = (first: number, n: number): Uint8Array =>
@@ -307,7 +308,7 @@ function encapsulatedFrame(path: string, ds: DataSet, element: Element, frames: 
     }
     return bytesOf(0, fragments.length);
   } catch (e) {
-    throw new Error(`${path}: cannot locate the first frame in the encapsulated Pixel Data: ${describe(e)}`);
+    throw new IchnetError('DATA_UNREADABLE', `${path}: cannot locate the first frame in the encapsulated Pixel Data: ${describe(e)}`);
   }
 }
 
@@ -332,7 +333,7 @@ async function openFile(path: string) {
   try {
     return await open(path, 'r');
   } catch (e) {
-    throw new Error(`${path}: cannot read file: ${(e as Error).message}`);
+    throw new IchnetError('DATA_UNREADABLE', `${path}: cannot read file: ${(e as Error).message}`);
   }
 }
 
@@ -340,9 +341,9 @@ async function openFile(path: string) {
 function checkPart10(path: string, bytes: Uint8Array, whole: boolean): void {
   if (bytes.length < 132) {
     if (!whole) return;
-    throw new Error(`${path}: not a DICOM Part-10 file (${bytes.length} bytes, too short for the 128-byte preamble and 'DICM')`);
+    throw new IchnetError('DATA_UNREADABLE', `${path}: not a DICOM Part-10 file (${bytes.length} bytes, too short for the 128-byte preamble and 'DICM')`);
   }
-  if (!isDicom(bytes)) throw new Error(`${path}: not a DICOM Part-10 file (no 'DICM' prefix at byte 128)`);
+  if (!isDicom(bytes)) throw new IchnetError('DATA_UNREADABLE', `${path}: not a DICOM Part-10 file (no 'DICM' prefix at byte 128)`);
 }
 
 function metaOf(path: string, ds: DataSet): DicomMeta {
@@ -352,7 +353,7 @@ function metaOf(path: string, ds: DataSet): DicomMeta {
     if (!(e instanceof HeaderError)) throw e;
     // A dataset that simply stops (cut at an element boundary) parses cleanly: say so.
     const hint = ds.elements[PIXEL_DATA] ? '' : ' and no Pixel Data (7FE0,0010): not an image, or a truncated file';
-    throw new Error(`${path}: ${e.message}${hint}`);
+    throw new IchnetError('DATA_UNREADABLE', `${path}: ${e.message}${hint}`);
   }
 }
 
@@ -365,5 +366,5 @@ function describe(e: unknown): string {
 }
 
 function parseError(path: string, e: unknown): Error {
-  return new Error(`${path}: truncated or corrupt DICOM file: ${describe(e)}`);
+  return new IchnetError('DATA_UNREADABLE', `${path}: truncated or corrupt DICOM file: ${describe(e)}`);
 }

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 
 import { deterministicUid } from '../rng.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 /** The part of dcmjs' (untyped) `data` namespace used here. */
 interface DcmjsData {
@@ -71,23 +72,23 @@ export interface CtSliceInput {
 
 /** A DS value (≤ 16 characters) without binary-float noise such as 0.30000000000000004. */
 export function formatDecimalString(value: number): string {
-  if (!Number.isFinite(value)) throw new RangeError(`DS value must be finite, got ${value}`);
+  if (!Number.isFinite(value)) throw new IchnetError('INVALID_ARGUMENT', `DS value must be finite, got ${value}`);
   for (let digits = 6; digits >= 0; digits--) {
     const text = String(Number(value.toFixed(digits)));
     if (text.length <= 16) return text;
   }
-  throw new RangeError(`DS value ${value} does not fit in 16 characters`);
+  throw new IchnetError('INVALID_ARGUMENT', `DS value ${value} does not fit in 16 characters`);
 }
 
 /** Encodes a slice as a complete DICOM Part-10 file. */
 export function encodeCtSlice(input: CtSliceInput): Uint8Array {
   const { rows, cols, hu } = input;
-  if (hu.length !== rows * cols) throw new RangeError(`encodeCtSlice: ${hu.length} pixels for ${rows}×${cols}`);
+  if (hu.length !== rows * cols) throw new IchnetError('INVALID_ARGUMENT', `encodeCtSlice: ${hu.length} pixels for ${rows}×${cols}`);
   const intercept = input.rescaleIntercept ?? -1024;
   const stored = new Int16Array(hu.length);
   for (let i = 0; i < hu.length; i++) {
     const v = hu[i]! - intercept;
-    if (v < -32768 || v > 32767) throw new RangeError(`encodeCtSlice: HU ${hu[i]} does not fit int16 storage with intercept ${intercept}`);
+    if (v < -32768 || v > 32767) throw new IchnetError('INVALID_ARGUMENT', `encodeCtSlice: HU ${hu[i]} does not fit int16 storage with intercept ${intercept}`);
     stored[i] = v;
   }
   // Pixel data little-endian regardless of the host.

@@ -12,6 +12,7 @@ import { DEFAULT_PREVALENCE, type LesionType, sampleLesions } from './lesions.js
 import { addNoiseAndArtifacts } from './noise.js';
 import { createSliceGeometry } from './slice-geometry.js';
 import type { Tissue } from './tissue.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 /** Options of {@link generatePatient}. Only `seed` is required. */
 export interface PhantomOptions {
@@ -100,24 +101,22 @@ export function patientSeed(seed: number, index: number): number {
 /**
  * Generates one patient: an axial head-CT series in HU with its per-slice labels.
  * Pure and deterministic: the same options give the same output bit for bit.
- * @example
- * const p = generatePatient({ seed: 7 });
- * p.slices.length;   // 16..32
- * p.labels[s * 5 + COURSE_LABELS.indexOf('sdh')]; // 1 where a subdural hematoma is drawn on slice s
+ * For instance, `generatePatient({ seed: 7 })` has 16..32 slices (`p.slices.length`), and
+ * `p.labels[s * 5 + COURSE_LABELS.indexOf('sdh')]` is 1 where a subdural hematoma is drawn on slice s.
  */
 export function generatePatient(options: PhantomOptions): Phantom {
   const size = options.size ?? 128;
-  if (!Number.isInteger(size) || size < 32 || size > 1024) throw new RangeError(`synthetic phantom: size must be an integer in [32, 1024], got ${size}`);
+  if (!Number.isInteger(size) || size < 32 || size > 1024) throw new IchnetError('INVALID_ARGUMENT', `synthetic phantom: size must be an integer in [32, 1024], got ${size}`);
   const sliceRange: readonly [number, number] =
     typeof options.slices === 'number' ? [options.slices, options.slices] : (options.slices ?? [16, 32]);
   const [sMin, sMax] = sliceRange;
   if (!Number.isInteger(sMin) || !Number.isInteger(sMax) || sMin < 1 || sMax < sMin || sMax > 512) {
-    throw new RangeError(`synthetic phantom: slices must be integers with 1 ≤ min ≤ max ≤ 512, got [${sMin}, ${sMax}]`);
+    throw new IchnetError('INVALID_ARGUMENT', `synthetic phantom: slices must be integers with 1 ≤ min ≤ max ≤ 512, got [${sMin}, ${sMax}]`);
   }
   const prevalence: Record<LesionType, number> = { ...DEFAULT_PREVALENCE, ...(options.prevalence ?? {}) };
   for (const type of COURSE_LABELS) {
     const pr = prevalence[type];
-    if (!(pr >= 0 && pr <= 1)) throw new RangeError(`synthetic phantom: prevalence.${type} must be in [0, 1], got ${pr}`);
+    if (!(pr >= 0 && pr <= 1)) throw new IchnetError('INVALID_ARGUMENT', `synthetic phantom: prevalence.${type} must be in [0, 1], got ${pr}`);
   }
   const sigmaRange = options.noiseSigma ?? [5, 8];
   const minArea = Math.max(1, Math.ceil(options.minLesionArea ?? Math.max(3, Math.round(10 * (size / 128) ** 2))));

@@ -23,6 +23,7 @@ import { COURSE_LABELS } from '../../config/labels.js';
 import { encodeCtSlice } from './dicom.js';
 import { generatePatient, patientSeed, windowToUint8, type LesionType, type Phantom, type PhantomOptions } from './phantom.js';
 import { deterministicUid, hashParts } from '../rng.js';
+import { IchnetError } from '../../errors/ichnet-error.js';
 
 /** Which image files to write per slice. */
 export type SyntheticFormat = 'dicom' | 'png' | 'both';
@@ -92,12 +93,12 @@ export async function encodeWindowedPng(hu: Int16Array, rows: number, cols: numb
  */
 export async function writeSyntheticDataset(options: WriteSyntheticOptions): Promise<SyntheticDatasetInfo> {
   const { out, patients } = options;
-  if (!Number.isInteger(patients) || patients < 1) throw new RangeError(`writeSyntheticDataset: patients must be a positive integer, got ${patients}`);
+  if (!Number.isInteger(patients) || patients < 1) throw new IchnetError('INVALID_ARGUMENT', `writeSyntheticDataset: patients must be a positive integer, got ${patients}`);
   const seed = options.seed ?? 0;
   const format = options.format ?? 'dicom';
-  if (format !== 'dicom' && format !== 'png' && format !== 'both') throw new RangeError(`writeSyntheticDataset: unknown format '${String(format)}'`);
+  if (format !== 'dicom' && format !== 'png' && format !== 'both') throw new IchnetError('INVALID_ARGUMENT', `writeSyntheticDataset: unknown format '${String(format)}'`);
   const split = options.split ?? 'train';
-  if (!/^[A-Za-z0-9._-]+$/.test(split)) throw new RangeError(`writeSyntheticDataset: split must be a plain name, got '${split}'`);
+  if (!/^[A-Za-z0-9._-]+$/.test(split)) throw new IchnetError('INVALID_ARGUMENT', `writeSyntheticDataset: split must be a plain name, got '${split}'`);
   const prefix = options.idPrefix ?? defaultIdPrefix(seed);
   const pngWindow = options.pngWindow ?? { center: 40, width: 120 };
   const intercept = options.rescaleIntercept ?? -1024;
