@@ -5,6 +5,7 @@ import { dataSchema } from '../config/data-schema.js';
 import { openDataset } from '../data/datasets/index.js';
 import { patientGradCam } from '../explain/grad-cam.js';
 import { writeExplanation, type OverlayChoice } from '../explain/write.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 import { openCheckpoint } from '../train/checkpoint.js';
 import { openInput, type InputArgs } from './input.js';
 
@@ -26,7 +27,7 @@ export async function explainCommand(args: ExplainArgs): Promise<number> {
       const chosen = dataset.patients.filter((p) => p.id === args.patient || p.series?.studyInstanceUid === args.patient);
       if (chosen.length === 0) {
         const some = dataset.patients.slice(0, 5).map((p) => p.id).join(', ');
-        throw new Error(`--patient ${args.patient}: no such patient, series or study in ${input.source} (it has ${dataset.patients.length}: ${some}${dataset.patients.length > 5 ? ', …' : ''})`);
+        throw new IchnetError('USAGE', `--patient ${args.patient}: no such patient, series or study in ${input.source} (it has ${dataset.patients.length}: ${some}${dataset.patients.length > 5 ? ', …' : ''})`);
       }
       const { labels, thresholds } = opened.state;
       const window = (opened.config.prep.windows[0] ?? [40, 80]) as [number, number];

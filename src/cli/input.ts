@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 
 import type { DataConfigInput } from '../config/data-schema.js';
 import type { SkippedItem } from '../data/types.js';
-import { DicomwebClient, DicomwebError, parseHeaders } from '../dicomweb/client.js';
+import { DicomwebClient, parseHeaders } from '../dicomweb/client.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 import { downloadStudies } from '../dicomweb/download.js';
 
 /** The input options both commands take. */
@@ -38,7 +39,7 @@ function parseQido(args: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const a of args) {
     const i = a.indexOf('=');
-    if (i <= 0) throw new DicomwebError(`--qido '${a}': expected Keyword=value, e.g. StudyDate=20260101-`);
+    if (i <= 0) throw new IchnetError('USAGE', `--qido '${a}': expected Keyword=value, e.g. StudyDate=20260101-`);
     out[a.slice(0, i)] = a.slice(i + 1);
   }
   return out;
@@ -46,12 +47,12 @@ function parseQido(args: readonly string[] = []): Record<string, string> {
 
 /** Opens `--data`, or downloads from `--dicomweb`; exactly one of them must be given. */
 export async function openInput(args: InputArgs, log: (line: string) => void = console.log): Promise<Input> {
-  if ((args.data === undefined) === (args.dicomweb === undefined)) throw new Error('give exactly one of --data DIR and --dicomweb URL');
+  if ((args.data === undefined) === (args.dicomweb === undefined)) throw new IchnetError('USAGE', 'give exactly one of --data DIR and --dicomweb URL');
   if (args.data !== undefined) {
-    if (args.study?.length || args.qido?.length || args.header?.length) throw new Error('--study, --qido and --header go with --dicomweb, not --data');
+    if (args.study?.length || args.qido?.length || args.header?.length) throw new IchnetError('USAGE', '--study, --qido and --header go with --dicomweb, not --data');
     return { data: { root: args.data }, skipped: [], source: resolve(args.data), close: async () => {} };
   }
-  if (args.study?.length && args.qido?.length) throw new Error('give either --study UID… or --qido filters, not both');
+  if (args.study?.length && args.qido?.length) throw new IchnetError('USAGE', 'give either --study UID… or --qido filters, not both');
   const client = new DicomwebClient({ url: args.dicomweb as string, headers: parseHeaders(args.header) });
   const out = args.downloadDir ? resolve(args.downloadDir) : await mkdtemp(join(tmpdir(), 'ichnet-dicomweb-'));
   const temporary = args.downloadDir === undefined;

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 
 import { isDicom } from '../data/dicom/read.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 /** How to reach a DICOMweb server. */
 export interface DicomwebOptions {
@@ -22,14 +23,14 @@ export interface DicomwebOptions {
   retryDelayMs?: number;
 }
 
-/** A failed DICOMweb request: the HTTP status when the server answered. */
-export class DicomwebError extends Error {
+/** A failed DICOMweb request (code `DICOMWEB`): the HTTP status when the server answered. */
+export class DicomwebError extends IchnetError {
   constructor(
     message: string,
+    /** The HTTP status, when the server answered. */
     readonly status?: number,
   ) {
-    super(message);
-    this.name = 'DicomwebError';
+    super('DICOMWEB', message);
   }
 }
 
@@ -74,9 +75,9 @@ export class DicomwebClient {
     try {
       url = new URL(options.url);
     } catch {
-      throw new DicomwebError(`--dicomweb ${options.url}: not a URL (expected http://… or https://…)`);
+      throw new IchnetError('USAGE', `--dicomweb ${options.url}: not a URL (expected http://… or https://…)`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DicomwebError(`--dicomweb ${options.url}: only http and https are supported`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new IchnetError('USAGE', `--dicomweb ${options.url}: only http and https are supported`);
     this.base = url.href.replace(/\/+$/, '');
     this.headers = options.headers ?? {};
     this.retries = options.retries ?? 3;
@@ -185,7 +186,7 @@ export function parseHeaders(args: readonly string[] = []): Record<string, strin
   for (const a of args) {
     const i = a.indexOf(':');
     const name = i > 0 ? a.slice(0, i).trim() : '';
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new DicomwebError(`--header '${a}': expected 'Name: value'`);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new IchnetError('USAGE', `--header '${a}': expected 'Name: value'`);
     out[name] = a.slice(i + 1).trim();
   }
   return out;

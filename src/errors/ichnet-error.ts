@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   SESSION_CLOSED: { exitCode: 12, meaning: 'a Session was used after `close()`' },
   LOSS_NOT_FINITE: { exitCode: 13, meaning: 'a training step\'s loss was NaN or infinite; the step was not applied' },
   NATIVE_FAILURE: { exitCode: 14, meaning: 'any other failure inside LibTorch (e.g. out of memory); the message is LibTorch\'s' },
+  DICOMWEB: { exitCode: 15, meaning: 'a DICOMweb server refused (401/403), does not have (404) or could not deliver (5xx, timeouts, network failures, after the retries) a study; the message names the study and the URL' },
   INTERRUPTED: { exitCode: 130, meaning: 'stopped by an AbortSignal (the command: by Ctrl-C) after writing a resumable checkpoint' },
 } as const satisfies Record<string, { exitCode: number; meaning: string }>;
 

@@ -4,6 +4,7 @@
  */
 import { SliceLoader } from '../data/loader.js';
 import type { OnError, PatientRecord, SkippedItem } from '../data/types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 import type { Session } from '../session/session.js';
 
 /** Grad-CAM of one patient: probabilities and a map per slice and label. */
@@ -75,5 +76,5 @@ export async function sliceGradCam(session: Session, patient: PatientRecord, sli
     const plane = height * width;
     return { maps: labels.map((_, t) => result.maps.slice(t * plane, (t + 1) * plane)), height, width };
   }
-  throw new Error(`${patient.slices[slice]?.path ?? patient.id}: the slice could not be read for Grad-CAM`);
+  throw new IchnetError('DATA_UNREADABLE', `${patient.slices[slice]?.path ?? patient.id}: the slice could not be read for Grad-CAM`);
 }

@@ -1,7 +1,7 @@
 /**
  * NumPy's `.npy` format (version 1.0) for float32 arrays, so raw Grad-CAM maps open with
  * `numpy.load`. Written by hand: the format is a magic string, a padded Python-dict header and the
- * raw little-endian data, and no npm package for it is maintained.
+ * raw little-endian data, less code than a dependency's wrapper around it.
  */
 export function npyFloat32(data: Float32Array, shape: readonly number[]): Buffer {
   const count = shape.reduce((a, b) => a * b, 1);

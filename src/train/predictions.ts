@@ -4,6 +4,7 @@
  */
 import { COURSE_TO_RSNA, RSNA_LABELS } from '../config/labels.js';
 import type { PatientRecord } from '../data/types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
@@ -92,13 +93,13 @@ export function rsnaSources(labels: readonly string[]): Array<number | 'max'> {
     (RSNA_LABELS as readonly string[]).includes(label) ? label : (COURSE_TO_RSNA as Record<string, string>)[label];
   const unknown = labels.filter((l) => subtypeOf(l) === undefined);
   if (unknown.length > 0) {
-    throw new Error(`--format rsna needs a model with RSNA's or the course's labels; ${unknown.join(', ')} name no RSNA subtype`);
+    throw new IchnetError('USAGE', `--format rsna needs a model with RSNA's or the course's labels; ${unknown.join(', ')} name no RSNA subtype`);
   }
   return RSNA_LABELS.map((subtype) => {
     const l = labels.findIndex((label) => subtypeOf(label) === subtype);
     if (l >= 0) return l;
     if (subtype === 'any') return 'max';
-    throw new Error(`--format rsna: the model has no label for the RSNA subtype ${subtype}`);
+    throw new IchnetError('USAGE', `--format rsna: the model has no label for the RSNA subtype ${subtype}`);
   });
 }
 
