@@ -104,19 +104,19 @@ describe('DICOMweb input (real Orthanc)', () => {
     assert.equal(s.code, 0, s.stderr);
     assert.deepEqual(rows(searched), rows(fromDisk));
     const none = runCli(['predict', '--checkpoint', runDir, '--dicomweb', orthanc.dicomweb, ...auth, '--qido', 'StudyDate=19000101', '--out', join(tmp, 'none.csv')]);
-    assert.equal(none.code, 1);
+    assert.equal(none.code, 16); // DICOMWEB
     assert.match(none.stderr, /no CT study matches the search \(ModalitiesInStudy=CT StudyDate=19000101\)/);
   });
 
   it('names the study on 401 and 404', () => {
     const study = [...studies][0] as string;
     const unauthorised = runCli(['predict', '--checkpoint', runDir, '--dicomweb', orthanc.dicomweb, '--study', study, '--out', join(tmp, 'x.csv')]);
-    assert.equal(unauthorised.code, 1);
+    assert.equal(unauthorised.code, 16);
     assert.match(unauthorised.stderr, new RegExp(`study ${study.replace(/\./g, '\\.')}: .* answered 401 .*--header 'Authorization: …'`));
     const wrong = runCli(['predict', '--checkpoint', runDir, '--dicomweb', orthanc.dicomweb, '--study', '1.2.3.404', '--header', 'Authorization: Basic aWNobmV0Ondyb25n', '--out', join(tmp, 'x.csv')]);
     assert.match(wrong.stderr, /study 1\.2\.3\.404: .* answered 401/);
     const missing = runCli(['predict', '--checkpoint', runDir, '--dicomweb', orthanc.dicomweb, '--study', '1.2.3.404', '--header', `Authorization: ${orthanc.authorization}`, '--out', join(tmp, 'x.csv')]);
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 16);
     assert.match(missing.stderr, /study 1\.2\.3\.404: not found on/);
   });
 

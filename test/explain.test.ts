@@ -71,7 +71,7 @@ describe('ichnet explain', () => {
 
   it('refuses an unknown patient, naming some that exist', () => {
     const r = runCli(['explain', '--checkpoint', runDir, '--data', dataRoot, '--patient', 'nobody', '--out', join(tmp, 'x')]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2); // USAGE
     assert.match(r.stderr, /--patient nobody: no such patient, series or study .* \(it has 8: /);
   });
 

@@ -97,7 +97,7 @@ export const sessionSchema = z.strictObject({
   precision: z
     .enum(['fp32', 'bf16', 'fp16', 'auto'])
     .default('fp32')
-    .describe('autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32'),
+    .describe('autocast: bf16 (CUDA or CPU), fp16 (CUDA only, with loss scaling; an error on the CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32'),
   channels_last: z
     .boolean()
     .default(true)

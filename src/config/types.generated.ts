@@ -617,7 +617,7 @@ export interface ExperimentConfig {
    */
   seed: number;
   /**
-   * autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
+   * autocast: bf16 (CUDA or CPU), fp16 (CUDA only, with loss scaling; an error on the CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
    */
   precision: "fp32" | "bf16" | "fp16" | "auto";
   /**
@@ -1239,7 +1239,7 @@ export interface ExperimentConfigInput {
    */
   seed?: number;
   /**
-   * autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
+   * autocast: bf16 (CUDA or CPU), fp16 (CUDA only, with loss scaling; an error on the CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
    */
   precision?: "fp32" | "bf16" | "fp16" | "auto";
   /**
@@ -1420,7 +1420,7 @@ export interface SessionConfig {
    */
   seed: number;
   /**
-   * autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
+   * autocast: bf16 (CUDA or CPU), fp16 (CUDA only, with loss scaling; an error on the CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
    */
   precision: "fp32" | "bf16" | "fp16" | "auto";
   /**
@@ -1601,7 +1601,7 @@ export interface SessionConfigInput {
    */
   seed?: number;
   /**
-   * autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
+   * autocast: bf16 (CUDA or CPU), fp16 (CUDA only, with loss scaling; an error on the CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32
    */
   precision?: "fp32" | "bf16" | "fp16" | "auto";
   /**
