@@ -471,6 +471,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const lr = learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (out.batches + 1) / stepsPerEpoch, stage.epochs);
       if (lr !== out.lr) await session.setLearningRate((out.lr = lr));
       const { loss } = await session.trainStep(loaded.batch);
+      loader.release(loaded); // the step has read the pixels: a later batch reuses their memory
       out.batches++;
       out.steps++;
       out.lossSum += loss;
