@@ -23,7 +23,7 @@ export type { AddonManifest, LibTorch } from './addon/script-types.js';
 export { preprocess, type PreprocessOptions } from './prep/preprocess.js';
 export { clahe, type ClaheOptions } from './prep/clahe.js';
 export { Trainer, type FitResult, type StageResult, type TrainerCallbacks, type TrainerEvents, type TrainerOptions } from './train/trainer.js';
-export type { BestEvent, CheckpointEvent, EpochEvent, ProgressEvent, StageEvent, StepEvent } from './train/events.js';
+export type { BestEvent, CheckpointEvent, EpochEvent, PretrainedEvent, ProgressEvent, SkippedEvent, StageEvent, StepEvent } from './train/events.js';
 export type { Scores } from './train/scores.js';
 export type { BestCheckpoint, HistoryEntry } from './train/state.js';
 export type { AucReport, F2Report, LabelCounts, LevelReport, MetricsReport } from './metrics/index.js';

@@ -20,21 +20,11 @@ import { isDicom, readDicom, readDicomHeader, type DicomImage, type DicomMeta } 
 import { toHu16 } from '../src/data/dicom/hu.js';
 import { fixRsnaIntercept } from '../src/data/dicom/rsna-fix.js';
 import { readSlice } from '../src/data/slices.js';
+import { pydicomCorpus } from './helpers/corpus.js';
 import { python, runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-/** Where Debian's pydicom keeps its test files; `undefined` when pydicom is not installed. */
-function findCorpus(): string | undefined {
-  try {
-    return runPython(
-      "import os; from pydicom.data import get_testdata_file; print(os.path.dirname(get_testdata_file('CT_small.dcm')))",
-    ).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-const corpus = findCorpus();
+const corpus = pydicomCorpus();
 const skipAll = corpus ? false : `pydicom (Debian's python3-pydicom, with its test corpus) is not importable by ${python}`;
 const work = tempDir('ichnet-dicom-');
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -1,5 +1,6 @@
 /**
- * The install hook (scripts/install.mjs) in a copy of the package with a build from source: it
+ * Installing a checkout again does not rebuild it. The install hook (scripts/install.mjs) in a
+ * copy of the package with a build from source: it
  * skips the build when that build is current for the LibTorch found — as on every install of a
  * project that depends on a checkout by path — and builds when a source is newer, when the build
  * was made against another LibTorch, or when ICHNET_BUILD_FROM_SOURCE=1 asks. PATH holds only node
@@ -7,9 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 
 import { packageRoot } from '../src/package-root.js';
 import { builtAddon, cleanEnv, packageCopy, placeAddon } from './helpers/package-copy.js';
@@ -65,5 +67,22 @@ describe('install of a checkout that holds a build', { skip: existsSync(builtAdd
     const r = install(checkoutWithBuild(), { ICHNET_BUILD_FROM_SOURCE: '1' });
     assert.match(r.output, /building from source: ICHNET_BUILD_FROM_SOURCE=1/);
     assert.notEqual(r.status, 0);
+  });
+});
+
+describe('prepare of a checkout (tools/prepare.mjs)', () => {
+  it('compiles only when a source is newer than the last compile', async () => {
+    const { compileNeeded } = (await import(pathToFileURL(join(packageRoot, 'tools', 'prepare.mjs')).href)) as { compileNeeded: (root: string) => string | null };
+    const root = tempDir('ichnet-prepare-');
+    for (const dir of ['src', 'test', 'dist']) mkdirSync(join(root, dir));
+    for (const file of ['tsconfig.json', 'package.json', 'src/index.ts', 'test/a.test.ts']) writeFileSync(join(root, file), '{}');
+    assert.equal(compileNeeded(root), 'not compiled yet');
+    writeFileSync(join(root, 'dist', '.compiled'), 'now');
+    const before = new Date(Date.now() - 60_000);
+    for (const file of ['tsconfig.json', 'package.json', 'src/index.ts', 'test/a.test.ts']) utimesSync(join(root, file), before, before);
+    assert.equal(compileNeeded(root), null);
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(root, 'test', 'a.test.ts'), later, later);
+    assert.equal(compileNeeded(root), 'a source changed');
   });
 });

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -69,6 +69,7 @@ describe('both module systems', () => {
 
   it('compiles a strict consumer with the oldest supported TypeScript and the current one', () => {
     const oldest = join(packageRoot, 'test', 'oldest-typescript', 'node_modules', 'typescript');
+    assert.ok(existsSync(oldest), `${oldest} is missing: \`npm ci\` installs it (package.json's ichnet-oldest-typescript)`);
     const oldestVersion = (JSON.parse(readFileSync(join(oldest, 'package.json'), 'utf8')) as { version: string }).version;
     assert.equal(`>=${oldestVersion}`, pkg.peerDependencies.typescript, 'test/oldest-typescript is the floor package.json states');
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "io/file_writer.h"
 #include "io/json.h"
 
 namespace ichnet::io {
@@ -140,17 +141,13 @@ void writeSafetensors(const std::string& path, const NamedTensors& tensors,
   header += "}";
   header.append((8 - header.size() % 8) % 8, ' ');  // keep the data 8-byte aligned
 
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw std::runtime_error(path + ": cannot create file (" + std::strerror(errno) + ")");
+  FileWriter out(path);
   unsigned char len_bytes[8];
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>((header.size() >> (8 * i)) & 0xFF);
-  out.write(reinterpret_cast<const char*>(len_bytes), 8);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  for (const auto& t : data) {
-    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
-  }
-  out.flush();
-  if (!out) throw std::runtime_error(path + ": write failed (disk full?)");
+  out.write(len_bytes, 8);
+  out.write(header.data(), header.size());
+  for (const auto& t : data) out.write(t.data_ptr(), static_cast<size_t>(t.numel() * t.element_size()));
+  out.commit();
 }
 
 }  // namespace ichnet::io

@@ -4,12 +4,17 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <fcntl.h>
+#include <stdio.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <vector>
 #include <unistd.h>
 
+#include "io/file_writer.h"
 #include "io/safetensors.h"
 #include "loss/asl.h"
 #include "prep/prep.h"
@@ -48,6 +53,12 @@ torch::Device resolveDevice(const std::string& spec) {
 
 Session::Session(const SessionConfig& config)
     : config_(config), device_(resolveDevice(config.device)), lr_(config.optim.lr) {
+  // CPU fp16 kernels are slow or missing: running fp32 instead would make info() and the run's
+  // config claim a precision that did not run.
+  if (config.precision == Precision::Fp16 && !device_.is_cuda()) {
+    throw std::invalid_argument("precision: 'fp16' runs on CUDA only, and device '" + config.device +
+                                "' is the CPU here; use 'bf16', 'fp32' or 'auto'");
+  }
   enterWorkerThread();
   torch::manual_seed(config.seed);
   model_ = model::IchNet(config.model);
@@ -77,8 +88,8 @@ Session::Forward Session::forward(const Batch& batch, bool augment) {
   // Only valid slices are preprocessed and run through the backbone.
   auto x = prep::preprocessBatch(batch.images, batch.lengths, config_.prep, augment ? batch.aug : torch::Tensor(), device_);
   if (config_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-  // bf16 autocasts on CUDA and on the CPU; fp16 on CUDA only (CPU fp16 kernels are slow or missing).
-  const bool autocast = config_.precision == Precision::Bf16 || (device_.is_cuda() && config_.precision == Precision::Fp16);
+  // bf16 autocasts on CUDA and on the CPU; fp16 on CUDA only (the constructor rejects it elsewhere).
+  const bool autocast = config_.precision != Precision::Fp32;
   Autocast guard(autocast, device_.type(), config_.precision == Precision::Bf16 ? at::kBFloat16 : at::kHalf);
   return {model_->forward(x, batch.lengths, batch.slices), model::validSliceMask(batch.lengths, batch.slices, device_)};
 }
@@ -114,7 +125,7 @@ void checkFinite(const torch::Tensor& loss, int64_t step) {
 
 }  // namespace
 
-bool Session::scaledLoss() const { return device_.is_cuda() && config_.precision == Precision::Fp16; }
+bool Session::scaledLoss() const { return config_.precision == Precision::Fp16; }
 
 void Session::optimizerStep() {
   if (scaledLoss()) {
@@ -199,9 +210,19 @@ io::LoadReport Session::loadWeights(const std::string& path) {
 void Session::saveWeights(const std::string& path) {
   std::lock_guard<std::mutex> lock(mutex_);
   enterWorkerThread();
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    throw std::runtime_error(path + ": is a directory; saveWeights needs a file name (e.g. " +
+                             (fs::path(path) / "model.safetensors").string() + ")");
+  }
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  io::writeSafetensors(tmp, io::stateDict(*model_), {{"format", "pt"}});
-  fs::rename(tmp, path);
+  io::writeSafetensors(tmp, io::stateDict(*model_), {{"format", "pt"}});  // removes tmp if it fails
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw std::runtime_error(path + ": cannot write (" + ec.message() + ")");
+  }
 }
 
 namespace {
@@ -209,11 +230,21 @@ namespace {
 constexpr const char* kModelFile = "model.safetensors";
 constexpr const char* kOptimizerFile = "optimizer.pt";
 
-void writeText(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.flush();
-  if (!out) throw std::runtime_error(path.string() + ": write failed");
+/// Swaps two directory entries atomically (Linux renameat2 RENAME_EXCHANGE); false where the
+/// filesystem or kernel cannot, so the caller falls back to two renames.
+bool exchange(const fs::path& a, const fs::path& b) {
+#ifdef RENAME_EXCHANGE
+  if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0) return true;
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
+    throw std::runtime_error(b.string() + ": cannot replace the checkpoint (" + std::strerror(errno) + ")");
+  }
+#endif
+  return false;
+}
+
+/// Throws `<path>: <what> (<reason>)` when `ec` holds an error.
+void check(const std::error_code& ec, const fs::path& path, const std::string& what) {
+  if (ec) throw std::runtime_error(path.string() + ": " + what + " (" + ec.message() + ")");
 }
 
 }  // namespace
@@ -221,29 +252,49 @@ void writeText(const fs::path& path, const std::string& text) {
 void Session::saveCheckpoint(const std::string& dir, const std::map<std::string, std::string>& extra) {
   std::lock_guard<std::mutex> lock(mutex_);
   enterWorkerThread();
+  for (const auto& [name, text] : extra) {
+    if (name.empty() || name.find('/') != std::string::npos || name == kModelFile || name == kOptimizerFile) {
+      throw std::invalid_argument("checkpoint extra file name '" + name + "' is not allowed");
+    }
+  }
   const fs::path target = fs::absolute(dir);
   const std::string suffix = std::to_string(::getpid());
+  // The writing and the previous-checkpoint names both end in .tmp-PID: whatever a killed process
+  // leaves behind is one kind of leftover, which the next run removes.
   const fs::path tmp = target.string() + ".tmp-" + suffix;
-  const fs::path old = target.string() + ".old-" + suffix;
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  const fs::path old = target.string() + ".old.tmp-" + suffix;
+  std::error_code ec;
+  fs::create_directories(target.parent_path(), ec);
+  check(ec, target.parent_path(), "cannot create the checkpoint's directory");
+  fs::remove_all(tmp, ec);
+  fs::remove_all(old, ec);
+  fs::create_directory(tmp, ec);
+  check(ec, tmp, "cannot create directory");
   try {
     io::writeSafetensors((tmp / kModelFile).string(), io::stateDict(*model_), {{"format", "pt"}});
-    torch::serialize::OutputArchive archive;
-    optimizer_->save(archive);
-    archive.write("ichnet.step", torch::tensor(step_));
-    archive.write("ichnet.lr", torch::tensor(lr_, torch::kFloat64));
-    archive.write("ichnet.grad_scale", torch::tensor(grad_scale_, torch::kFloat64));
-    archive.save_to((tmp / kOptimizerFile).string());
-    for (const auto& [name, text] : extra) {
-      if (name.empty() || name.find('/') != std::string::npos || name == kModelFile || name == kOptimizerFile) {
-        throw std::invalid_argument("checkpoint extra file name '" + name + "' is not allowed");
-      }
-      writeText(tmp / name, text);
+    {
+      torch::serialize::OutputArchive archive;
+      optimizer_->save(archive);
+      archive.write("ichnet.step", torch::tensor(step_));
+      archive.write("ichnet.lr", torch::tensor(lr_, torch::kFloat64));
+      archive.write("ichnet.grad_scale", torch::tensor(grad_scale_, torch::kFloat64));
+      io::FileWriter out((tmp / kOptimizerFile).string());
+      archive.save_to(out.sink());
+      out.commit();
     }
-    if (fs::exists(target)) fs::rename(target, old);
-    fs::rename(tmp, target);
-    fs::remove_all(old);
+    for (const auto& [name, text] : extra) io::writeFile((tmp / name).string(), text);
+    const bool existed = fs::exists(target);
+    if (existed && exchange(tmp, target)) {
+      fs::remove_all(tmp, ec);  // now the previous checkpoint; a failure here leaves a leftover only
+      return;
+    }
+    if (existed) {
+      fs::rename(target, old, ec);
+      check(ec, target, "cannot move the previous checkpoint aside");
+    }
+    fs::rename(tmp, target, ec);
+    check(ec, target, "cannot move the new checkpoint into place");
+    fs::remove_all(old, ec);
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(tmp, ignored);
@@ -268,13 +319,18 @@ void Session::loadCheckpoint(const std::string& dir) {
                              std::to_string(report.unexpected.size()) + " unexpected keys, e.g. '" +
                              (report.missing.empty() ? report.unexpected[0] : report.missing[0]) + "')");
   }
-  torch::serialize::InputArchive archive;
-  archive.load_from(optim_path, device_);
-  optimizer_->load(archive);
   torch::Tensor step, lr, scale;
-  archive.read("ichnet.step", step);
-  archive.read("ichnet.lr", lr);
-  archive.read("ichnet.grad_scale", scale);
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(optim_path, device_);
+    optimizer_->load(archive);
+    archive.read("ichnet.step", step);
+    archive.read("ichnet.lr", lr);
+    archive.read("ichnet.grad_scale", scale);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(optim_path + ": not a readable optimizer state (truncated or corrupt?): " +
+                             e.what_without_backtrace());
+  }
   step_ = step.item<int64_t>();
   lr_ = lr.item<double>();
   grad_scale_ = scale.item<double>();

@@ -39,5 +39,13 @@ export function attachProgress(trainer: Trainer, stream: NodeJS.WriteStream = pr
     );
   });
   trainer.on('best', (e) => stream.write(`  new best ${e.metric} = ${fmt(e.value)} in stage ${e.stage}${e.checkpoint ? ' (checkpoints/best)' : ''}\n`));
+  trainer.on('pretrained', (p) =>
+    stream.write(`pretrained ${p.path}: ${p.backboneLoaded} of ${p.backboneTotal} backbone tensors loaded (${p.loaded} loaded, ${p.missing} missing, ${p.unexpected} unexpected)\n`),
+  );
+  trainer.on('skipped', ({ phase, items, total }) => {
+    stop();
+    for (const item of items) stream.write(`skipped (${phase}) ${item.path}: ${item.reason}\n`);
+    stream.write(`  ${total} input(s) skipped so far\n`);
+  });
   return stop;
 }

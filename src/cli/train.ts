@@ -47,7 +47,11 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       console.log(`\nValidation (best checkpoint, ${trainer.config.train.monitor} = ${result.best?.value.toFixed(4)} at epoch ${(result.best?.epoch ?? 0) + 1}; tuned thresholds):`);
       console.log(formatScores(trainer.config.model.labels, result.final, result.thresholds));
     }
-    if (result.skipped.length > 0) console.log(`\n${result.skipped.length} input(s) skipped; listed in report.html`);
+    if (result.skipped.length > 0) {
+      console.log(`\n${result.skipped.length} input(s) skipped (data.on_error: skip), also listed in report.html and final-metrics.json:`);
+      for (const s of result.skipped.slice(0, 20)) console.log(`  ${s.path}: ${s.reason}`);
+      if (result.skipped.length > 20) console.log(`  … and ${result.skipped.length - 20} more`);
+    }
     console.log(`\nrun: ${result.runDir}\nreport: ${result.runDir}/report.html`);
     return 0;
   } finally {

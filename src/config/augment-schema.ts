@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 const probability = z.number().min(0).max(1);
 
+/** The `augment` section of an experiment config: which augmentations, how strong, and from which epoch. */
 export const augmentSchema = z.strictObject({
   p: probability.default(0.8).describe('probability that a patient is augmented at all'),
   flip: probability.default(0.5).describe('probability of a left-right flip'),
@@ -21,8 +22,9 @@ export const augmentSchema = z.strictObject({
       kind: z.enum(['off', 'constant', 'linear']).default('linear').describe('off, full strength, or a linear ramp'),
       ramp_epochs: z.number().int().min(1).default(3).describe('epochs until full strength (linear)'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('how the augmentation strength grows over the epochs'),
 });
 
-export type AugmentConfig = z.output<typeof augmentSchema>;
-export type AugmentConfigInput = z.input<typeof augmentSchema>;
+// The types, every key documented: generated from the schema (src/config/config-types.ts checks them).
+export type { AugmentConfig, AugmentConfigInput } from './types.generated.js';

@@ -1,6 +1,7 @@
 /** Where the data is and how to read it (ARCHITECTURE.md §7). */
 import { z } from 'zod';
 
+/** The `data` section of an experiment config: where the data set is, its layout and columns, and what to do with bad input. */
 export const dataSchema = z.strictObject({
   format: z
     .enum(['auto', 'folders', 'rsna', 'manifest', 'synthetic'])
@@ -26,5 +27,5 @@ export const dataSchema = z.strictObject({
   cache_dir: z.string().optional().describe('where the DICOM header index is cached (rsna; default <root>/.ichnet-cache)'),
 });
 
-export type DataConfig = z.output<typeof dataSchema>;
-export type DataConfigInput = z.input<typeof dataSchema>;
+// The types, every key documented: generated from the schema (src/config/config-types.ts checks them).
+export type { DataConfig, DataConfigInput } from './types.generated.js';

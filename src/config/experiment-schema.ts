@@ -7,14 +7,14 @@ import { z } from 'zod';
 
 import { augmentSchema } from './augment-schema.js';
 import { dataSchema } from './data-schema.js';
-import { lossSchema, modelSchema, optimSchema, prepSchema, sessionSchema } from './session-schema.js';
+import { LOSS, lossSchema, MODEL, modelSchema, OPTIM, optimSchema, PREP, prepSchema, sessionSchema } from './session-schema.js';
 
 export const syntheticSchema = z.strictObject({
   patients: z.number().int().min(1).default(200).describe('patients generated when the synthetic set is missing'),
   slices: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([16, 32]).describe('slices per patient [min, max]'),
   size: z.number().int().min(16).default(128).describe('slice rows = columns'),
-  seed: z.number().int().min(0).default(0),
-  format: z.enum(['dicom', 'png', 'both']).default('dicom'),
+  seed: z.number().int().min(0).default(0).describe('seed of the generated phantoms'),
+  format: z.enum(['dicom', 'png', 'both']).default('dicom').describe('file format of the generated slices'),
   prevalence: z
     .record(z.string(), z.number().min(0).max(1))
     .optional()
@@ -33,20 +33,21 @@ const lrScheduleSchema = z.strictObject({
 const metricName = z.enum(['val_f2_micro', 'val_f2_macro', 'val_patient_f2_micro', 'val_auc_macro', 'val_loss']);
 
 export const trainSchema = z.strictObject({
-  epochs: z.number().int().min(1).default(10),
+  epochs: z.number().int().min(1).default(10).describe('epochs of a run without stages'),
   patients_per_batch: z.number().int().min(1).default(2).describe('series per optimizer step'),
   max_slices: z.number().int().min(1).default(32).describe('training: a random contiguous window of at most this many slices per series'),
   eval_max_slices: z.number().int().min(1).default(64).describe('evaluation/prediction: longer series are chunked and stitched'),
   validation: z.number().gt(0).lt(1).default(0.1).describe('fraction of patients held out (split by patient, stratified)'),
   folds: z.number().int().min(2).optional().describe('k-fold cross-validation: train on all folds but `fold`'),
-  fold: z.number().int().min(0).default(0),
-  lr_schedule: lrScheduleSchema.prefault({}),
+  fold: z.number().int().min(0).default(0).describe('with `folds`: the fold held out for validation, from 0'),
+  lr_schedule: lrScheduleSchema.prefault({}).describe('the learning rate over the epochs'),
   early_stopping: z
     .strictObject({
       metric: metricName.default('val_f2_micro').describe('the metric early stopping watches (may differ from `monitor`)'),
       patience: z.number().int().min(0).default(0).describe('last stage: epochs without improvement of `metric` before stopping; 0 = off'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('stop the last stage when `metric` has not improved for `patience` epochs'),
   monitor: metricName.default('val_f2_micro').describe('the metric that picks the best checkpoint (last stage)'),
   tune_thresholds: z.boolean().default(true).describe('per-label F2-optimal thresholds on validation, stored with the checkpoint'),
   prefetch: z.number().int().min(1).default(2).describe('batches decoded ahead of the device'),
@@ -69,10 +70,17 @@ function overridesOf<Shape extends z.ZodRawShape>(schema: z.ZodObject<Shape>) {
   const shape: Record<string, z.ZodType> = {};
   for (const [key, field] of Object.entries(schema.shape)) {
     const inner = withoutDefault(field as z.ZodType);
-    shape[key] = (inner instanceof z.ZodObject ? overridesOf(inner) : inner).optional();
+    const override = (inner instanceof z.ZodObject ? overridesOf(inner) : inner).optional();
+    const description = (field as z.ZodType).description;
+    shape[key] = description === undefined ? override : override.describe(description);
   }
-  return z.strictObject(shape) as unknown as z.ZodObject<{ [K in keyof Shape]: z.ZodOptional<Shape[K]> }>;
+  return z.strictObject(shape) as unknown as z.ZodObject<Overrides<Shape>>;
 }
+
+/** The type of `overridesOf(z.object(Shape))`: every key optional, defaults removed, recursively. */
+type Overrides<Shape extends z.ZodRawShape> = { [K in keyof Shape]: z.ZodOptional<OverrideOf<Shape[K]>> };
+type OverrideOf<T> =
+  T extends z.ZodDefault<infer I> ? OverrideOf<I> : T extends z.ZodPrefault<infer I> ? OverrideOf<I> : T extends z.ZodObject<infer S> ? z.ZodObject<Overrides<S>> : T;
 
 /**
  * One stage of a multi-stage recipe: overrides on top of the experiment config (only the keys a
@@ -80,30 +88,31 @@ function overridesOf<Shape extends z.ZodRawShape>(schema: z.ZodObject<Shape>) {
  * name (so a CNN-only stage hands its backbone to a CNN → LSTM → GRU stage).
  */
 export const stageSchema = z.strictObject({
-  name: z.string().min(1),
-  epochs: z.number().int().min(1),
-  model: overridesOf(modelSchema).optional(),
-  optim: overridesOf(optimSchema).optional(),
-  train: overridesOf(trainSchema).optional(),
+  name: z.string().min(1).describe("the stage's name, as events and results report it"),
+  epochs: z.number().int().min(1).describe('epochs of this stage'),
+  model: overridesOf(modelSchema).optional().describe(`${MODEL}: the keys this stage changes`),
+  optim: overridesOf(optimSchema).optional().describe(`${OPTIM}: the keys this stage changes`),
+  train: overridesOf(trainSchema).optional().describe('the training recipe: the keys this stage changes (epochs: the stage\'s own)'),
 });
 
 const runtime = sessionSchema.pick({ device: true, threads: true, seed: true, precision: true, channels_last: true });
 
+/** The whole experiment config (YAML/JSON files, presets and `--set` overrides resolve through it). */
 export const experimentSchema = z
   .strictObject({
-    name: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').default('run'),
-    data: dataSchema.prefault({}),
-    synthetic: syntheticSchema.prefault({}),
-    model: modelSchema.prefault({}),
-    prep: prepSchema.prefault({}),
-    augment: augmentSchema.prefault({}),
-    loss: lossSchema.prefault({}),
-    optim: optimSchema.prefault({}),
-    train: trainSchema.prefault({}),
+    name: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').default('run').describe('the run name: run directories are <name>-<timestamp>'),
+    data: dataSchema.prefault({}).describe('the data set: where it is, its layout and columns, what to do with bad input'),
+    synthetic: syntheticSchema.prefault({}).describe('the built-in synthetic data set, generated when data.format is synthetic'),
+    model: modelSchema.prefault({}).describe(MODEL),
+    prep: prepSchema.prefault({}).describe(PREP),
+    augment: augmentSchema.prefault({}).describe('training augmentations: probabilities, ranges and a schedule'),
+    loss: lossSchema.prefault({}).describe(LOSS),
+    optim: optimSchema.prefault({}).describe(OPTIM),
+    train: trainSchema.prefault({}).describe('the training recipe: epochs, batches, validation, schedule, checkpoints'),
     stages: z.array(stageSchema).default([]).describe('a multi-stage recipe; empty = one stage with the settings above'),
     out: z.string().default('runs').describe('runs are written to <out>/<name>-<timestamp>/'),
   })
   .extend(runtime.shape);
 
-export type ExperimentConfig = z.output<typeof experimentSchema>;
-export type ExperimentConfigInput = z.input<typeof experimentSchema>;
+// The types, every key documented: generated from the schema (src/config/config-types.ts checks them).
+export type { ExperimentConfig, ExperimentConfigInput } from './types.generated.js';

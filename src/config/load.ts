@@ -74,6 +74,7 @@ function listIndex(list: unknown[], key: string, assignment: string, path: strin
   return index;
 }
 
+/** Where `loadExperimentConfig` takes a config from: a file or a preset, then overrides. */
 export interface ConfigSource {
   /** A YAML or JSON file. */
   config?: string;

@@ -7,8 +7,9 @@ export const DEFAULT_WINDOWS: ReadonlyArray<readonly [number, number]> = [
   [600, 2800],
 ];
 
-/** ImageNet channel statistics, used by torchvision's VGG16 weights. */
+/** ImageNet channel means (RGB), used by torchvision's VGG16 weights: `prep.mean`'s default. */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** ImageNet channel standard deviations (RGB): `prep.std`'s default. */
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
 /** CLAHE defaults (ARCHITECTURE.md §3): OpenCV's clipLimit and an 8×8 tile grid. */

@@ -13,6 +13,12 @@ const rnnKind = z.enum(['lstm', 'gru', 'none']);
 const positiveInt = z.number().int().positive();
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 
+/** The sections' descriptions, shared by the session and the experiment schemas. */
+export const MODEL = 'the network: VGG16 per slice, then the label RNN and the slice RNN';
+export const PREP = 'what turns a CT slice into the model input: windows, CLAHE, channels, normalisation';
+export const LOSS = 'Asymmetric Loss (ASL) settings';
+export const OPTIM = 'the optimizer and its learning rates';
+
 export const modelSchema = z.strictObject({
   backbone: z.enum(['vgg16', 'vgg16_bn']).default('vgg16').describe('VGG16, or VGG16 with BatchNorm'),
   width: z.number().positive().max(4).default(1).describe('channel multiplier for every VGG16 stage (CPU presets use < 1)'),
@@ -31,7 +37,7 @@ export const prepSchema = z.strictObject({
     .default(DEFAULT_WINDOWS.map(([c, w]) => [c, w] as [number, number]))
     .describe('CT windows [center, width] in HU, one per channel'),
   mean: triple.default([...IMAGENET_MEAN]).describe('per-channel normalisation mean'),
-  std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([...IMAGENET_STD]),
+  std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([...IMAGENET_STD]).describe('per-channel normalisation standard deviation'),
   clahe: z
     .strictObject({
       enabled: z.boolean().default(true).describe('CLAHE on each channel before resampling (the seed recipe)'),
@@ -41,7 +47,8 @@ export const prepSchema = z.strictObject({
         .default([CLAHE_TILES, CLAHE_TILES])
         .describe("OpenCV's tileGridSize [columns, rows]"),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('contrast-limited adaptive histogram equalisation, exactly as OpenCV computes it'),
   channels: z
     .enum(['windows', 'neighbors'])
     .default('windows')
@@ -56,16 +63,16 @@ export const lossSchema = z.strictObject({
   gamma_neg: z.number().min(0).default(4).describe('ASL focusing exponent for negatives'),
   gamma_pos: z.number().min(0).default(1).describe('ASL focusing exponent for positives'),
   clip: z.number().min(0).max(1).default(0.05).describe('ASL probability margin for negatives'),
-  eps: z.number().positive().default(1e-8),
+  eps: z.number().positive().default(1e-8).describe('lower bound of the probabilities inside the logarithms'),
   aux_weight: z.number().min(0).default(0).describe("weight of an extra ASL on the label RNN's own logits"),
 });
 
 export const optimSchema = z.strictObject({
-  name: z.enum(['adam', 'adamw', 'sgd']).default('adam'),
-  lr: z.number().positive().default(1e-4),
-  betas: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0.9, 0.999]),
-  momentum: z.number().min(0).default(0),
-  weight_decay: z.number().min(0).default(0),
+  name: z.enum(['adam', 'adamw', 'sgd']).default('adam').describe('the optimizer: Adam, AdamW (decoupled weight decay) or SGD'),
+  lr: z.number().positive().default(1e-4).describe('base learning rate (the schedule scales it)'),
+  betas: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0.9, 0.999]).describe('Adam/AdamW beta1, beta2'),
+  momentum: z.number().min(0).default(0).describe('SGD momentum'),
+  weight_decay: z.number().min(0).default(0).describe('L2 penalty (Adam, SGD) or decoupled decay (AdamW)'),
   backbone_lr_mult: z.number().min(0).default(1).describe("the backbone's learning rate is lr times this"),
   grad_clip: z.number().min(0).default(0).describe('maximum global gradient norm; 0 turns clipping off'),
   foreach: z
@@ -74,31 +81,32 @@ export const optimSchema = z.strictObject({
     .describe('Adam/AdamW as multi-tensor kernels (same arithmetic, far fewer kernel launches); auto = on CUDA'),
 });
 
+/** A session's configuration: model, preprocessing, loss, optimizer, device and numerics. */
 export const sessionSchema = z.strictObject({
-  model: modelSchema.prefault({}),
-  prep: prepSchema.prefault({}),
-  loss: lossSchema.prefault({}),
-  optim: optimSchema.prefault({}),
+  model: modelSchema.prefault({}).describe(MODEL),
+  prep: prepSchema.prefault({}).describe(PREP),
+  loss: lossSchema.prefault({}).describe(LOSS),
+  optim: optimSchema.prefault({}).describe(OPTIM),
   device: z
     .string()
     .regex(/^(auto|cpu|cuda(:\d+)?)$/, "expected 'auto', 'cpu', 'cuda' or 'cuda:<index>'")
-    .default('auto'),
+    .default('auto')
+    .describe("'auto' (cuda:0 when LibTorch sees a GPU, else the CPU), 'cpu', 'cuda' or 'cuda:<index>'"),
   threads: z.number().int().min(0).default(0).describe('intra-op CPU threads; 0 = all cores'),
-  seed: z.number().int().min(0).default(0),
+  seed: z.number().int().min(0).default(0).describe('seed of weight initialisation, sampling and augmentation: the same seed gives the same run'),
   precision: z
     .enum(['fp32', 'bf16', 'fp16', 'auto'])
     .default('fp32')
-    .describe('autocast: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling; fp32 on CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32'),
+    .describe('autocast: bf16 (CUDA or CPU), fp16 (CUDA only, with loss scaling; an error on the CPU); auto = bf16 on CUDA and on CPUs with native bf16, else fp32'),
   channels_last: z
     .boolean()
     .default(true)
     .describe('NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)'),
 });
 
-/** A session configuration as written by a user: every field optional. */
-export type SessionConfigInput = z.input<typeof sessionSchema>;
-/** A complete session configuration, as the native addon receives it. */
-export type SessionConfig = z.output<typeof sessionSchema>;
+// The types, every key documented: generated from the schema (src/config/config-types.ts checks them).
+export type { SessionConfig, SessionConfigInput } from './types.generated.js';
+import type { SessionConfig, SessionConfigInput } from './types.generated.js';
 
 /** Formats schema errors as `config.a.b: message` lines. */
 export function formatIssues(error: z.ZodError, root = 'config'): string {

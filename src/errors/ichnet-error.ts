@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   DATA_UNREADABLE: { exitCode: 4, meaning: 'a data file or folder is missing or cannot be read or decoded: an image, a DICOM file, a labels CSV, the dataset root' },
   DATA_INVALID: { exitCode: 5, meaning: 'the data reads but cannot be used: a missing column, a label other than 0/1, a patient without labels or slices, no patients, too few to split, labels that differ from the model\'s' },
   WEIGHTS_UNREADABLE: { exitCode: 6, meaning: 'a weights or checkpoint file is missing, truncated or not in a known format' },
-  WEIGHTS_MISMATCH: { exitCode: 7, meaning: 'a weights file does not fit the model: a tensor of another shape (nothing was loaded)' },
+  WEIGHTS_MISMATCH: { exitCode: 7, meaning: 'a weights file does not fit the model: a tensor of another shape (nothing was loaded), or `train.pretrained` matching none of the backbone\'s tensors' },
   RUN_DIR_INVALID: { exitCode: 8, meaning: 'not a run or checkpoint directory, or nothing in it to resume' },
   NATIVE_LOAD: { exitCode: 9, meaning: 'the native addon cannot be loaded: the message names the missing library or the version that does not match, and the fix' },
   CUDA_UNAVAILABLE: { exitCode: 10, meaning: 'a CUDA device was asked for, but LibTorch has no CUDA or no such device' },
@@ -21,7 +21,8 @@ export const ERROR_CODES = {
   SESSION_CLOSED: { exitCode: 12, meaning: 'a Session was used after `close()`' },
   LOSS_NOT_FINITE: { exitCode: 13, meaning: 'a training step\'s loss was NaN or infinite; the step was not applied' },
   NATIVE_FAILURE: { exitCode: 14, meaning: 'any other failure inside LibTorch (e.g. out of memory); the message is LibTorch\'s' },
-  INTERRUPTED: { exitCode: 130, meaning: 'stopped by an AbortSignal (the command: by Ctrl-C) after writing a resumable checkpoint' },
+  WRITE_FAILED: { exitCode: 15, meaning: 'a file or directory cannot be written: a full disk, a read-only mount, no permission, a directory where a file belongs; the previous checkpoint stays intact' },
+  INTERRUPTED: { exitCode: 130, meaning: 'stopped by an AbortSignal after writing a resumable checkpoint: the reason `ichnet train` aborts with on Ctrl-C, which `fit()` rejects with under `onAbort: \'reject\'`' },
 } as const satisfies Record<string, { exitCode: number; meaning: string }>;
 
 /** The stable code of an {@link IchnetError}; {@link ERROR_CODES} lists them. */

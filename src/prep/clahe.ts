@@ -7,6 +7,7 @@ import { CLAHE_CLIP_LIMIT, CLAHE_TILES } from '../config/prep-constants.js';
 import { IchnetError } from '../errors/ichnet-error.js';
 import { callNative } from '../session/binding.js';
 
+/** The image size and OpenCV's CLAHE parameters for `clahe`. */
 export interface ClaheOptions {
   /** Image width in pixels (an integer ≥ 1). */
   width: number;
@@ -43,7 +44,11 @@ export interface ClaheOptions {
  *   that is not `width × height`, or a size or grid out of range. (As rejections.)
  *
  * @example
- * const out = await clahe(pixels, { width: 512, height: 512, clipLimit: 2, tiles: 8 });
+ * import { clahe } from 'ichnet';
+ *
+ * const pixels = Uint8Array.from({ length: 64 * 64 }, (_, i) => (i * 7) % 256); // a 64 × 64 gray image
+ * const out = await clahe(pixels, { width: 64, height: 64, clipLimit: 2, tiles: 8 });
+ * console.log(out.length); // 4096
  */
 export async function clahe(image: Uint8Array, options: ClaheOptions): Promise<Uint8Array> {
   if (typeof options !== 'object' || options === null) throw new IchnetError('INVALID_ARGUMENT', 'clahe: expected options { width, height, clipLimit?, tiles? }');

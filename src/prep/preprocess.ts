@@ -6,6 +6,7 @@ import { callNative } from '../session/binding.js';
 import type { Batch } from '../session/types.js';
 import { IchnetError } from '../errors/ichnet-error.js';
 
+/** How `preprocess` prepares a batch: the preprocessing settings, output size, device and threads. */
 export interface PreprocessOptions {
   /** Preprocessing settings (windows, CLAHE, channels, normalisation); defaults as in a session. */
   prep?: NonNullable<SessionConfigInput['prep']>;

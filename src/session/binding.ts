@@ -86,6 +86,9 @@ const CODE_BY_MESSAGE: ReadonlyArray<[RegExp, IchnetErrorCode]> = [
   [/device: expected/, 'CONFIG_INVALID'],
   [/shape mismatch, nothing was loaded/, 'WEIGHTS_MISMATCH'],
   [/loss is (NaN|infinite) at step/, 'LOSS_NOT_FINITE'],
+  [/precision: 'fp16' runs on CUDA only/, 'CONFIG_INVALID'],
+  // native/io/file_writer.cc and the checkpoint writer in native/session/session.cc
+  [/: (cannot create file|write failed|cannot write|cannot create directory|cannot create the checkpoint's directory|cannot move the (previous|new) checkpoint|cannot replace the checkpoint) \(|: is a directory; saveWeights/, 'WRITE_FAILED'],
 ];
 
 /**

@@ -3,6 +3,7 @@ import { addonLoad, nativeAddon, type AddonLoad, type RuntimeInfo } from './bind
 
 export type { AddonLoad } from './binding.js';
 
+/** What `runtimeInfo()` (and `ichnet doctor`) reports: the LibTorch under the addon, and which addon binary loaded and why. */
 export interface RuntimeReport extends RuntimeInfo {
   /** The `.node` file that was loaded. */
   addonPath: string;

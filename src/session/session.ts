@@ -10,8 +10,15 @@ import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
  * Calls on one session run one at a time, in order.
  *
  * @example
- * const session = await Session.create({ model: { width: 0.25, input_size: 96 }, device: 'cpu' });
- * const { loss } = await session.trainStep({ images, shape: [2, 8, 1, 96, 96], lengths, labels });
+ * import { Session } from 'ichnet';
+ *
+ * const session = await Session.create({ model: { width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 }, device: 'cpu' });
+ * const [patients, slices] = [2, 3];
+ * const images = new Int16Array(patients * slices * 32 * 32).fill(40); // Hounsfield units, one channel
+ * const labels = new Uint8Array(patients * slices * 5); // 0/1 per slice and label
+ * const { loss } = await session.trainStep({ images, shape: [patients, slices, 1, 32, 32], lengths: Int32Array.from([3, 2]), labels });
+ * console.log(loss);
+ * await session.close();
  */
 export class Session {
   private constructor(

@@ -23,7 +23,9 @@ export interface OpenedCheckpoint {
 export async function openCheckpoint(dir: string, overrides: { device?: string; threads?: number } = {}): Promise<OpenedCheckpoint> {
   const ckpt = findCheckpoint(dir);
   const state = await readState(ckpt);
-  const config = stageConfig(state.config, stageCount(state.config) - 1).config;
+  // The model of the stage that wrote the checkpoint: a first-stage checkpoint (an interrupted
+  // two-stage run) holds the first stage's model.
+  const config = stageConfig(state.config, Math.min(state.stage, stageCount(state.config) - 1)).config;
   const session = await Session.create(sessionConfigOf({ ...config, ...overrides }));
   await session.loadCheckpoint(ckpt);
   return { session, state, config };

@@ -3,6 +3,7 @@
  * callbacks it awaits (which may take their time, and may stop training through
  * `trainer.stopTraining`).
  */
+import type { SkippedItem } from '../data/types.js';
 import type { Scores } from './scores.js';
 import type { BestCheckpoint } from './state.js';
 
@@ -89,6 +90,31 @@ export interface ProgressEvent {
   total: number;
 }
 
+/** `pretrained`: after `train.pretrained` was loaded, what it gave the model. */
+export interface PretrainedEvent {
+  /** The weights file. */
+  path: string;
+  /** Model tensors that received a value. */
+  loaded: number;
+  /** Model tensors the file did not provide (they keep their initial values). */
+  missing: number;
+  /** File tensors the model has no use for. */
+  unexpected: number;
+  /** Backbone tensors loaded, of all the backbone's. */
+  backboneLoaded: number;
+  backboneTotal: number;
+}
+
+/** `skipped`: inputs newly left out under `data.on_error: skip`. */
+export interface SkippedEvent {
+  /** Where they were found: opening the data, a training epoch, or a validation pass. */
+  phase: 'data' | 'training' | 'validation';
+  /** The new ones (each path is reported once per run). */
+  items: SkippedItem[];
+  /** Inputs left out in the run so far. */
+  total: number;
+}
+
 /** Events a Trainer emits, with their payloads. */
 export interface TrainerEvents {
   stage: [StageEvent];
@@ -97,6 +123,8 @@ export interface TrainerEvents {
   checkpoint: [CheckpointEvent];
   best: [BestEvent];
   progress: [ProgressEvent];
+  pretrained: [PretrainedEvent];
+  skipped: [SkippedEvent];
 }
 
 /**

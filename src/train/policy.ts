@@ -8,7 +8,7 @@
  * decides when to stop. Both watch the last stage only: earlier stages prepare its weights.
  */
 import type { ExperimentConfig } from '../config/experiment-schema.js';
-import type { HistoryEntry, TrainState } from './state.js';
+import type { HistoryEntry, StoredBest } from './state.js';
 
 /** A metric that can be monitored. */
 export type MetricName = ExperimentConfig['train']['monitor'];
@@ -34,7 +34,7 @@ export function improves(metric: MetricName, value: number, best: number | undef
  * ModelCheckpoint: the new best when `entry` (an epoch of stage `stage`) beats `best` on `metric`,
  * else null (keep the old one).
  */
-export function newBest(entry: HistoryEntry, metric: MetricName, best: TrainState['best'], stage: number): NonNullable<TrainState['best']> | null {
+export function newBest(entry: HistoryEntry, metric: MetricName, best: StoredBest | null, stage: number): StoredBest | null {
   const value = metricValue(entry, metric);
   return improves(metric, value, best?.value) ? { metric, value, stage, epoch: entry.epoch } : null;
 }

@@ -14,8 +14,8 @@
  * and state.json ({@link TrainState}), read here with a format check.
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 
 import { configToYaml } from '../config/load.js';
 import type { ExperimentConfig } from '../config/experiment-schema.js';
@@ -34,28 +34,90 @@ export const STATE_FILE = 'state.json';
 const WEIGHTS_FILE = 'model.safetensors';
 
 export class RunDirectory {
-  private constructor(readonly dir: string) {}
+  private constructor(
+    private path: string,
+    /** For a new run: whether a taken name may become `<dir>-2`, `<dir>-3`, … (else it is an error). */
+    private readonly suffix = false,
+  ) {}
+
+  /** The directory (for a new run, the name it was given a suffix to, once made). */
+  get dir(): string {
+    return this.path;
+  }
 
   /** `YYYYMMDD-HHMMSS` in UTC, for run names. */
   static timestamp(date = new Date()): string {
     return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   }
 
-  /** The run directory `dir` of a new run, not created yet: {@link RunDirectory.make} creates it. */
-  static at(dir: string): RunDirectory {
-    return new RunDirectory(resolve(dir));
+  /**
+   * The run directory `dir` of a new run, not created yet: {@link RunDirectory.make} creates it.
+   * With `suffix` (a generated name), a name another run took becomes `<dir>-2`, `<dir>-3`, ….
+   */
+  static at(dir: string, { suffix = false }: { suffix?: boolean } = {}): RunDirectory {
+    return new RunDirectory(resolve(dir), suffix);
   }
 
-  /** Creates the directory and its checkpoints/ (a new run's, when training starts). */
+  /**
+   * Creates a new run's directory and its checkpoints/ when training starts. The parent is created
+   * as needed; the directory itself exclusively (never reused), so two runs started in the same
+   * second get two directories; without `suffix` a taken name is an error. Errors name the
+   * directory and the cause (a read-only mount, no permission, a full disk).
+   */
   async make(): Promise<void> {
-    await mkdir(join(this.dir, 'checkpoints'), { recursive: true });
+    const wanted = this.path;
+    await makeDirectory(dirname(wanted), 'the parent of the run directory', true);
+    for (let n = 1; ; n++) {
+      const full = n === 1 ? wanted : `${wanted}-${n}`;
+      try {
+        await mkdir(full);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST' && this.suffix && n < 1000) continue;
+        if (code === 'EEXIST') throw new IchnetError('RUN_DIR_INVALID', `${full}: already exists; a new run needs a new directory (continue that run with --resume ${full})`);
+        throw writeError(e, full, 'cannot create the run directory');
+      }
+      this.path = full;
+      await makeDirectory(join(full, 'checkpoints'), 'the checkpoints directory', false);
+      return;
+    }
   }
 
-  /** Opens an existing run directory; throws when `dir` has no checkpoints/. */
+  /**
+   * Opens an existing run directory, e.g. to resume it; throws when `dir` has no checkpoints/.
+   * Removes what interrupted checkpoint writes left behind ({@link RunDirectory.removeLeftovers}).
+   */
   static async open(dir: string): Promise<RunDirectory> {
     const full = resolve(dir);
     if (!existsSync(join(full, 'checkpoints'))) throw new IchnetError('RUN_DIR_INVALID', `${full}: not a run directory (no checkpoints/)`);
-    return new RunDirectory(full);
+    const run = new RunDirectory(full);
+    await run.removeLeftovers();
+    return run;
+  }
+
+  /**
+   * Cleans checkpoints/ after a process was killed while writing a checkpoint: the addon writes
+   * into `<kind>.tmp-<pid>` and moves the previous checkpoint aside as `<kind>.old.tmp-<pid>`
+   * (the native Session's saveCheckpoint). Leftovers of processes that are no longer running are
+   * removed; a checkpoint moved aside but never replaced is put back first. Returns what was removed.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    const root = join(this.dir, 'checkpoints');
+    const removed: string[] = [];
+    for (const name of await readdir(root)) {
+      const m = /^(last|best)(\.old)?\.tmp-(\d+)$/.exec(name);
+      if (!m || processRunning(Number(m[3]))) continue;
+      const path = join(root, name);
+      const target = join(root, m[1] as string);
+      if (m[2] && !existsSync(join(target, STATE_FILE)) && existsSync(join(path, STATE_FILE))) {
+        await rm(target, { recursive: true, force: true });
+        await rename(path, target);
+        continue;
+      }
+      await rm(path, { recursive: true, force: true });
+      removed.push(path);
+    }
+    return removed;
   }
 
   /** The directory of the `kind` checkpoint. */
@@ -85,11 +147,16 @@ export class RunDirectory {
     return { [STATE_FILE]: JSON.stringify(state) };
   }
 
-  /** Writes a file atomically (temporary name, then rename). */
+  /** Writes a file atomically (temporary name, then rename); a failure names the file and leaves no temporary. */
   async writeAtomic(name: string, text: string): Promise<string> {
     const path = join(this.dir, name);
-    await writeFile(`${path}.tmp`, text);
-    await rename(`${path}.tmp`, path);
+    try {
+      await writeFile(`${path}.tmp`, text);
+      await rename(`${path}.tmp`, path);
+    } catch (e) {
+      await rm(`${path}.tmp`, { force: true });
+      throw writeError(e, path, 'cannot write');
+    }
     return path;
   }
 
@@ -100,7 +167,12 @@ export class RunDirectory {
 
   /** Appends one line to metrics.jsonl. */
   async log(entry: HistoryEntry): Promise<void> {
-    await appendFile(join(this.dir, 'metrics.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+    const path = join(this.dir, 'metrics.jsonl');
+    try {
+      await appendFile(path, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+    } catch (e) {
+      throw writeError(e, path, 'cannot write');
+    }
   }
 
   /** Writes predictions.csv. */
@@ -116,6 +188,38 @@ export class RunDirectory {
   /** Where report.html goes. */
   get reportPath(): string {
     return join(this.dir, 'report.html');
+  }
+}
+
+/** Whether a process with this id runs (one we may not signal runs too). */
+function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A failed write as `<path>: <what> (<reason>)`: Node's own messages omit the path of writes, and
+ * a recursive mkdir reports a read-only parent as ENOENT.
+ */
+function writeError(e: unknown, path: string, what: string): IchnetError {
+  const err = e as NodeJS.ErrnoException;
+  const reasons: Record<string, string> = { EROFS: 'read-only file system', EACCES: 'permission denied', ENOSPC: 'no space left on device', ENOTDIR: 'a part of the path is a file', EDQUOT: 'disk quota exceeded' };
+  return new IchnetError('WRITE_FAILED', `${path}: ${what} (${(err.code && reasons[err.code]) ?? err.message})`, { cause: e });
+}
+
+/** Creates `path` (with its parents when `recursive`), naming the first directory that cannot be created and why. */
+async function makeDirectory(path: string, what: string, recursive: boolean): Promise<void> {
+  if (existsSync(path)) return;
+  if (recursive) await makeDirectory(dirname(path), what, true);
+  try {
+    await mkdir(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw writeError(e, path, `cannot create ${what}`);
   }
 }
 

@@ -3,6 +3,7 @@ import { evaluateAll, patientLevel, tuneThresholds, type MetricsReport } from '.
 import type { PatientRecord } from '../data/types.js';
 import type { Inference } from './infer.js';
 
+/** Validation or test scores per slice and per patient: F2 (micro, macro, samples, per label), precision, recall, AUC, counts. */
 export type Scores = MetricsReport;
 
 /** Slice rows (skipped slices left out) and per-patient rows of the patients that were predicted. */

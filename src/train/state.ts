@@ -18,6 +18,8 @@ export interface HistoryEntry {
   seconds?: number;
   /** Epochs: seconds the training steps waited for the loader's next batch (decoding not hidden by prefetching). */
   dataWaitSeconds?: number;
+  /** Inputs left out so far under `data.on_error: skip` (data, training and validation). */
+  skipped?: number;
 }
 
 /** A best epoch as state.json records it: the stage by index. */

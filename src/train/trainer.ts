@@ -25,7 +25,8 @@ import { sessionConfigOf, stageConfig, stageCount } from './stages.js';
 import { writeRunReport } from './report.js';
 import { readState, RunDirectory, type CheckpointKind } from './run-dir.js';
 import { STATE_VERSION, type BestCheckpoint, type HistoryEntry, type StoredBest, type TrainState } from './state.js';
-import type { TrainerCallbacks, TrainerEvents } from './events.js';
+import type { SkippedEvent, TrainerCallbacks, TrainerEvents } from './events.js';
+import { checkPretrained } from './pretrained.js';
 
 export type { TrainerCallbacks, TrainerEvents } from './events.js';
 
@@ -124,13 +125,18 @@ interface TrainedEpoch {
  * early instead, as early stopping does.
  *
  * @example
- * import { Trainer, loadExperimentConfig } from 'ichnet';
+ * import { Trainer } from 'ichnet';
  *
- * const config = await loadExperimentConfig({ preset: 'quickstart', set: ['stages=[]', 'train.epochs=1'] });
- * const trainer = await Trainer.create(config);
+ * // one epoch of a small model on 8 synthetic patients (generated into data/tiny on first use)
+ * const trainer = await Trainer.create({
+ *   data: { format: 'synthetic', root: 'data/tiny' },
+ *   synthetic: { patients: 8, slices: [4, 4], size: 32 },
+ *   model: { width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 },
+ *   train: { epochs: 1, validation: 0.25, report_samples: 0 },
+ * });
  * trainer.on('epoch', (e) => console.log(e.stage, e.epoch, e.scores.slice.f2.micro));
  * const result = await trainer.fit();
- * console.log(result.best?.stage, result.final?.slice.f2.micro);
+ * console.log(result.runDir, result.best?.stage, result.final?.slice.f2.micro);
  */
 export class Trainer extends EventEmitter<TrainerEvents> {
   /**
@@ -141,6 +147,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   stopTraining = false;
   /** Set by `resume`: the first stage run by `fit` continues from the last checkpoint. */
   private resumed = false;
+  /** Inputs left out so far (data, training and validation), each path once. */
+  private readonly skipped: SkippedItem[] = [];
   private readonly startedAt = Date.now();
   /** The first error a listener or callback threw during `fit()`. */
   private listenerError: { error: unknown } | undefined;
@@ -204,7 +212,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (dataset.patients.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: the dataset holds no patients`);
     if (dataset.labelNames.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: the dataset has no labels to train on`);
     const resolved: ExperimentConfig = { ...config, model: { ...config.model, labels: dataset.labelNames } };
-    const run = RunDirectory.at(options.runDir ?? join(resolve(config.out), `${config.name}-${RunDirectory.timestamp()}`));
+    // A generated name that another run took (started in the same second) gets a suffix when
+    // fit() creates it; a directory the caller named must be new.
+    const run = options.runDir
+      ? RunDirectory.at(options.runDir)
+      : RunDirectory.at(join(resolve(config.out), `${config.name}-${RunDirectory.timestamp()}`), { suffix: true });
     const state: TrainState = {
       version: STATE_VERSION,
       config: resolved,
@@ -247,7 +259,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   private async validate(session: Session, patients: PatientRecord[], config: ExperimentConfig): Promise<Inference> {
     const total = patients.reduce((n, p) => n + p.slices.length, 0);
-    return infer(session, patients, {
+    const inference = await infer(session, patients, {
       labels: this.state.labels.length,
       patientsPerBatch: config.train.patients_per_batch,
       maxSlices: config.train.eval_max_slices,
@@ -256,6 +268,27 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       workers: config.data.workers,
       onBatch: (slices) => this.notify('progress', { phase: 'validation', slices, total }),
     });
+    this.noteSkipped('validation', inference.skipped);
+    if (inference.slices === 0) throw new IchnetError('DATA_INVALID', this.everySliceSkipped('validation', patients.length));
+    return inference;
+  }
+
+  /** Adds newly skipped inputs to the run's list (each path once) and announces them. */
+  private noteSkipped(phase: SkippedEvent['phase'], items: SkippedItem[]): void {
+    const known = new Set(this.skipped.map((x) => x.path));
+    const fresh = items.filter((x) => !known.has(x.path));
+    if (fresh.length === 0) return;
+    this.skipped.push(...fresh);
+    this.notify('skipped', { phase, items: fresh, total: this.skipped.length });
+  }
+
+  /** The error for a pass in which every slice was left out: said plainly, with the first reason. */
+  private everySliceSkipped(phase: 'training' | 'validation', patients: number): string {
+    const first = this.skipped[0];
+    return (
+      `every slice of the ${patients} ${phase} patient(s) was skipped (data.on_error: skip), so there is nothing to ${phase === 'training' ? 'train on' : 'validate on'}; ` +
+      `${this.skipped.length} input(s) were left out${first ? `, the first: ${first.path}: ${first.reason}` : ''}`
+    );
   }
 
   private async saveCheckpoint(session: Session, kind: CheckpointKind): Promise<void> {
@@ -328,17 +361,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.stopTraining = false;
     this.listenerError = undefined;
     this.fitStart = { at: performance.now(), step: this.state.globalStep };
-    const skipped: SkippedItem[] = [...this.dataset.skipped];
+    this.noteSkipped('data', this.dataset.skipped);
     let session: Session | undefined;
     try {
       for (let s = this.state.stage; s < stageCount(this.config); s++) {
         // One stage's model at a time: the next starts from the checkpoint the last one saved.
         await session?.close();
         session = await this.openStage(s);
-        const end = await this.runStage(s, session, split, skipped);
+        const end = await this.runStage(s, session, split);
         if (end === 'halted') {
           await session.close();
-          return this.halted(skipped);
+          return this.halted();
         }
         if (end === 'stopped') break;
       }
@@ -349,17 +382,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // The training session is closed first so that the final evaluation reuses its memory
     // instead of adding to it.
     await session?.close();
-    const result = await this.finish(split.validation, skipped);
+    const result = await this.finish(split.validation);
     const failed = this.listenerError as { error: unknown } | undefined; // set by listeners during finish()
     if (failed) throw failed.error;
     return result;
   }
 
   /** The end of a halted `fit()`: the listener's error, the signal's reason, or the interrupted result. */
-  private halted(skipped: SkippedItem[]): FitResult {
+  private halted(): FitResult {
     if (this.listenerError) throw this.listenerError.error;
     if (this.options.onAbort === 'reject') throw this.options.signal?.reason;
-    return { runDir: this.run.dir, interrupted: true, best: this.bestOf(this.state.best), stages: this.stageResults(), thresholds: this.state.thresholds, history: this.state.history, skipped };
+    return { runDir: this.run.dir, interrupted: true, best: this.bestOf(this.state.best), stages: this.stageResults(), thresholds: this.state.thresholds, history: this.state.history, skipped: [...this.skipped] };
   }
 
   /** A stored best epoch with its stage's name. */
@@ -396,7 +429,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     try {
       if (resuming) await session.loadCheckpoint(this.run.checkpoint('last'));
       else if (s > 0) await session.loadWeights(this.run.weights('last'));
-      else if (c.train.pretrained) await session.loadWeights(c.train.pretrained);
+      else if (c.train.pretrained) this.notify('pretrained', checkPretrained(c.train.pretrained, await session.loadWeights(c.train.pretrained)));
     } catch (e) {
       await session.close();
       throw e;
@@ -410,7 +443,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * `stopTraining` (`stopped`). `halted` when the signal or a failed listener stopped it; the last
    * checkpoint then holds where to resume.
    */
-  private async runStage(s: number, session: Session, split: Split, skipped: SkippedItem[]): Promise<StageEnd> {
+  private async runStage(s: number, session: Session, split: Split): Promise<StageEnd> {
     const stage = { ...stageConfig(this.config, s), index: s };
     const c = stage.config;
     const loader = new SliceLoader(split.train, {
@@ -432,7 +465,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
     for (let epoch = this.state.epoch; epoch < stage.epochs; epoch++) {
       const trained = await this.trainEpoch(session, loader, stage, epoch, stepsPerEpoch, totalSteps);
-      for (const item of loader.skipped) if (!skipped.some((x) => x.path === item.path)) skipped.push(item);
+      this.noteSkipped('training', loader.skipped);
+      if (trained.batches === 0 && trained.end === 'complete') throw new IchnetError('DATA_INVALID', this.everySliceSkipped('training', split.train.length));
       if (trained.end === 'halted') {
         Object.assign(this.state, { epoch, batchInEpoch: trained.batches, interrupted: true });
         await this.saveCheckpoint(session, 'last');
@@ -519,6 +553,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       slicesPerSecond: trained.slices / seconds,
       seconds,
       dataWaitSeconds: trained.dataWait.seconds,
+      skipped: this.skipped.length,
     };
     this.state.history.push(entry);
     await this.run.log(entry);
@@ -548,7 +583,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * The run's result: the best checkpoint (else the last) scored on validation with its tuned
    * thresholds; writes predictions.csv, final-metrics.json and report.html.
    */
-  private async finish(validation: PatientRecord[], skipped: SkippedItem[]): Promise<FitResult> {
+  private async finish(validation: PatientRecord[]): Promise<FitResult> {
+    const skipped = this.skipped;
     const dir = this.run.bestOrLast();
     const saved = await readState(dir);
     // The last stage's model, or an earlier stage's when stopTraining ended the run there.
@@ -560,9 +596,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const inference = await this.validate(session, validation, c);
       const final = scoreInference(this.state.labels, validation, inference, thresholds);
       await this.run.writePredictions(this.state.labels, validation, inference.probs, thresholds);
-      await this.run.writeFinalMetrics({ thresholds, best: this.state.best, ...final });
+      await this.run.writeFinalMetrics({ thresholds, best: this.state.best, ...final, skipped });
       await writeRunReport(this.run.reportPath, { config: this.config, state: { ...this.state, thresholds }, scores: final, validation, inference, session, skipped, startedAt: this.startedAt });
-      return { runDir: this.run.dir, interrupted: false, best: this.bestOf(this.state.best), stages: this.stageResults(), final, thresholds, history: this.state.history, skipped };
+      return { runDir: this.run.dir, interrupted: false, best: this.bestOf(this.state.best), stages: this.stageResults(), final, thresholds, history: this.state.history, skipped: [...skipped] };
     } finally {
       await session.close();
     }

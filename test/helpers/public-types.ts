@@ -71,7 +71,9 @@ export function unexportedPublicTypes(entries: string[], root: string): Unexport
         if (found) {
           const target = resolveAlias(found);
           if (inPackage(target) && !(target.flags & ts.SymbolFlags.TypeParameter)) {
-            if (!exported.has(target) && !missing.has(target)) missing.set(target, path);
+            // A generic type alias is a type computation (a mapped helper): users name its results.
+            const helper = (target.declarations ?? []).some((d) => ts.isTypeAliasDeclaration(d) && (d.typeParameters?.length ?? 0) > 0);
+            if (!helper && !exported.has(target) && !missing.has(target)) missing.set(target, path);
             queue.push([target, `${path} → ${target.name}`]);
           }
         }

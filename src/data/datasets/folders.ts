@@ -9,11 +9,11 @@ import { readdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 
 import type { DataConfig } from '../../config/data-schema.js';
-import { readDicomHeader } from '../dicom/read.js';
+import { readDicomHeader, type DicomMeta } from '../dicom/read.js';
 import { positionOrder } from '../dicom/order.js';
 import { IMAGE_EXTENSIONS } from '../slices.js';
 import type { Dataset, PatientRecord, SliceRef } from '../types.js';
-import { binary, labelColumns, naturalCompare, pickColumn, readCsv } from './csv.js';
+import { labelColumns, labelRow, naturalCompare, pickColumn, readCsv } from './csv.js';
 import { Problems } from './problems.js';
 import { IchnetError } from '../../errors/ichnet-error.js';
 
@@ -35,13 +35,22 @@ async function listFolder(dir: string): Promise<Map<string, string>> {
   return byKey;
 }
 
-/** Orders a patient's slices (and their label rows) as configured. */
-async function order(slices: SliceRef[], labels: Uint8Array | undefined, L: number, mode: DataConfig['order'], fromCsv: boolean) {
+/**
+ * Orders a patient's slices (and their label rows) as configured. Ordering by position reads each
+ * DICOM header: a slice whose header cannot be read is an error, or skipped and listed.
+ */
+async function order(slices: SliceRef[], labels: Uint8Array | undefined, L: number, mode: DataConfig['order'], fromCsv: boolean, problems: Problems) {
   const dicom = slices.every((s) => extname(s.path).toLowerCase() === '.dcm');
   const effective = mode === 'auto' ? (dicom ? 'position' : fromCsv ? 'csv' : 'name') : mode;
   let perm: number[];
   if (effective === 'position') {
-    perm = positionOrder(await Promise.all(slices.map((s) => readDicomHeader(s.path))));
+    const headers = await Promise.all(slices.map((s) => readDicomHeader(s.path).catch((e: unknown) => e as Error)));
+    const readable: number[] = [];
+    headers.forEach((h, i) => {
+      if (h instanceof Error) problems.report((slices[i] as SliceRef).path, h.message.replace(`${(slices[i] as SliceRef).path}: `, ''));
+      else readable.push(i);
+    });
+    perm = positionOrder(readable.map((i) => headers[i] as DicomMeta)).map((k) => readable[k] as number);
   } else if (effective === 'name') {
     perm = slices.map((_, i) => i).sort((a, b) => naturalCompare((slices[a] as SliceRef).path, (slices[b] as SliceRef).path));
   } else {
@@ -49,7 +58,7 @@ async function order(slices: SliceRef[], labels: Uint8Array | undefined, L: numb
   }
   const sorted = perm.map((i) => slices[i] as SliceRef);
   if (!labels) return { slices: sorted, labels };
-  const out = new Uint8Array(labels.length);
+  const out = new Uint8Array(perm.length * L);
   perm.forEach((from, to) => out.set(labels.subarray(from * L, from * L + L), to * L));
   return { slices: sorted, labels: out };
 }
@@ -71,7 +80,9 @@ export async function readFolders(config: DataConfig): Promise<Dataset> {
         continue;
       }
       const slices = files.map((f) => ({ id: f.slice(0, -extname(f).length), path: join(imagesDir, dir, f) }));
-      patients.push({ id: dir, ...(await order(slices, undefined, 0, config.order, false)) });
+      const ordered = await order(slices, undefined, 0, config.order, false, problems);
+      if (ordered.slices.length === 0) problems.report(join(imagesDir, dir), 'patient left out: none of its slices is readable');
+      else patients.push({ id: dir, ...ordered });
     }
     return { format: 'folders', root, labelNames: config.label_columns ?? [], patients, skipped: problems.skipped };
   }
@@ -98,21 +109,38 @@ export async function readFolders(config: DataConfig): Promise<Dataset> {
     }
     const files = await listFolder(dir);
     const slices: SliceRef[] = [];
-    const labelRows: number[] = [];
+    const labelRows: Uint8Array[] = [];
+    const firstRow = new Map<string, number>();
     for (const r of rows) {
       const sliceId = table.rows[r]?.[sliceCol] ?? '';
+      const where = `row ${r + 2}`;
+      const seen = firstRow.get(sliceId);
+      if (seen !== undefined) {
+        problems.report(csvPath, `${where}: slice '${sliceId}' of patient ${patientId} is listed again (first at row ${seen + 2}); each slice must appear once`, 'DATA_INVALID');
+        continue;
+      }
+      firstRow.set(sliceId, r);
       const file = files.get(sliceId);
       if (!file) {
-        problems.report(join(dir, `${sliceId}.*`), `slice listed at row ${r + 2} of ${csvPath} has no file`);
+        problems.report(join(dir, `${sliceId}.*`), `slice listed at ${where} of ${csvPath} has no file`);
+        continue;
+      }
+      const labels = labelRow(table, r, labelNames);
+      if (typeof labels === 'string') {
+        problems.report(csvPath, labels, 'DATA_INVALID');
         continue;
       }
       slices.push({ id: sliceId, path: join(dir, file) });
-      labelRows.push(r);
+      labelRows.push(labels);
     }
-    if (slices.length === 0) continue;
     const labels = new Uint8Array(slices.length * L);
-    labelRows.forEach((r, s) => labelNames.forEach((c, l) => (labels[s * L + l] = binary(table, r, c))));
-    patients.push({ id: patientId, ...(await order(slices, labels, L, config.order, true)) });
+    labelRows.forEach((row, s) => labels.set(row, s * L));
+    const ordered = slices.length > 0 ? await order(slices, labels, L, config.order, true, problems) : { slices };
+    if (ordered.slices.length === 0) {
+      problems.report(dir, `patient left out: none of its ${rows.length} listed slice(s) is usable`);
+      continue;
+    }
+    patients.push({ id: patientId, ...ordered });
   }
 
   for (const dir of await readdir(imagesDir)) {

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 
 import type { DataConfig } from '../../config/data-schema.js';
 import type { Dataset, PatientRecord } from '../types.js';
-import { binary, labelColumns, naturalCompare, pickColumn, readCsv, type Table } from './csv.js';
+import { labelColumns, labelRow, naturalCompare, pickColumn, readCsv, type Table } from './csv.js';
 import { Problems } from './problems.js';
 
 function optionalColumn(table: Table, wanted: string | undefined, candidates: string[], role: string): string | undefined {
@@ -34,14 +34,32 @@ export async function readManifest(config: DataConfig): Promise<Dataset> {
   const L = labelNames.length;
 
   const byPatient = new Map<string, number[]>();
+  const labelsOf = new Map<number, Uint8Array>();
+  const firstRow = new Map<string, number>();
   table.rows.forEach((row, i) => {
     const path = row[pathCol] ?? '';
     const full = isAbsolute(path) ? path : resolve(base, path);
+    const id = row[patientCol] ?? '';
+    const slice = sliceCol ? (row[sliceCol] ?? '') : full;
+    const key = `${id}\u0000${slice}`;
+    const seen = firstRow.get(key);
+    if (seen !== undefined) {
+      problems.report(csvPath, `row ${i + 2}: slice '${slice}' of patient ${id} is listed again (first at row ${seen + 2}); each slice must appear once`, 'DATA_INVALID');
+      return;
+    }
+    firstRow.set(key, i);
     if (!existsSync(full)) {
       problems.report(full, `slice listed at row ${i + 2} of ${csvPath} does not exist`);
       return;
     }
-    const id = row[patientCol] ?? '';
+    if (L > 0) {
+      const labels = labelRow(table, i, labelNames);
+      if (typeof labels === 'string') {
+        problems.report(csvPath, labels, 'DATA_INVALID');
+        return;
+      }
+      labelsOf.set(i, labels);
+    }
     byPatient.set(id, [...(byPatient.get(id) ?? []), i]);
   });
 
@@ -61,7 +79,7 @@ export async function readManifest(config: DataConfig): Promise<Dataset> {
     const record: PatientRecord = { id, slices };
     if (L > 0) {
       const labels = new Uint8Array(rows.length * L);
-      rows.forEach((r, s) => labelNames.forEach((c, l) => (labels[s * L + l] = binary(table, r, c))));
+      rows.forEach((r, s) => labels.set(labelsOf.get(r) as Uint8Array, s * L));
       record.labels = labels;
     }
     patients.push(record);

@@ -32,24 +32,42 @@ type CodecsModule = typeof import('dcmjs-codecs');
 
 let loading: Promise<CodecsModule> | undefined;
 
-/** Imports dcmjs-codecs and instantiates its WebAssembly once per process. */
-function codecs(): Promise<CodecsModule> {
-  if (!loading) {
-    loading = (async () => {
-      const imported = await import('dcmjs-codecs');
-      // dcmjs-codecs is a CommonJS bundle: its exports arrive as the default export under ESM.
-      const mod = ((imported as { default?: CodecsModule }).default ?? imported) as CodecsModule;
-      // Its own logger (not a global one) echoes codec stderr; failures still throw.
-      mod.log.setLevel('silent');
-      if (!mod.NativeCodecs.isInitialized()) await mod.NativeCodecs.initializeAsync();
-      return mod;
-    })();
-    // A failed load is not cached: the next call tries again and reports its own error.
-    loading.catch(() => {
-      loading = undefined;
-    });
+/** Imports dcmjs-codecs once per process and instantiates its WebAssembly when none is live. */
+async function codecs(): Promise<CodecsModule> {
+  for (;;) {
+    if (!loading) {
+      const attempt = (async () => {
+        const imported = await import('dcmjs-codecs');
+        // dcmjs-codecs is a CommonJS bundle: its exports arrive as the default export under ESM.
+        const mod = ((imported as { default?: CodecsModule }).default ?? imported) as CodecsModule;
+        // Its own logger (not a global one) echoes codec stderr; failures still throw.
+        mod.log.setLevel('silent');
+        if (!mod.NativeCodecs.isInitialized()) await mod.NativeCodecs.initializeAsync();
+        return mod;
+      })();
+      loading = attempt;
+      // A failed load is not cached: the next call tries again and reports its own error.
+      attempt.catch(() => {
+        if (loading === attempt) loading = undefined;
+      });
+    }
+    const current = loading;
+    const mod = await current;
+    if (mod.NativeCodecs.isInitialized()) return mod;
+    // Released after a failed decode (below) while this call waited: instantiate a fresh one.
+    if (loading === current) loading = undefined;
   }
-  return loading;
+}
+
+/**
+ * Drops the WebAssembly instance after a failed decode. The codecs free their buffers only on
+ * success, and a decoder that threw may leave its heap inconsistent: after a handful of failures
+ * every later decode — of any codec — traps ("unreachable"). A fresh instance per failure keeps
+ * each decode independent of earlier ones; failures are rare, so the re-instantiation is cheap.
+ */
+function discardInstance(mod: CodecsModule): void {
+  mod.NativeCodecs.release();
+  loading = undefined;
 }
 
 /**
@@ -67,7 +85,8 @@ export async function decodeFrame(
   geometry: FrameGeometry,
   convertToRgb: boolean,
 ): Promise<DecodedFrame> {
-  const { Context, NativeCodecs } = await codecs();
+  const mod = await codecs();
+  const { Context, NativeCodecs } = mod;
   const context = new Context({
     width: geometry.columns,
     height: geometry.rows,
@@ -96,8 +115,9 @@ export async function decodeFrame(
         break;
     }
   } catch (e) {
+    discardInstance(mod);
     // The WebAssembly layer throws strings as well as Errors.
-    throw new IchnetError('DATA_UNREADABLE', e instanceof Error ? e.message : String(e));
+    throw new IchnetError('DATA_UNREADABLE', (e instanceof Error ? e.message : String(e)).trim());
   }
   const data = out.getDecodedBuffer();
   if (!data || data.length === 0) throw new IchnetError('DATA_UNREADABLE', 'the decoder returned no pixels');

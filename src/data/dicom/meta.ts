@@ -137,7 +137,12 @@ export function readMeta(ds: DataSet): DicomMeta {
     ].filter((s) => s !== '');
     throw new HeaderError(`no ${missing.join(', ')}`);
   }
+  if (rows === 0 || columns === 0) throw new HeaderError(`image of ${rows} × ${columns} pixels (Rows (0028,0010), Columns (0028,0011)) holds no pixels`);
+  if (![1, 8, 16, 32].includes(bitsAllocated)) throw new HeaderError(`unsupported Bits Allocated (0028,0100) value ${bitsAllocated} (supported: 1, 8, 16, 32)`);
   const bitsStored = ushort(ds, 'x00280101', bitsAllocated) ?? bitsAllocated;
+  if (bitsStored < 1 || bitsStored > bitsAllocated) {
+    throw new HeaderError(`invalid Bits Stored (0028,0101) value ${bitsStored} for Bits Allocated ${bitsAllocated}`);
+  }
   const highBit = ushort(ds, 'x00280102', bitsStored - 1) ?? bitsStored - 1;
   const pixelRepresentation = ushort(ds, 'x00280103', 0) ?? 0;
   if (pixelRepresentation !== 0 && pixelRepresentation !== 1) {

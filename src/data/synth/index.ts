@@ -3,12 +3,9 @@
  * five hemorrhage types (intraparenchymal, intraventricular, subarachnoid, subdural, epidural),
  * and a writer for the `folders` layout (DICOM and/or windowed PNG + `train.csv`).
  *
- * @example
- * ```ts
- * import { generatePatient, writeSyntheticDataset } from './data/synth/index.js';
- * const patient = generatePatient({ seed: 1 });           // slices: Int16Array[] (HU), labels: slices × 5
- * await writeSyntheticDataset({ out: 'data/synth', patients: 200, seed: 1, format: 'both' });
- * ```
+ * `generatePatient({ seed: 1 })` gives one phantom (slices: Int16Array[] in HU, labels: slices × 5);
+ * the package's `writeSyntheticDataset({ out: 'data/synth', patients: 200, seed: 1, format: 'both' })`
+ * writes a whole data set.
  * @packageDocumentation
  */
 export {

@@ -101,10 +101,8 @@ export function patientSeed(seed: number, index: number): number {
 /**
  * Generates one patient: an axial head-CT series in HU with its per-slice labels.
  * Pure and deterministic: the same options give the same output bit for bit.
- * @example
- * const p = generatePatient({ seed: 7 });
- * p.slices.length;   // 16..32
- * p.labels[s * 5 + COURSE_LABELS.indexOf('sdh')]; // 1 where a subdural hematoma is drawn on slice s
+ * For instance, `generatePatient({ seed: 7 })` has 16..32 slices (`p.slices.length`), and
+ * `p.labels[s * 5 + COURSE_LABELS.indexOf('sdh')]` is 1 where a subdural hematoma is drawn on slice s.
  */
 export function generatePatient(options: PhantomOptions): Phantom {
   const size = options.size ?? 128;
