@@ -33,7 +33,7 @@ const state = {};
 
 const commands = {
   async info() {
-    const session = state.session ?? (await Session.create({ model: { width: 0.0625, input_size: 32 }, device: 'cpu' }));
+    const session = state.session ?? (await Session.create({ model: { width: 0.0625 }, prep: { input_size: 32 }, device: 'cpu' }));
     return { ...(await session.info()), node: process.version };
   },
 
@@ -70,7 +70,7 @@ const commands = {
     let slices = 0;
     const t0 = now();
     for await (const { batch } of loader.batches(epoch)) {
-      const out = await preprocess(batch, { inputSize, threads });
+      const out = await preprocess(batch, { prep: { input_size: inputSize }, threads });
       slices += out.length / plane;
     }
     return { seconds: now() - t0, slices };
@@ -78,9 +78,9 @@ const commands = {
 
   /** A session and one preprocessed float32 batch [B, S, 3, H, W] with random labels. */
   async 'model-setup'({ model, optim, patients, slices, threads, seed = 0, device = 'cpu', precision = 'fp32', channelsLast = false }) {
-    const session = await Session.create({ model, optim, device, precision, channels_last: channelsLast, threads, seed });
+    const session = await Session.create({ ...sections(model), optim, device, precision, channels_last: channelsLast, threads, seed });
     const L = session.config.model.labels.length;
-    const H = session.config.model.input_size;
+    const H = session.config.prep.input_size;
     const stream = new Rng(seed + 1);
     const random = () => stream.float();
     const images = new Float32Array(patients * slices * 3 * H * H);
@@ -119,6 +119,14 @@ async function serve() {
   }
 }
 
+/**
+ * The model the bench describes to both sides (bench/run.mjs; bench/reference.py reads the same
+ * object) as ichnet's config sections: the input size is a preprocessing setting here.
+ */
+function sections({ input_size, ...model }) {
+  return { model, prep: { input_size } };
+}
+
 /** One epoch of the quickstart model on a synthetic set with Trainer (validation, checkpoints and report included). */
 async function e2e({ root, model, epochs = 1, validation, threads, out, device = 'cpu', precision = 'fp32', channelsLast = false }) {
   const runParent = out ?? (await mkdtemp(join(tmpdir(), 'ichnet-bench-run-')));
@@ -127,7 +135,7 @@ async function e2e({ root, model, epochs = 1, validation, threads, out, device =
     // Pinned to what bench/reference.py's e2e does, whatever the preset says: the model bench/run.mjs
     // gives both sides, in one stage, CLAHE on (the quickstart preset turns it off for the phantoms).
     set: [
-      ...Object.entries(model).map(([key, value]) => `model.${key}=${JSON.stringify(value)}`),
+      ...Object.entries(sections(model)).flatMap(([section, keys]) => Object.entries(keys).map(([key, value]) => `${section}.${key}=${JSON.stringify(value)}`)),
       'stages=[]',
       'prep.clahe.enabled=true',
       'data.format=folders',

@@ -1,5 +1,5 @@
 /**
- * Turns patients into native batches (ARCHITECTURE.md §2): series windows in training, whole
+ * Turns patients into native batches (docs/ARCHITECTURE.md §2): series windows in training, whole
  * series in chunks for evaluation and prediction, decoded ahead of the device in a bounded queue
  * so decoding overlaps the native step and memory is bounded by the queue, not by the dataset.
  * Slices are decoded by a pool of worker threads (decode/pool.ts); this thread only schedules

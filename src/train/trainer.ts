@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 
-import { experimentSchema, type ExperimentConfig, type ExperimentConfigInput } from '../config/experiment-schema.js';
+import { parseExperimentConfig, type ExperimentConfig, type ExperimentConfigInput } from '../config/experiment-schema.js';
 import { formatIssues } from '../config/session-schema.js';
 import { IchnetError } from '../errors/ichnet-error.js';
 import type { DataConfigInput } from '../config/data-schema.js';
@@ -204,7 +204,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * run directory is created by `fit()`.
    */
   static async create(input: ExperimentConfigInput | ExperimentConfig, options: TrainerOptions = {}): Promise<Trainer> {
-    const parsed = experimentSchema.safeParse(input);
+    const parsed = parseExperimentConfig(input);
     if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid config:\n${formatIssues(parsed.error)}`);
     const config = parsed.data;
     await ensureSyntheticData(config, options.logger);
