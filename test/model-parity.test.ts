@@ -1,6 +1,6 @@
 /**
  * The native model, loss and optimizer step against an independent PyTorch implementation of
- * ARCHITECTURE.md §3–§5 (test/oracle/reference.py), loaded from the same safetensors file.
+ * docs/ARCHITECTURE.md §3–§5 (test/oracle/reference.py), loaded from the same safetensors file.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

@@ -79,7 +79,7 @@ std::array<double, 3> triple(const Napi::Object& obj, const std::string& key, co
 
 }  // namespace
 
-prep::PrepConfig parsePrepConfig(const Napi::Object& p, int64_t input_size) {
+prep::PrepConfig parsePrepConfig(const Napi::Object& p) {
   const Napi::Env env = p.Env();
   prep::PrepConfig c;
   const auto windows = field(p, "windows", "prep.windows");
@@ -88,20 +88,20 @@ prep::PrepConfig parsePrepConfig(const Napi::Object& p, int64_t input_size) {
   for (uint32_t i = 0; i < warr.Length(); ++i) {
     const std::string path = "prep.windows[" + std::to_string(i) + "]";
     const auto pair = numbersAt(warr, std::to_string(i), path);
-    if (pair.size() != 2 || pair[1] <= 0) rangeError(env, path + ": expected [center, width] with width > 0");
+    if (pair.size() != 2) rangeError(env, path + ": expected [center, width]");
     c.windows.push_back({pair[0], pair[1]});
   }
+  // The pipeline writes 3 channels: from 3 windows, or from 1 (neighbouring slices) — never indexes past.
   if (c.windows.size() != 1 && c.windows.size() != 3) rangeError(env, "prep.windows: expected 1 or 3 windows (the model takes 3 channels)");
   c.mean = triple(p, "mean", "prep.mean");
   c.std = triple(p, "std", "prep.std");
-  for (double s : c.std) if (s <= 0) rangeError(env, "prep.std: expected positive numbers");
-  c.input_size = input_size;
+  c.input_size = integerAt(p, "input_size", "prep.input_size", 1);
   const auto clahe = objectAt(p, "clahe", "prep.clahe");
   c.clahe.enabled = boolAt(clahe, "enabled", "prep.clahe.enabled");
   c.clahe.clip_limit = numberAt(clahe, "clip_limit", "prep.clahe.clip_limit");
   const auto tiles = numbersAt(clahe, "tiles", "prep.clahe.tiles");
   if (tiles.size() != 2 || tiles[0] < 1 || tiles[1] < 1 || std::floor(tiles[0]) != tiles[0] || std::floor(tiles[1]) != tiles[1]) {
-    rangeError(env, "prep.clahe.tiles: expected [columns, rows] of positive integers");
+    rangeError(env, "prep.clahe.tiles: expected [columns, rows] of positive integers");  // prep::clahe bounds them
   }
   c.clahe.tiles_x = static_cast<int64_t>(tiles[0]);
   c.clahe.tiles_y = static_cast<int64_t>(tiles[1]);
@@ -122,7 +122,6 @@ session::SessionConfig parseSessionConfig(const Napi::Object& config) {
   c.model.batch_norm = choose<bool>(env, stringAt(m, "backbone", "model.backbone"), "model.backbone",
                                     {{"vgg16", false}, {"vgg16_bn", true}});
   c.model.width = numberAt(m, "width", "model.width");
-  if (c.model.width <= 0 || c.model.width > 4) rangeError(env, "model.width: expected a number in (0, 4]");
   const auto labels = field(m, "labels", "model.labels");
   if (!labels.IsArray() || labels.As<Napi::Array>().Length() == 0) typeError(env, "model.labels: expected a non-empty array of label names");
   c.model.num_labels = labels.As<Napi::Array>().Length();
@@ -131,9 +130,8 @@ session::SessionConfig parseSessionConfig(const Napi::Object& config) {
   c.model.slice_rnn = choose<RnnKind>(env, stringAt(m, "slice_rnn", "model.slice_rnn"), "model.slice_rnn", rnns);
   c.model.label_hidden = integerAt(m, "label_hidden", "model.label_hidden", 1);
   c.model.slice_hidden = integerAt(m, "slice_hidden", "model.slice_hidden", 1);
-  c.model.input_size = integerAt(m, "input_size", "model.input_size", 32);
 
-  c.prep = parsePrepConfig(objectAt(config, "prep", "prep"), c.model.input_size);
+  c.prep = parsePrepConfig(objectAt(config, "prep", "prep"));
 
   const auto l = objectAt(config, "loss", "loss");
   c.loss.gamma_neg = numberAt(l, "gamma_neg", "loss.gamma_neg");

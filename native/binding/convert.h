@@ -1,6 +1,11 @@
 #pragma once
-// JS values <-> native structs. Validation happens here, on the JS thread, so a bad argument is a
-// synchronous TypeError/RangeError naming the offending field, before any work is queued.
+// JS values <-> native structs, checked here on the JS thread, so a bad argument is a synchronous
+// TypeError/RangeError naming the offending field before any work is queued.
+//
+// These checks are what memory safety needs, nothing more: types, array lengths that native code
+// indexes by, and sizes that allocate (integers >= 1). Every policy limit and every default (value
+// ranges, the 32-pixel minimum input size, ...) is the zod schema's (src/config/session-schema.ts),
+// which TypeScript applies before it calls the addon.
 #include <napi.h>
 
 #include "io/weights.h"
@@ -12,7 +17,7 @@ namespace ichnet::binding {
 
 /// Every field is required: defaults belong to the TypeScript schema.
 session::SessionConfig parseSessionConfig(const Napi::Object& config);
-prep::PrepConfig parsePrepConfig(const Napi::Object& prep, int64_t input_size);
+prep::PrepConfig parsePrepConfig(const Napi::Object& prep);
 
 /// Wraps the batch's typed arrays without copying them (the caller keeps them alive).
 /// num_labels <= 0 ignores labels.

@@ -1,5 +1,5 @@
 #pragma once
-// The whole classifier of ARCHITECTURE.md §4: VGG16 per slice -> label RNN -> slice RNN.
+// The whole classifier of docs/ARCHITECTURE.md §4: VGG16 per slice -> label RNN -> slice RNN.
 // Submodule names (backbone, label_rnn, slice_rnn, head) are the state-dict prefixes.
 #include <torch/torch.h>
 

@@ -1,4 +1,4 @@
-/** Where the data is and how to read it (ARCHITECTURE.md §7). */
+/** Where the data is and how to read it (docs/ARCHITECTURE.md §7). */
 import { z } from 'zod';
 
 /** The `data` section of an experiment config: where the data set is, its layout and columns, and what to do with bad input. */

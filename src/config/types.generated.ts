@@ -144,10 +144,6 @@ export interface ExperimentConfig {
      * slice RNN hidden size
      */
     slice_hidden: number;
-    /**
-     * model input size in pixels (square)
-     */
-    input_size: number;
   };
   /**
    * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation
@@ -157,6 +153,10 @@ export interface ExperimentConfig {
      * CT windows [center, width] in HU, one per channel
      */
     windows: [number, number][];
+    /**
+     * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
+     */
+    input_size: number;
     /**
      * per-channel normalisation mean
      *
@@ -459,10 +459,61 @@ export interface ExperimentConfig {
        * slice RNN hidden size
        */
       slice_hidden?: number;
+    };
+    /**
+     * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation: the keys this stage changes
+     */
+    prep?: {
       /**
-       * model input size in pixels (square)
+       * CT windows [center, width] in HU, one per channel
+       */
+      windows?: [number, number][];
+      /**
+       * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
        */
       input_size?: number;
+      /**
+       * per-channel normalisation mean
+       *
+       * @minItems 3
+       * @maxItems 3
+       */
+      mean?: [number, number, number];
+      /**
+       * per-channel normalisation standard deviation
+       *
+       * @minItems 3
+       * @maxItems 3
+       */
+      std?: [number, number, number];
+      /**
+       * contrast-limited adaptive histogram equalisation, exactly as OpenCV computes it
+       */
+      clahe?: {
+        /**
+         * CLAHE on each channel before resampling (the seed recipe)
+         */
+        enabled?: boolean;
+        /**
+         * OpenCV's clipLimit; 0 disables clipping
+         */
+        clip_limit?: number;
+        /**
+         * OpenCV's tileGridSize [columns, rows]
+         *
+         * @minItems 2
+         * @maxItems 2
+         */
+        tiles?: [number, number];
+      };
+      /**
+       * for 1-channel input: one CT window per channel, or slices s-1, s, s+1 under the first window
+       */
+      channels?: "windows" | "neighbors";
+      /**
+       * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
+       */
+      where?: "auto" | "host" | "device";
     };
     /**
      * the optimizer and its learning rates: the keys this stage changes
@@ -621,7 +672,7 @@ export interface ExperimentConfig {
    */
   precision: "fp32" | "bf16" | "fp16" | "auto";
   /**
-   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)
+   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster
    */
   channels_last: boolean;
 }
@@ -766,10 +817,6 @@ export interface ExperimentConfigInput {
      * slice RNN hidden size
      */
     slice_hidden?: number;
-    /**
-     * model input size in pixels (square)
-     */
-    input_size?: number;
   };
   /**
    * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation
@@ -779,6 +826,10 @@ export interface ExperimentConfigInput {
      * CT windows [center, width] in HU, one per channel
      */
     windows?: [number, number][];
+    /**
+     * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
+     */
+    input_size?: number;
     /**
      * per-channel normalisation mean
      *
@@ -1081,10 +1132,61 @@ export interface ExperimentConfigInput {
        * slice RNN hidden size
        */
       slice_hidden?: number;
+    };
+    /**
+     * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation: the keys this stage changes
+     */
+    prep?: {
       /**
-       * model input size in pixels (square)
+       * CT windows [center, width] in HU, one per channel
+       */
+      windows?: [number, number][];
+      /**
+       * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
        */
       input_size?: number;
+      /**
+       * per-channel normalisation mean
+       *
+       * @minItems 3
+       * @maxItems 3
+       */
+      mean?: [number, number, number];
+      /**
+       * per-channel normalisation standard deviation
+       *
+       * @minItems 3
+       * @maxItems 3
+       */
+      std?: [number, number, number];
+      /**
+       * contrast-limited adaptive histogram equalisation, exactly as OpenCV computes it
+       */
+      clahe?: {
+        /**
+         * CLAHE on each channel before resampling (the seed recipe)
+         */
+        enabled?: boolean;
+        /**
+         * OpenCV's clipLimit; 0 disables clipping
+         */
+        clip_limit?: number;
+        /**
+         * OpenCV's tileGridSize [columns, rows]
+         *
+         * @minItems 2
+         * @maxItems 2
+         */
+        tiles?: [number, number];
+      };
+      /**
+       * for 1-channel input: one CT window per channel, or slices s-1, s, s+1 under the first window
+       */
+      channels?: "windows" | "neighbors";
+      /**
+       * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
+       */
+      where?: "auto" | "host" | "device";
     };
     /**
      * the optimizer and its learning rates: the keys this stage changes
@@ -1243,7 +1345,7 @@ export interface ExperimentConfigInput {
    */
   precision?: "fp32" | "bf16" | "fp16" | "auto";
   /**
-   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)
+   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster
    */
   channels_last?: boolean;
 }
@@ -1286,10 +1388,6 @@ export interface SessionConfig {
      * slice RNN hidden size
      */
     slice_hidden: number;
-    /**
-     * model input size in pixels (square)
-     */
-    input_size: number;
   };
   /**
    * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation
@@ -1299,6 +1397,10 @@ export interface SessionConfig {
      * CT windows [center, width] in HU, one per channel
      */
     windows: [number, number][];
+    /**
+     * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
+     */
+    input_size: number;
     /**
      * per-channel normalisation mean
      *
@@ -1424,7 +1526,7 @@ export interface SessionConfig {
    */
   precision: "fp32" | "bf16" | "fp16" | "auto";
   /**
-   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)
+   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster
    */
   channels_last: boolean;
 }
@@ -1467,10 +1569,6 @@ export interface SessionConfigInput {
      * slice RNN hidden size
      */
     slice_hidden?: number;
-    /**
-     * model input size in pixels (square)
-     */
-    input_size?: number;
   };
   /**
    * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation
@@ -1480,6 +1578,10 @@ export interface SessionConfigInput {
      * CT windows [center, width] in HU, one per channel
      */
     windows?: [number, number][];
+    /**
+     * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
+     */
+    input_size?: number;
     /**
      * per-channel normalisation mean
      *
@@ -1605,7 +1707,7 @@ export interface SessionConfigInput {
    */
   precision?: "fp32" | "bf16" | "fp16" | "auto";
   /**
-   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)
+   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster
    */
   channels_last?: boolean;
 }

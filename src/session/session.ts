@@ -5,14 +5,14 @@ import { concretePrecision } from './precision.js';
 import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './types.js';
 
 /**
- * A model, its optimizer and its device (ARCHITECTURE.md §4–§5), living in the native addon.
+ * A model, its optimizer and its device (docs/ARCHITECTURE.md §4–§5), living in the native addon.
  * Every method returns a promise and runs its work on a worker thread: the event loop stays free.
  * Calls on one session run one at a time, in order.
  *
  * @example
  * import { Session } from 'ichnet';
  *
- * const session = await Session.create({ model: { width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 }, device: 'cpu' });
+ * const session = await Session.create({ model: { width: 1 / 16, label_hidden: 8, slice_hidden: 8 }, prep: { input_size: 32 }, device: 'cpu' });
  * const [patients, slices] = [2, 3];
  * const images = new Int16Array(patients * slices * 32 * 32).fill(40); // Hounsfield units, one channel
  * const labels = new Uint8Array(patients * slices * 5); // 0/1 per slice and label

@@ -1,4 +1,4 @@
-/** Data that crosses the boundary between TypeScript and the native session (ARCHITECTURE.md §2). */
+/** Data that crosses the boundary between TypeScript and the native session (docs/ARCHITECTURE.md §2). */
 
 /**
  * One batch of patients. Arrays are read in place by the native step (never copied on the JS

@@ -65,8 +65,8 @@ async function sampleSlices(config: ExperimentConfig, session: Session, labels: 
     const one: PatientRecord = { id: c.patient.id, slices: [c.patient.slices[c.slice] as PatientRecord['slices'][number]] };
     const loader = new SliceLoader([one], { labels: L, patientsPerBatch: 1, maxSlices: 1, mode: 'eval', seed: 0, onError: 'skip' });
     for await (const { batch } of loader.batches()) {
-      const size = config.model.input_size;
-      const seen3 = await preprocess(batch, { prep: { ...config.prep, mean: [0, 0, 0], std: [1, 1, 1] }, inputSize: size, threads: availableParallelism() });
+      const size = config.prep.input_size;
+      const seen3 = await preprocess(batch, { prep: { ...config.prep, mean: [0, 0, 0], std: [1, 1, 1] }, threads: availableParallelism() });
       const rgb = new Uint8Array(size * size * 3);
       for (let i = 0; i < size * size; i++) for (let ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = Math.round(Math.min(1, Math.max(0, seen3[ch * size * size + i] as number)) * 255);
       const pr = probs.get(c.patient.id) as Float32Array;

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 
-import { experimentSchema, type ExperimentConfig, type ExperimentConfigInput } from '../config/experiment-schema.js';
+import { parseExperimentConfig, type ExperimentConfig, type ExperimentConfigInput } from '../config/experiment-schema.js';
 import { formatIssues } from '../config/session-schema.js';
 import { IchnetError } from '../errors/ichnet-error.js';
 import type { DataConfigInput } from '../config/data-schema.js';
@@ -204,7 +204,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * run directory is created by `fit()`.
    */
   static async create(input: ExperimentConfigInput | ExperimentConfig, options: TrainerOptions = {}): Promise<Trainer> {
-    const parsed = experimentSchema.safeParse(input);
+    const parsed = parseExperimentConfig(input);
     if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid config:\n${formatIssues(parsed.error)}`);
     const config = parsed.data;
     await ensureSyntheticData(config, options.logger);
@@ -505,6 +505,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const lr = learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (out.batches + 1) / stepsPerEpoch, stage.epochs);
       if (lr !== out.lr) await session.setLearningRate((out.lr = lr));
       const { loss } = await session.trainStep(loaded.batch);
+      loader.release(loaded); // the step has read the pixels: a later batch reuses their memory
       out.batches++;
       out.steps++;
       out.lossSum += loss;

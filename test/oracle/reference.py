@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch test oracle for ichnet (run with Debian's /usr/bin/python3: torch, numpy; no torchvision needed).
 
-An independent, plain-PyTorch implementation of the contracts in ARCHITECTURE.md: preprocessing
+An independent, plain-PyTorch implementation of the contracts in docs/ARCHITECTURE.md: preprocessing
 steps 1, 3 (evaluation resize only) and 5 (§3), the model (§4) and the Asymmetric Loss (§5). The
 TypeScript tests run the C++ addon and this script on the same inputs and compare the outputs.
 

@@ -1,4 +1,4 @@
-/** One entry point for every dataset layout (ARCHITECTURE.md §7). */
+/** One entry point for every dataset layout (docs/ARCHITECTURE.md §7). */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
