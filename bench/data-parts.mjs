@@ -64,10 +64,10 @@ for (let rep = 0; rep < Number(values.reps); rep++) {
   }), n);
   for (const t of [...new Set([1, threads])]) {
     perSlice(`preprocess() alone, ${t} thread(s)`, await timed(async () => {
-      for (const b of batches) await preprocess(b, { inputSize: 224, threads: t });
+      for (const b of batches) await preprocess(b, { prep: { input_size: 224 }, threads: t });
     }), n);
   }
   perSlice(`both, as the bench (${threads} threads)`, await timed(async () => {
-    for await (const { batch } of loader.batches(rep)) await preprocess(batch, { inputSize: 224, threads });
+    for await (const { batch } of loader.batches(rep)) await preprocess(batch, { prep: { input_size: 224 }, threads });
   }), n);
 }

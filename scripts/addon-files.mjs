@@ -4,14 +4,32 @@
 //
 //   build/Release/ichnet.node + ichnet.json                 a build from source (CMakeLists.txt)
 //   prebuilds/<platform>-<arch>/<variant>/ichnet.node + .json  prebuilt, variant cpu | cuda
-//
-// The variant directories keep node-gyp-build (which ignores tags it does not know, such as CUDA)
-// from picking a prebuilt binary by itself.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { highestVersion, readElf } from './elf.mjs';
-import { packageRoot } from './libtorch.mjs';
+import { glibcVersion } from './glibc.mjs';
+import { packageRoot } from './package-root.mjs';
+
+/** @typedef {import('./libtorch.mjs').LibTorch} LibTorch */
+
+/**
+ * What a built addon was built against and needs at run time (ichnet.json beside it).
+ * @typedef {object} AddonManifest
+ * @property {'cpu' | 'cuda'} variant  `cuda` when built against a LibTorch with libtorch_cuda
+ * @property {string} platform  `${process.platform}-${process.arch}` of the build, e.g. `linux-x64`
+ * @property {string | null} torchVersion  the LibTorch version built against, e.g. `2.11.0`
+ * @property {string | null} cudaVersion  that LibTorch's CUDA (`13.0`, or only the major, `12`); null for CPU builds
+ * @property {boolean} cxx11Abi  whether it was compiled with `_GLIBCXX_USE_CXX11_ABI=1`
+ * @property {string[]} libraries  every DT_NEEDED soname of the addon
+ * @property {string[]} torchLibraries  those of `libraries` that are LibTorch's own (libtorch*, libc10*): loaded from the user's LibTorch
+ * @property {string | null} glibc  the highest GLIBC_ symbol version the addon requires
+ * @property {string | null} glibcxx  the highest GLIBCXX_ version
+ * @property {string | null} cxxabi  the highest CXXABI_ version
+ * @property {number} napi  the N-API version compiled for
+ * @property {{ node: string; glibc: string | null; torchSource: LibTorch['source']; torchLibDir: string }} builtWith  the build's Node.js, glibc, and where its LibTorch came from
+ * @property {string} date  when the addon file was linked (ISO 8601)
+ */
 
 /** The addon a build from source produces (CMakeLists.txt's LIBRARY_OUTPUT_DIRECTORY). */
 export function sourceBuildFile(root = packageRoot) {
@@ -23,12 +41,20 @@ export function prebuildsDir(root = packageRoot, platform = `${process.platform}
   return join(root, 'prebuilds', platform);
 }
 
-/** Where the prebuilt addon of a variant lives. */
+/**
+ * Where the prebuilt addon of a variant lives.
+ * @param {AddonManifest['variant']} variant
+ * @param {string} [root]
+ * @param {string} [platform]
+ */
 export function prebuildFile(variant, root = packageRoot, platform = undefined) {
   return join(prebuildsDir(root, platform), variant, 'ichnet.node');
 }
 
-/** The manifest's path for an addon file: ichnet.node → ichnet.json. */
+/**
+ * The manifest's path for an addon file: ichnet.node → ichnet.json.
+ * @param {string} addonFile
+ */
 export function manifestPath(addonFile) {
   return addonFile.replace(/\.node$/, '.json');
 }
@@ -42,7 +68,9 @@ function napiVersion() {
 
 /**
  * Describes the addon at `addonFile`, built against the LibTorch `torch` (a findLibTorch() result).
- * The fields are documented with the AddonManifest type in src/addon/script-types.ts.
+ * @param {string} addonFile
+ * @param {LibTorch} torch
+ * @returns {AddonManifest}
  */
 export function describeAddon(addonFile, torch) {
   const elf = readElf(addonFile);
@@ -61,7 +89,7 @@ export function describeAddon(addonFile, torch) {
     napi: napiVersion(),
     builtWith: {
       node: process.version,
-      glibc: process.report?.getReport().header.glibcVersionRuntime ?? null,
+      glibc: glibcVersion(),
       torchSource: torch.source,
       torchLibDir: torch.libDir,
     },
@@ -69,14 +97,21 @@ export function describeAddon(addonFile, torch) {
   };
 }
 
-/** Writes the manifest next to `addonFile`; returns it. */
+/**
+ * Writes the manifest next to `addonFile`; returns it.
+ * @param {string} addonFile
+ * @param {LibTorch} torch
+ */
 export function writeManifest(addonFile, torch) {
   const manifest = describeAddon(addonFile, torch);
   writeFileSync(manifestPath(addonFile), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
 
-/** The newest modification time (ms) among the sources a build compiles: native/** and CMakeLists.txt. */
+/**
+ * The newest modification time (ms) among the sources a build compiles: native/** and CMakeLists.txt.
+ * @param {string} root
+ */
 function newestSource(root) {
   let newest = statSync(join(root, 'CMakeLists.txt')).mtimeMs;
   for (const entry of readdirSync(join(root, 'native'), { recursive: true, withFileTypes: true })) {
@@ -89,10 +124,14 @@ function newestSource(root) {
  * Why the build from source under `root` must be (re)built for the LibTorch `torch`, or null when it
  * is current: it exists, its manifest names the same LibTorch (version, directory, C++ ABI, CUDA or
  * not), and no source is newer than it. An install of a linked checkout then skips the build.
+ * @param {LibTorch} torch
+ * @param {string} [root]
+ * @returns {string | null}
  */
 export function sourceBuildStale(torch, root = packageRoot) {
   const file = sourceBuildFile(root);
   if (!existsSync(file)) return 'no build from source yet';
+  /** @type {Partial<AddonManifest>} */
   let m;
   try {
     m = JSON.parse(readFileSync(manifestPath(file), 'utf8'));

@@ -26,7 +26,11 @@ function readAt(fd, offset, length) {
   return buf;
 }
 
-/** A NUL-terminated string at `at` in a string table. */
+/**
+ * A NUL-terminated string at `at` in a string table.
+ * @param {Buffer} table
+ * @param {number} at
+ */
 function cstr(table, at) {
   const end = table.indexOf(0, at);
   return table.toString('latin1', at, end < 0 ? table.length : end);
@@ -65,13 +69,19 @@ export function readElf(file) {
         info: table.readUInt32LE(o + 44),
       };
     });
-    const body = (s) => readAt(fd, s.offset, s.size);
+    /** @param {{ offset: number; size: number } | undefined} s */
+    const body = (s) => {
+      if (!s) throw new Error(`${file}: a section link points past the section table`);
+      return readAt(fd, s.offset, s.size);
+    };
+    /** @type {ElfDynamic} */
     const result = { soname: null, needed: [], runpath: [], versions: {} };
 
     const dynamic = sections.find((s) => s.type === SHT_DYNAMIC);
     if (!dynamic) return result;
     const dynstr = body(sections[dynamic.link]);
     const entries = body(dynamic);
+    /** @type {string[]} */
     let rpath = [];
     for (let o = 0; o + 16 <= entries.length; o += 16) {
       const tag = entries.readBigInt64LE(o);

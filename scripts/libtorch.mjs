@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The one place where ichnet finds LibTorch. CMakeLists.txt, binding.gyp, the install script and
-// `ichnet doctor` all ask this module; nothing else guesses paths.
+// The one place where ichnet finds LibTorch. The build (CMakeLists.txt via build-native.mjs), the
+// install script and the addon loader all ask this module; nothing else guesses paths.
 //
 // Order (first match wins):
 //   1. LIBTORCH=<dir>          a LibTorch distribution (dir/share/cmake/Torch/TorchConfig.cmake)
@@ -8,6 +8,20 @@
 //   3. a system install        Debian/Ubuntu `libtorch-dev` (/usr/lib/<triplet>/cmake/Torch)
 //
 // CLI: node scripts/libtorch.mjs [--json | --cmake-prefix | --include | --libdir | --cflags | --libs]
+
+/**
+ * A LibTorch installation as findLibTorch finds it.
+ * @typedef {object} LibTorch
+ * @property {'LIBTORCH' | 'python' | 'system'} source  how it was found: `LIBTORCH=`, `LIBTORCH_USE_PYTORCH=1` (python's torch) or a system install
+ * @property {string} cmakePrefix
+ * @property {string} cmakeDir
+ * @property {string[]} includeDirs
+ * @property {string} libDir  the directory holding libtorch*.so and libc10*.so
+ * @property {string | null} version  "x.y.z", or null when neither headers nor python tell
+ * @property {0 | 1} cxx11Abi  the `_GLIBCXX_USE_CXX11_ABI` it was built with
+ * @property {boolean} cuda  true when libtorch_cuda is present
+ * @property {string | null} cudaVersion  CUDA version ("13.0", or only a major, "12") for CUDA builds, else null
+ */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
@@ -17,7 +31,10 @@ import { readElf } from './elf.mjs';
 
 const TORCH_CONFIG = ['share/cmake/Torch', 'lib/cmake/Torch', 'cmake/Torch', 'Torch'];
 
-/** Finds TorchConfig.cmake under a prefix; returns the directory holding it or null. */
+/**
+ * Finds TorchConfig.cmake under a prefix; returns the directory holding it or null.
+ * @param {string} prefix
+ */
 function torchCmakeDir(prefix) {
   for (const rel of TORCH_CONFIG) {
     const dir = join(prefix, rel);
@@ -26,13 +43,17 @@ function torchCmakeDir(prefix) {
   return null;
 }
 
-/** Reads "x.y.z" from the headers under includeDir (torch/version.h), or null. */
+/**
+ * Reads "x.y.z" from the headers under includeDirs (torch/version.h), or null.
+ * @param {string[]} includeDirs
+ */
 function headerVersion(includeDirs) {
   for (const inc of includeDirs) {
     for (const rel of ['torch/csrc/api/include/torch/version.h', 'torch/version.h']) {
       const f = join(inc, rel);
       if (!existsSync(f)) continue;
       const text = readFileSync(f, 'utf8');
+      /** @param {string} name */
       const part = (name) => (new RegExp(`#define\\s+TORCH_VERSION_${name}\\s+(\\d+)`).exec(text) || [])[1];
       const [major, minor, patch] = [part('MAJOR'), part('MINOR'), part('PATCH')];
       if (major !== undefined) return `${major}.${minor}.${patch}`;
@@ -41,7 +62,10 @@ function headerVersion(includeDirs) {
   return null;
 }
 
-/** True when the LibTorch at libDir carries CUDA kernels. */
+/**
+ * True when the LibTorch at libDir carries CUDA kernels.
+ * @param {string} libDir
+ */
 function hasCuda(libDir) {
   try {
     return readdirSync(libDir).some((f) => /^libtorch_cuda(\.so|\.dylib)/.test(f));
@@ -50,7 +74,10 @@ function hasCuda(libDir) {
   }
 }
 
-/** "13.0" from a wheel or zip tag "+cu130" ("+cu118" → "11.8"), or null. */
+/**
+ * "13.0" from a wheel or zip tag "+cu130" ("+cu118" → "11.8"), or null.
+ * @param {string | undefined} text
+ */
 function cudaFromTag(text) {
   const m = /\+cu(\d+)(\d)\b/.exec(text ?? '');
   return m ? `${m[1]}.${m[2]}` : null;
@@ -60,6 +87,9 @@ function cudaFromTag(text) {
  * The CUDA version a CUDA LibTorch at libDir was built with: the LibTorch zip's build-version
  * ("2.11.0+cu130" → "13.0"), else the major of the libcudart that libtorch_cuda needs
  * (libcudart.so.12, or a zip's bundled libcudart-<hash>.so.12 → "12"). Null for CPU builds.
+ * @param {string} prefix
+ * @param {string} libDir
+ * @returns {string | null}
  */
 function cudaVersion(prefix, libDir) {
   if (!hasCuda(libDir)) return null;
@@ -68,20 +98,32 @@ function cudaVersion(prefix, libDir) {
   if (tagged) return tagged;
   try {
     const lib = readdirSync(libDir).find((f) => /^libtorch_cuda\.so/.test(f));
+    if (lib === undefined) return null;
     const cudart = readElf(join(libDir, lib)).needed.map((n) => /^libcudart(?:-[0-9a-f]+)?\.so\.(\d+)/.exec(n)).find(Boolean);
-    return cudart ? cudart[1] : null;
+    return cudart?.[1] ?? null;
   } catch {
     return null;
   }
 }
 
-/** Which _GLIBCXX_USE_CXX11_ABI the TorchConfig.cmake asks for (0/1), default 1. */
+/**
+ * Which _GLIBCXX_USE_CXX11_ABI the TorchConfig.cmake asks for (0/1), default 1.
+ * @param {string} cmakeDir
+ * @returns {0 | 1}
+ */
 function cxx11Abi(cmakeDir) {
   const text = readFileSync(join(cmakeDir, 'TorchConfig.cmake'), 'utf8');
   const m = /_GLIBCXX_USE_CXX11_ABI=(\d)/.exec(text);
-  return m ? Number(m[1]) : 1;
+  return m?.[1] === '0' ? 0 : 1;
 }
 
+/**
+ * The LibTorch whose TorchConfig.cmake is under `prefix`, or null; `extra` holds what python told.
+ * @param {LibTorch['source']} source
+ * @param {string} prefix
+ * @param {{ version?: string; cxx11Abi?: 0 | 1; cudaVersion?: string | null }} [extra]
+ * @returns {LibTorch | null}
+ */
 function fromPrefix(source, prefix, extra = {}) {
   const cmakeDir = torchCmakeDir(prefix);
   if (!cmakeDir) return null;
@@ -104,6 +146,7 @@ function fromPrefix(source, prefix, extra = {}) {
   };
 }
 
+/** @returns {LibTorch} */
 function fromPython() {
   const python = process.env.PYTHON || 'python3';
   const code = [
@@ -116,7 +159,8 @@ function fromPython() {
   try {
     out = JSON.parse(execFileSync(python, ['-c', code], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   } catch (e) {
-    throw new Error(`LIBTORCH_USE_PYTORCH=1 but \`${python} -c "import torch"\` failed: ${String(e.stderr || e.message).trim()}`);
+    const err = /** @type {{ stderr?: string; message?: string }} */ (e);
+    throw new Error(`LIBTORCH_USE_PYTORCH=1 but \`${python} -c "import torch"\` failed: ${String(err.stderr || err.message).trim()}`);
   }
   const found = fromPrefix('python', out.root, { version: out.version.split('+')[0], cxx11Abi: out.abi, cudaVersion: out.cuda ?? null });
   if (!found) throw new Error(`LIBTORCH_USE_PYTORCH=1: no TorchConfig.cmake under ${out.root}`);
@@ -138,6 +182,8 @@ function systemPrefixes() {
 /**
  * Finds LibTorch. Returns a description, or null when nothing is installed.
  * Throws when LIBTORCH / LIBTORCH_USE_PYTORCH point at something unusable (the user asked for it).
+ * @param {Record<string, string | undefined>} [env]
+ * @returns {LibTorch | null}
  */
 export function findLibTorch(env = process.env) {
   if (env.LIBTORCH) {
@@ -168,7 +214,7 @@ if (isMain) {
   try {
     found = findLibTorch();
   } catch (e) {
-    console.error(e.message);
+    console.error(e instanceof Error ? e.message : String(e));
     process.exit(2);
   }
   if (!found) {
@@ -191,4 +237,4 @@ if (isMain) {
   console.log(out());
 }
 
-export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export { packageRoot } from './package-root.mjs';

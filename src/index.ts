@@ -7,7 +7,7 @@
  */
 export { ERROR_CODES, IchnetError, type IchnetErrorCode } from './errors/ichnet-error.js';
 export { Session } from './session/session.js';
-export type { Batch, LoadReport, SessionInfo, StepResult } from './session/types.js';
+export type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './session/types.js';
 export {
   resolveSessionConfig,
   sessionSchema,
@@ -17,9 +17,7 @@ export {
 export { COURSE_LABELS, RSNA_LABELS } from './config/labels.js';
 export { DEFAULT_WINDOWS, IMAGENET_MEAN, IMAGENET_STD } from './config/prep-constants.js';
 export { runtimeInfo, type AddonLoad, type RuntimeReport } from './session/runtime.js';
-export { augParamNames, type RuntimeInfo } from './session/binding.js';
-export type { AddonVariant } from './addon/variant.js';
-export type { AddonManifest, LibTorch } from './addon/script-types.js';
+export { augParamNames, type AddonManifest, type AddonVariant, type LibTorch, type RuntimeInfo } from './session/binding.js';
 export { preprocess, type PreprocessOptions } from './prep/preprocess.js';
 export { clahe, type ClaheOptions } from './prep/clahe.js';
 export { Trainer, type FitResult, type StageResult, type TrainerCallbacks, type TrainerEvents, type TrainerOptions } from './train/trainer.js';

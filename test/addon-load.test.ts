@@ -14,7 +14,7 @@ import { glibcVersion } from '../src/addon/host.js';
 import { discovery } from '../src/addon/scripts.js';
 import { builtAddon, loadIn, packageCopy, patchedCopy, placeAddon, type LoadOutcome } from './helpers/package-copy.js';
 
-const torch = discovery().findLibTorch();
+const torch = discovery.findLibTorch();
 const glibc = glibcVersion();
 const minor = (torch?.version ?? '').split('.').slice(0, 2).join('.');
 

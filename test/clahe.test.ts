@@ -1,5 +1,5 @@
 /**
- * CLAHE parity with OpenCV (ARCHITECTURE.md §3 step 2): the same bytes go through `clahe()` and
+ * CLAHE parity with OpenCV (docs/ARCHITECTURE.md §3 step 2): the same bytes go through `clahe()` and
  * through `cv2.createCLAHE(clipLimit, (tilesX, tilesY)).apply` in Debian's python3-opencv, over
  * sizes that do and do not divide by the grid, several clip limits and two grids. The contract is
  * ≥ 99.5 % of pixels within ±1 grey level; the exact-match fraction is reported as a diagnostic

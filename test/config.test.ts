@@ -19,7 +19,7 @@ describe('experiment config', () => {
     assert.deepEqual(presetNames(), ['quickstart', 'seed']);
     const quick = await loadExperimentConfig({ preset: 'quickstart' });
     assert.equal(quick.data.format, 'synthetic');
-    assert.equal(quick.model.input_size, 96);
+    assert.equal(quick.prep.input_size, 96);
     assert.equal(quick.synthetic.prevalence?.sah, 0.3);
     // The seed's two-stage recipe at small scale: the CNN alone, then the whole model.
     assert.deepEqual([quick.model.label_rnn, quick.model.slice_rnn], ['lstm', 'gru']);
@@ -28,7 +28,7 @@ describe('experiment config', () => {
       ['cnn-lstm-gru', 6, undefined, undefined, 0.1],
     ]);
     const seed = await loadExperimentConfig({ preset: 'seed' });
-    assert.deepEqual([seed.model.backbone, seed.model.input_size, seed.model.label_rnn, seed.model.slice_rnn], ['vgg16', 224, 'lstm', 'gru']);
+    assert.deepEqual([seed.model.backbone, seed.prep.input_size, seed.model.label_rnn, seed.model.slice_rnn], ['vgg16', 224, 'lstm', 'gru']);
     assert.deepEqual(seed.stages.map((s) => [s.name, s.model?.label_rnn, s.optim?.lr]), [
       ['cnn', 'none', 1e-4],
       ['cnn-lstm-gru', undefined, 1e-5],
@@ -54,7 +54,7 @@ describe('experiment config', () => {
     const cnn = stageConfig(c, 0).config;
     assert.deepEqual(cnn.model, { ...c.model, label_rnn: 'none', slice_rnn: 'none' });
     assert.equal(cnn.model.width, 0.25);
-    assert.equal(cnn.model.input_size, 96);
+    assert.equal(cnn.prep.input_size, 96);
     const full = stageConfig(c, 1).config;
     assert.deepEqual(full.model, c.model);
     assert.deepEqual(full.optim, { ...c.optim, lr: 3e-4 });

@@ -103,12 +103,12 @@ describe('CUDA', { skip: cuda ? false : 'LibTorch sees no CUDA device' }, () => 
     for (let b = 0; b < 2; b++) names.forEach((n, j) => (aug[b * names.length + j] = value[n] ?? 0));
     batch.aug = aug;
     for (const clahe of [false, true]) {
-      const a = await preprocess(batch, { inputSize: 32, device: 'cpu', prep: { clahe: { enabled: clahe }, where: 'host' } });
+      const a = await preprocess(batch, { device: 'cpu', prep: { clahe: { enabled: clahe }, where: 'host', input_size: 32 } });
       // CLAHE on the host, its levels uploaded, the rest on the GPU.
-      const b = await preprocess(batch, { inputSize: 32, device: 'cuda', prep: { clahe: { enabled: clahe }, where: 'host' } });
+      const b = await preprocess(batch, { device: 'cuda', prep: { clahe: { enabled: clahe }, where: 'host', input_size: 32 } });
       assert.ok(relError(b, a) < 1e-5, `CLAHE ${clahe}: CUDA differs from the CPU by ${relError(b, a)}`);
       // Everything on the GPU from the raw int16 pixels (the default there), CLAHE included.
-      const c = await preprocess(batch, { inputSize: 32, device: 'cuda', prep: { clahe: { enabled: clahe }, where: 'auto' } });
+      const c = await preprocess(batch, { device: 'cuda', prep: { clahe: { enabled: clahe }, where: 'auto', input_size: 32 } });
       let worst = 0;
       for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((c[i] as number) - (a[i] as number)));
       assert.ok(worst < 1e-3, `CLAHE ${clahe}: the device pipeline on CUDA differs from the host path by ${worst}`);

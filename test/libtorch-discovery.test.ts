@@ -13,7 +13,7 @@ import { discovery, elf } from '../src/addon/scripts.js';
 import { patchedCopy } from './helpers/package-copy.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-const system = discovery().findLibTorch();
+const system = discovery.findLibTorch();
 
 describe('LibTorch discovery', { skip: system === null ? 'no LibTorch found' : false }, () => {
   const sys = system!;
@@ -33,7 +33,7 @@ describe('LibTorch discovery', { skip: system === null ? 'no LibTorch found' : f
     symlinkSync(join(sys.libDir, thin!), join(root, 'lib', 'libtorch.so'));
     if (cuda) {
       // LibTorch's thin libtorch.so needs libtorch_cpu.so.<x.y>; renamed, it needs the CUDA 13 runtime.
-      const needed = elf().readElf(join(sys.libDir, thin!)).needed.find((n) => n.startsWith('libtorch_cpu'))!;
+      const needed = elf.readElf(join(sys.libDir, thin!)).needed.find((n) => n.startsWith('libtorch_cpu'))!;
       copyFileSync(patchedCopy(join(sys.libDir, thin!), needed, 'libcudart.so.13'), join(root, 'lib', 'libtorch_cuda.so'));
     }
     if (buildVersion) writeFileSync(join(root, 'build-version'), `${buildVersion}\n`);
@@ -42,7 +42,7 @@ describe('LibTorch discovery', { skip: system === null ? 'no LibTorch found' : f
 
   it('reads a CPU distribution: version from the headers, C++ ABI from TorchConfig.cmake, no CUDA', { skip: thin ? false : 'no versioned libtorch.so here' }, () => {
     const root = distribution({ abi: 0 });
-    const found = discovery().findLibTorch({ LIBTORCH: root });
+    const found = discovery.findLibTorch({ LIBTORCH: root });
     assert.ok(found);
     assert.equal(found.source, 'LIBTORCH');
     assert.equal(found.libDir, join(root, 'lib'));
@@ -53,17 +53,17 @@ describe('LibTorch discovery', { skip: system === null ? 'no LibTorch found' : f
   });
 
   it('reads the CUDA major from the libcudart that libtorch_cuda needs', { skip: thin ? false : 'no versioned libtorch.so here' }, () => {
-    const found = discovery().findLibTorch({ LIBTORCH: distribution({ cuda: true }) });
+    const found = discovery.findLibTorch({ LIBTORCH: distribution({ cuda: true }) });
     assert.equal(found?.cuda, true);
     assert.equal(found?.cudaVersion, '13');
   });
 
   it('prefers the full CUDA version of a zip\'s build-version tag', { skip: thin ? false : 'no versioned libtorch.so here' }, () => {
-    assert.equal(discovery().findLibTorch({ LIBTORCH: distribution({ cuda: true, buildVersion: '2.11.0+cu130' }) })?.cudaVersion, '13.0');
-    assert.equal(discovery().findLibTorch({ LIBTORCH: distribution({ cuda: true, buildVersion: '2.7.1+cu118' }) })?.cudaVersion, '11.8');
+    assert.equal(discovery.findLibTorch({ LIBTORCH: distribution({ cuda: true, buildVersion: '2.11.0+cu130' }) })?.cudaVersion, '13.0');
+    assert.equal(discovery.findLibTorch({ LIBTORCH: distribution({ cuda: true, buildVersion: '2.7.1+cu118' }) })?.cudaVersion, '11.8');
   });
 
   it('refuses a LIBTORCH that is not a distribution', () => {
-    assert.throws(() => discovery().findLibTorch({ LIBTORCH: tempDir('ichnet-empty-') }), /no share\/cmake\/Torch\/TorchConfig\.cmake there/);
+    assert.throws(() => discovery.findLibTorch({ LIBTORCH: tempDir('ichnet-empty-') }), /no share\/cmake\/Torch\/TorchConfig\.cmake there/);
   });
 });

@@ -1,4 +1,4 @@
-/** Metrics (ARCHITECTURE.md §6) against scikit-learn 1.2 / NumPy on Debian's python3, and by hand. */
+/** Metrics (docs/ARCHITECTURE.md §6) against scikit-learn 1.2 / NumPy on Debian's python3, and by hand. */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -56,7 +56,7 @@ describe('both module systems', () => {
     assert.deepEqual(fromCjs, fromEsm);
     const names = Object.keys(await import('../src/index.js')).sort();
     assert.deepEqual(fromCjs.names, names);
-    assert.equal(fromCjs.torch, discovery().findLibTorch()?.version, 'the addon runs on the LibTorch discovery finds');
+    assert.equal(fromCjs.torch, discovery.findLibTorch()?.version, 'the addon runs on the LibTorch discovery finds');
     assert.ok(fromCjs.presets.includes('quickstart'));
   });
 

@@ -65,12 +65,12 @@ describe('the CPU prebuild, packed and installed', { skip: existsSync(builtAddon
     for (const entry of [...pkg.files, 'package.json'].filter((f) => f !== 'prebuilds')) {
       if (existsSync(join(packageRoot, entry))) cpSync(join(packageRoot, entry), join(stage, entry), { recursive: true });
     }
-    const staged = addonFiles().sourceBuildFile(stage);
+    const staged = addonFiles.sourceBuildFile(stage);
     mkdirSync(dirname(staged), { recursive: true });
     copyFileSync(builtAddon, staged);
-    const manifest = addonFiles().manifestPath(builtAddon);
-    if (existsSync(manifest)) copyFileSync(manifest, addonFiles().manifestPath(staged));
-    else writeFileSync(addonFiles().manifestPath(staged), JSON.stringify(manifestFor(staged))); // a build from before manifests
+    const manifest = addonFiles.manifestPath(builtAddon);
+    if (existsSync(manifest)) copyFileSync(manifest, addonFiles.manifestPath(staged));
+    else writeFileSync(addonFiles.manifestPath(staged), JSON.stringify(manifestFor(staged))); // a build from before manifests
     run(process.execPath, [join(stage, 'scripts', 'prebuild.mjs'), '--no-build'], { cwd: stage });
     rmSync(join(stage, 'build'), { recursive: true });
 
@@ -109,8 +109,8 @@ describe('the CPU prebuild, packed and installed', { skip: existsSync(builtAddon
       import { Session, runtimeInfo } from 'ichnet';
       const info = runtimeInfo();
       const session = await Session.create({
-        model: { backbone: 'vgg16_bn', width: 1 / 16, label_hidden: 8, slice_hidden: 8, input_size: 32 },
-        prep: { clahe: { enabled: false } }, device: 'cpu', threads: 1, seed: 7,
+        model: { backbone: 'vgg16_bn', width: 1 / 16, label_hidden: 8, slice_hidden: 8 },
+        prep: { input_size: 32, clahe: { enabled: false } }, device: 'cpu', threads: 1, seed: 7,
       });
       const [B, S, C, H, W] = [2, 3, 3, 32, 32];
       const images = Float32Array.from({ length: B * S * C * H * W }, (_, i) => Math.sin(i));

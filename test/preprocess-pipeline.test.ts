@@ -1,5 +1,5 @@
 /**
- * The CPU preprocessing pipeline end to end (ARCHITECTURE.md §3) against OpenCV + PyTorch doing
+ * The CPU preprocessing pipeline end to end (docs/ARCHITECTURE.md §3) against OpenCV + PyTorch doing
  * each step the obvious way: float32 windows, quantised to 256 levels, `cv2.createCLAHE`, then
  * `F.affine_grid` + `F.grid_sample` (training) or `F.interpolate` (evaluation), colour jitter and
  * normalisation. ichnet fuses these per slice and reads raw pixels through lookup tables, so this
@@ -145,8 +145,8 @@ async function compare(c: Case): Promise<void> {
   runPython(ORACLE, [join(dir, `${c.name}.json`)]);
   const ref = new Float32Array(readFileSync(out).buffer.slice(0));
   const prep = { windows, clahe: { enabled: c.clahe, clip_limit: 2, tiles: [8, 8] as [number, number] }, channels: c.channels ?? 'windows' };
-  const host = await preprocess(batch, { prep: { ...prep, where: 'host' }, inputSize: c.size });
-  const device = await preprocess(batch, { prep: { ...prep, where: 'device' }, inputSize: c.size, device: 'cpu' });
+  const host = await preprocess(batch, { prep: { ...prep, where: 'host', input_size: c.size } });
+  const device = await preprocess(batch, { prep: { ...prep, where: 'device', input_size: c.size }, device: 'cpu' });
   assert.equal(host.length, ref.length);
   assert.equal(device.length, ref.length);
   // Float rounding only (grid coordinates, summation order): a wrong level, tap or weight would

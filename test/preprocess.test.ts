@@ -1,4 +1,4 @@
-/** The native preprocessing (ARCHITECTURE.md §3) against NumPy/PyTorch and geometry by hand. */
+/** The native preprocessing (docs/ARCHITECTURE.md §3) against NumPy/PyTorch and geometry by hand. */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,7 +43,7 @@ describe('preprocessing', () => {
       [80, 200],
       [600, 2800],
     ];
-    const ours = await preprocess(batch, { prep: { windows, clahe: { enabled: false } }, inputSize: 32 });
+    const ours = await preprocess(batch, { prep: { windows, clahe: { enabled: false }, input_size: 32 } });
     writeFileSync(join(dir, 'hu.bin'), Buffer.from((batch.images as Int16Array).buffer));
     writeFileSync(
       join(dir, 'ref.py'),
@@ -67,7 +67,7 @@ mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1); std = torch.tensor(
 
   it('repeats a gray 8-bit slice to three equal channels scaled to [0, 1]', async () => {
     const batch = randomBatch(22, [1], { pixels: 'uint8', size: 32 });
-    const out = await preprocess(batch, { prep: plain, inputSize: 32 });
+    const out = await preprocess(batch, { prep: { ...plain, input_size: 32 } });
     const plane = 32 * 32;
     for (let i = 0; i < plane; i++) {
       const v = ((batch.images as Uint8Array)[i] as number) / 255;
@@ -80,7 +80,7 @@ mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1); std = torch.tensor(
     const image = new Uint8Array(n * n);
     for (let y = 24; y < 28; y++) for (let x = 40; x < 44; x++) image[y * n + x] = 255; // centre (41.5, 25.5)
     const base: Batch = { images: image, shape: [1, 1, 1, n, n], lengths: Int32Array.from([1]) };
-    const at = async (params: Partial<Record<string, number>>) => centroid(await preprocess({ ...base, aug: aug(params) }, { prep: plain, inputSize: n }), n);
+    const at = async (params: Partial<Record<string, number>>) => centroid(await preprocess({ ...base, aug: aug(params) }, { prep: { ...plain, input_size: n } }), n);
     const c = 31.5; // the image centre; the block sits at (+10, -6) from it
     const close = (got: [number, number], want: [number, number]) =>
       assert.ok(Math.abs(got[0] - want[0]) < 0.05 && Math.abs(got[1] - want[1]) < 0.05, `got (${got}), want (${want})`);
@@ -104,7 +104,7 @@ mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1); std = torch.tensor(
       [{ gamma: 2 }, (v) => v * v],
     ];
     for (const [params, f] of cases) {
-      const out = (await preprocess({ ...base, aug: aug(params) }, { prep: plain, inputSize: n })).subarray(0, n * n);
+      const out = (await preprocess({ ...base, aug: aug(params) }, { prep: { ...plain, input_size: n } })).subarray(0, n * n);
       assert.ok(relativeError(out, expect(f)) < 1e-5, JSON.stringify(params));
     }
   });
@@ -116,7 +116,7 @@ mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1); std = torch.tensor(
     for (let s = 0; s < S; s++) images.fill(10 * (s + 1), s * n * n, (s + 1) * n * n); // slices at 10, 20, 30 HU
     const out = await preprocess(
       { images, shape: [1, S, 1, n, n], lengths: Int32Array.from([S]) },
-      { prep: { ...plain, windows: [[0, 100]], channels: 'neighbors' }, inputSize: n },
+      { prep: { ...plain, windows: [[0, 100]], channels: 'neighbors', input_size: n } },
     );
     const level = (slice: number, channel: number) => out[(slice * 3 + channel) * n * n] as number;
     const want = [

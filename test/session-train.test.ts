@@ -24,7 +24,7 @@ describe('training', () => {
   });
 
   it('keeps the event loop free while a step runs', async () => {
-    const session = await Session.create(tinyConfig({ model: { input_size: 96 } }));
+    const session = await Session.create(tinyConfig({ prep: { input_size: 96 } }));
     const batch = randomBatch(4, [8, 8], { pixels: 'int16', size: 96 });
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);

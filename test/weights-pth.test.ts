@@ -35,7 +35,8 @@ for (const arch of ['vgg16', 'vgg16_bn'] as const) {
       const base = join(dir, arch);
       const reference = JSON.parse(runPython(SAVE_TORCHVISION, [arch, base])) as Record<string, [number, number, number[]]>;
       const session = await Session.create({
-        model: { backbone: arch, label_hidden: 8, slice_hidden: 8, input_size: 32 },
+        model: { backbone: arch, label_hidden: 8, slice_hidden: 8 },
+        prep: { input_size: 32 },
         device: 'cpu',
         threads: 2,
       });

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // npm's `prepare` (run in a checkout: `npm ci`, and on every install of a project that depends on
 // the checkout by path or git): compiles the TypeScript unless dist/ is current — a stamp written
-// after the last successful compile is newer than every source (src/, test/, tsconfig.json,
-// package.json). `npm test` and `npx tsc` always compile.
+// after the last successful compile is newer than every source (src/, test/, scripts/,
+// tsconfig.json, package.json). `npm test` and `npx tsc` always compile.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,10 +14,11 @@ const STAMP = join('dist', '.compiled');
 /** The newest modification time (ms) among the compiler's inputs under `root`. */
 function newestInput(root) {
   let newest = Math.max(statSync(join(root, 'tsconfig.json')).mtimeMs, statSync(join(root, 'package.json')).mtimeMs);
-  for (const dir of ['src', 'test']) {
+  // scripts/*.mjs too: tsc checks them and compiles them to dist/scripts/, where the loader imports them.
+  for (const dir of ['src', 'test', 'scripts']) {
     if (!existsSync(join(root, dir))) continue;
     for (const entry of readdirSync(join(root, dir), { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+      if (entry.isFile() && (entry.name.endsWith('.ts') || entry.name.endsWith('.mjs'))) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
     }
   }
   return newest;

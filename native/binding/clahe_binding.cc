@@ -11,14 +11,13 @@
 
 #include "binding/promise_worker.h"
 #include "prep/clahe.h"
+#include "prep/clahe_plan.h"
 #include "prep/clahe_tensor.h"
 #include "session/session.h"
 
 namespace ichnet::binding {
 
 namespace {
-
-constexpr double kMaxTiles = 1024;  // the limit prep::clahe enforces, checked here as a RangeError
 
 double finiteArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (!info[i].IsNumber() || !std::isfinite(info[i].As<Napi::Number>().DoubleValue())) {
@@ -53,8 +52,8 @@ Napi::Value clahe(const Napi::CallbackInfo& info) {
   const int64_t width = integerArg(info, 1, "width", 1, kMaxSide);
   const int64_t height = integerArg(info, 2, "height", 1, kMaxSide);
   const double clip_limit = finiteArg(info, 3, "clipLimit");
-  const int64_t tiles_x = integerArg(info, 4, "tilesX", 1, kMaxTiles);
-  const int64_t tiles_y = integerArg(info, 5, "tilesY", 1, kMaxTiles);
+  const int64_t tiles_x = integerArg(info, 4, "tilesX", 1, static_cast<double>(prep::ClahePlan::kMaxTiles));
+  const int64_t tiles_y = integerArg(info, 5, "tilesY", 1, static_cast<double>(prep::ClahePlan::kMaxTiles));
   if (static_cast<int64_t>(image.ElementLength()) != width * height) {
     throw Napi::RangeError::New(env, "clahe: image: holds " + std::to_string(image.ElementLength()) + " bytes but " +
                                          std::to_string(width) + "x" + std::to_string(height) + " needs " +

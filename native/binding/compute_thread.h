@@ -2,10 +2,9 @@
 // One long-lived thread that runs a session's native work, one job at a time.
 //
 // Why not libuv's pool: LibTorch's intra-op parallelism (OpenMP) keeps one thread team per calling
-// thread, and glibc gives each busy thread its own malloc arena. Spreading one session's steps over
-// libuv's 4 pool threads therefore ran up to 4 teams and 4+ arenas for a session configured for N
-// threads (measured: 9 busy threads for a 2-thread session, and ~40 % more resident memory than with
-// MALLOC_ARENA_MAX=2). The pool thread now only waits for the job it queued here.
+// thread, and glibc gives each busy thread its own malloc arena. Spread over libuv's 4 pool threads,
+// one session's steps would run up to 4 teams and 4+ arenas for a session configured for N threads.
+// A pool thread only waits here for the job it queued.
 #include <condition_variable>
 #include <deque>
 #include <functional>

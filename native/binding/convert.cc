@@ -79,7 +79,7 @@ std::array<double, 3> triple(const Napi::Object& obj, const std::string& key, co
 
 }  // namespace
 
-prep::PrepConfig parsePrepConfig(const Napi::Object& p, int64_t input_size) {
+prep::PrepConfig parsePrepConfig(const Napi::Object& p) {
   const Napi::Env env = p.Env();
   prep::PrepConfig c;
   const auto windows = field(p, "windows", "prep.windows");
@@ -88,20 +88,20 @@ prep::PrepConfig parsePrepConfig(const Napi::Object& p, int64_t input_size) {
   for (uint32_t i = 0; i < warr.Length(); ++i) {
     const std::string path = "prep.windows[" + std::to_string(i) + "]";
     const auto pair = numbersAt(warr, std::to_string(i), path);
-    if (pair.size() != 2 || pair[1] <= 0) rangeError(env, path + ": expected [center, width] with width > 0");
+    if (pair.size() != 2) rangeError(env, path + ": expected [center, width]");
     c.windows.push_back({pair[0], pair[1]});
   }
+  // The pipeline writes 3 channels: from 3 windows, or from 1 (neighbouring slices) — never indexes past.
   if (c.windows.size() != 1 && c.windows.size() != 3) rangeError(env, "prep.windows: expected 1 or 3 windows (the model takes 3 channels)");
   c.mean = triple(p, "mean", "prep.mean");
   c.std = triple(p, "std", "prep.std");
-  for (double s : c.std) if (s <= 0) rangeError(env, "prep.std: expected positive numbers");
-  c.input_size = input_size;
+  c.input_size = integerAt(p, "input_size", "prep.input_size", 1);
   const auto clahe = objectAt(p, "clahe", "prep.clahe");
   c.clahe.enabled = boolAt(clahe, "enabled", "prep.clahe.enabled");
   c.clahe.clip_limit = numberAt(clahe, "clip_limit", "prep.clahe.clip_limit");
   const auto tiles = numbersAt(clahe, "tiles", "prep.clahe.tiles");
   if (tiles.size() != 2 || tiles[0] < 1 || tiles[1] < 1 || std::floor(tiles[0]) != tiles[0] || std::floor(tiles[1]) != tiles[1]) {
-    rangeError(env, "prep.clahe.tiles: expected [columns, rows] of positive integers");
+    rangeError(env, "prep.clahe.tiles: expected [columns, rows] of positive integers");  // prep::clahe bounds them
   }
   c.clahe.tiles_x = static_cast<int64_t>(tiles[0]);
   c.clahe.tiles_y = static_cast<int64_t>(tiles[1]);
@@ -148,7 +148,6 @@ session::SessionConfig parseSessionConfig(const Napi::Object& config) {
   c.model.batch_norm = choose<bool>(env, stringAt(m, "backbone", "model.backbone"), "model.backbone",
                                     {{"vgg16", false}, {"vgg16_bn", true}});
   c.model.width = numberAt(m, "width", "model.width");
-  if (c.model.width <= 0 || c.model.width > 4) rangeError(env, "model.width: expected a number in (0, 4]");
   const auto labels = field(m, "labels", "model.labels");
   if (!labels.IsArray() || labels.As<Napi::Array>().Length() == 0) typeError(env, "model.labels: expected a non-empty array of label names");
   c.model.num_labels = labels.As<Napi::Array>().Length();
@@ -157,9 +156,8 @@ session::SessionConfig parseSessionConfig(const Napi::Object& config) {
   c.model.slice_rnn = choose<RnnKind>(env, stringAt(m, "slice_rnn", "model.slice_rnn"), "model.slice_rnn", rnns);
   c.model.label_hidden = integerAt(m, "label_hidden", "model.label_hidden", 1);
   c.model.slice_hidden = integerAt(m, "slice_hidden", "model.slice_hidden", 1);
-  c.model.input_size = integerAt(m, "input_size", "model.input_size", 32);
 
-  c.prep = parsePrepConfig(objectAt(config, "prep", "prep"), c.model.input_size);
+  c.prep = parsePrepConfig(objectAt(config, "prep", "prep"));
 
   const auto l = objectAt(config, "loss", "loss");
   c.loss.gamma_neg = numberAt(l, "gamma_neg", "loss.gamma_neg");
@@ -345,6 +343,44 @@ Napi::Object stepResultToJs(Napi::Env env, const session::StepResult& r) {
   if (!std::isnan(r.global_loss)) o.Set("globalLoss", r.global_loss);
   o.Set("logits", toFloat32Array(env, r.slice_logits));
   o.Set("patientProbs", toFloat32Array(env, r.patient_probs));
+  return o;
+}
+
+torch::Tensor parseGradCamTargets(const Napi::Value& value, const session::Batch& batch, int64_t num_labels) {
+  const Napi::Env env = value.Env();
+  if (value.IsUndefined() || value.IsNull()) return torch::Tensor();
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    typeError(env, "gradCam targets: expected an Int32Array of (patient, slice, label) triples");
+  }
+  const auto arr = value.As<Napi::Int32Array>();
+  if (arr.ElementLength() % 3 != 0) rangeError(env, "gradCam targets: length " + std::to_string(arr.ElementLength()) + " is not a multiple of 3");
+  const auto lengths = batch.lengths.accessor<int64_t, 1>();
+  auto out = torch::empty({static_cast<int64_t>(arr.ElementLength() / 3), 3}, torch::kInt64);
+  auto* o = out.data_ptr<int64_t>();
+  for (size_t i = 0; i < arr.ElementLength(); i += 3) {
+    const int64_t b = arr[i], s = arr[i + 1], l = arr[i + 2];
+    if (b < 0 || b >= batch.patients || s < 0 || s >= lengths[b] || l < 0 || l >= num_labels) {
+      rangeError(env, "gradCam targets[" + std::to_string(i / 3) + "]: (" + std::to_string(b) + ", " + std::to_string(s) + ", " +
+                          std::to_string(l) + ") is not a valid (patient, slice, label) of this batch");
+    }
+    o[i] = b;
+    o[i + 1] = s;
+    o[i + 2] = l;
+  }
+  return out;
+}
+
+Napi::Object gradCamResultToJs(Napi::Env env, const model::GradCamResult& r) {
+  auto o = Napi::Object::New(env);
+  o.Set("logits", toFloat32Array(env, r.slice_logits));
+  o.Set("maps", toFloat32Array(env, r.maps));
+  auto shape = Napi::Array::New(env, 3);
+  for (uint32_t i = 0; i < 3; ++i) shape.Set(i, static_cast<double>(r.maps.size(i)));
+  o.Set("mapShape", shape);
+  const auto t = r.targets.to(torch::kInt32).contiguous();
+  auto targets = Napi::Int32Array::New(env, t.numel());
+  std::memcpy(targets.Data(), t.data_ptr<int32_t>(), t.numel() * sizeof(int32_t));
+  o.Set("targets", targets);
   return o;
 }
 

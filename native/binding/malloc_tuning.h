@@ -3,16 +3,15 @@
 //
 // Every training step allocates and frees the same activations (tens of MB). With glibc's defaults
 // the freed memory goes back to the kernel (trimmed, or unmapped when a block was mmapped) and is
-// faulted in again on the next step: ~25,000 minor page faults and ~75 ms of system time per
-// quickstart step (466 ms). Keeping it (blocks up to 32 MiB from the heap, heaps trimmed only above
-// 1 GiB, grown 64 MiB at a time) measured 267 faults and 416 ms a step (PyTorch in Python: 51,000
-// faults, 495 ms). These are global parameters that act on later allocations, so setting them
-// after start-up works. Kept memory is kept per malloc arena, and glibc gives each new thread its
-// own: a session that is not closed keeps its arena's high-water mark while the next session's
-// thread fills another (the Trainer's final evaluation did: 1,077 → 905 MiB peak once it closed
-// the training session first). M_ARENA_MAX would bound this (MALLOC_ARENA_MAX=2 at start-up:
-// ~800 MiB), but glibc fixes the arena limit once a process has 9 arenas, and Node has made them
-// before any addon loads. ICHNET_MALLOC_TUNING=0 leaves the process's defaults alone.
+// faulted in again on the next step. These settings keep it: blocks up to 32 MiB come from the
+// heap, heaps are trimmed only above 1 GiB and grow 64 MiB at a time (docs/BENCHMARKS.md,
+// "Measurements behind the code", has the page faults and step times). They are global parameters
+// that act on later allocations, so setting them after start-up works.
+//
+// Kept memory is kept per malloc arena, and glibc gives each new thread its own: close a session
+// before the next one starts, or its arena keeps its high-water mark. M_ARENA_MAX cannot bound
+// this here: glibc fixes the arena limit once a process has 9 arenas, and Node has made them before
+// any addon loads. ICHNET_MALLOC_TUNING=0 leaves the process's defaults alone.
 #include <cstdlib>
 #include <cstring>
 

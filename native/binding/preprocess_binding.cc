@@ -13,20 +13,18 @@ namespace ichnet::binding {
 
 namespace {
 
-/// preprocess(batch, prep, inputSize, device, threads) -> Promise<Float32Array> of
-/// [sum(lengths), 3, inputSize, inputSize]; batch.aug, when present, applies the training
-/// augmentation.
+/// preprocess(batch, prep, device, threads) -> Promise<Float32Array> of
+/// [sum(lengths), 3, prep.input_size, prep.input_size]; batch.aug, when present, applies the
+/// training augmentation.
 Napi::Value preprocess(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  if (info.Length() < 5 || !info[1].IsObject() || !info[2].IsNumber() || !info[3].IsString() || !info[4].IsNumber()) {
-    throw Napi::TypeError::New(env, "preprocess(batch, prep, inputSize, device, threads): bad arguments");
+  if (info.Length() < 4 || !info[1].IsObject() || !info[2].IsString() || !info[3].IsNumber()) {
+    throw Napi::TypeError::New(env, "preprocess(batch, prep, device, threads): bad arguments");
   }
-  const int64_t size = info[2].As<Napi::Number>().Int64Value();
-  if (size < 1) throw Napi::RangeError::New(env, "preprocess: inputSize must be positive");
-  const auto config = parsePrepConfig(info[1].As<Napi::Object>(), size);
+  const auto config = parsePrepConfig(info[1].As<Napi::Object>());
   const auto batch = parseBatch(info[0], 0, false);
-  const auto device = session::resolveDevice(info[3].As<Napi::String>().Utf8Value());
-  const int threads = info[4].As<Napi::Number>().Int32Value();
+  const auto device = session::resolveDevice(info[2].As<Napi::String>().Utf8Value());
+  const int threads = info[3].As<Napi::Number>().Int32Value();
   return PromiseWorker<torch::Tensor>::start(
       env,
       [batch, config, device, threads] {

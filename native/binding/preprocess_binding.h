@@ -4,7 +4,7 @@
 
 namespace ichnet::binding {
 
-/// Adds preprocess(batch, prep, inputSize, device) and augParamNames to the exports.
+/// Adds preprocess(batch, prep, device, threads) and augParamNames to the exports.
 void registerPreprocess(Napi::Env env, Napi::Object exports);
 
 }  // namespace ichnet::binding

@@ -29,6 +29,7 @@ Napi::Function SessionWrap::define(Napi::Env env) {
                          InstanceMethod<&SessionWrap::trainStep>("trainStep"),
                          InstanceMethod<&SessionWrap::evalStep>("evalStep"),
                          InstanceMethod<&SessionWrap::predict>("predict"),
+                         InstanceMethod<&SessionWrap::gradCam>("gradCam"),
                          InstanceMethod<&SessionWrap::setLearningRate>("setLearningRate"),
                          InstanceMethod<&SessionWrap::loadWeights>("loadWeights"),
                          InstanceMethod<&SessionWrap::saveWeights>("saveWeights"),
@@ -95,6 +96,16 @@ Napi::Value SessionWrap::step(const Napi::CallbackInfo& info, StepKind kind) {
 Napi::Value SessionWrap::trainStep(const Napi::CallbackInfo& info) { return step(info, StepKind::Train); }
 Napi::Value SessionWrap::evalStep(const Napi::CallbackInfo& info) { return step(info, StepKind::Eval); }
 Napi::Value SessionWrap::predict(const Napi::CallbackInfo& info) { return step(info, StepKind::Predict); }
+
+Napi::Value SessionWrap::gradCam(const Napi::CallbackInfo& info) {
+  auto s = session();
+  const auto batch = parseBatch(info.Length() > 0 ? info[0] : info.Env().Undefined(), num_labels_, false);
+  const auto targets = parseGradCamTargets(info.Length() > 1 ? info[1] : info.Env().Undefined(), batch, num_labels_);
+  std::vector<Napi::Value> keep = {info[0]};
+  return run<model::GradCamResult>(
+      info.Env(), [s, batch, targets] { return s->gradCam(batch, targets); },
+      [](Napi::Env env, model::GradCamResult& r) -> Napi::Value { return gradCamResultToJs(env, r); }, keep);
+}
 
 Napi::Value SessionWrap::setLearningRate(const Napi::CallbackInfo& info) {
   auto s = session();

@@ -23,6 +23,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value trainStep(const Napi::CallbackInfo& info);
   Napi::Value evalStep(const Napi::CallbackInfo& info);
   Napi::Value predict(const Napi::CallbackInfo& info);
+  /// gradCam(batch, targets?) -> Promise<{ logits, maps, mapShape, targets }>.
+  Napi::Value gradCam(const Napi::CallbackInfo& info);
   Napi::Value setLearningRate(const Napi::CallbackInfo& info);
   Napi::Value loadWeights(const Napi::CallbackInfo& info);
   Napi::Value saveWeights(const Napi::CallbackInfo& info);

@@ -1,5 +1,5 @@
 #pragma once
-// Asymmetric Loss (Ridnik et al., ICCV 2021), ARCHITECTURE.md §5. BCE is the case
+// Asymmetric Loss (Ridnik et al., ICCV 2021), docs/ARCHITECTURE.md §5. BCE is the case
 // gamma_neg = gamma_pos = clip = 0.
 #include <torch/torch.h>
 

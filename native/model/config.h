@@ -1,8 +1,7 @@
 #pragma once
-// Model hyper-parameters (ARCHITECTURE.md §4). Their defaults live in the TypeScript config schema
+// Model hyper-parameters (docs/ARCHITECTURE.md §4). Their defaults live in the TypeScript config schema
 // (src/config/session-schema.ts) and the binding requires every field: one source of truth.
 #include <cstdint>
-#include <string>
 
 namespace ichnet::model {
 
@@ -16,9 +15,6 @@ struct ModelConfig {
   int64_t label_hidden{};
   RnnKind slice_rnn{};
   int64_t slice_hidden{};
-  int64_t input_size{};
 };
-
-RnnKind parseRnnKind(const std::string& name, const char* field);
 
 }  // namespace ichnet::model

@@ -1,5 +1,5 @@
 #pragma once
-// Training-time augmentation on the device (ARCHITECTURE.md §3 steps 3-4): flip, rotation, scale
+// Training-time augmentation on the device (docs/ARCHITECTURE.md §3 steps 3-4): flip, rotation, scale
 // and translation in one affine resampling straight to the model's input size, then brightness /
 // contrast / gamma jitter. Parameters are sampled per patient in TypeScript (src/data/augment.ts),
 // so every slice of a series moves together.

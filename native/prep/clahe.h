@@ -1,6 +1,6 @@
 #pragma once
 // CLAHE (contrast-limited adaptive histogram equalisation) with OpenCV's exact 8-bit semantics
-// (ARCHITECTURE.md §3 step 2). Hand-written because neither existing option fits: sharp's clahe()
+// (docs/ARCHITECTURE.md §3 step 2). Hand-written because neither existing option fits: sharp's clahe()
 // is libvips hist_local, a sliding-window algorithm with different output and 20-100x slower, and
 // OpenCV is not a dependency of this project.
 #include <torch/torch.h>

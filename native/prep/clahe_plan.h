@@ -9,7 +9,9 @@ namespace ichnet::prep {
 
 struct ClahePlan {
   static constexpr int kBins = 256;
-  static constexpr int64_t kMaxTiles = 1024;  // per axis: far beyond any useful grid, keeps the LUTs small
+  /// Tiles per axis at most: a memory bound on the lookup tables (tiles_x · tiles_y · 256 bytes),
+  /// far beyond any useful grid; the config schema keeps the policy. The clahe binding checks it too.
+  static constexpr int64_t kMaxTiles = 1024;
 
   /// Validates and builds the plan; throws std::invalid_argument on a bad size, grid or clip limit.
   static ClahePlan make(int64_t height, int64_t width, double clip_limit, int64_t tiles_x, int64_t tiles_y);

@@ -1,5 +1,5 @@
 #pragma once
-// CLAHE as batched tensor operations on any device (ARCHITECTURE.md §3 step 2), for the
+// CLAHE as batched tensor operations on any device (docs/ARCHITECTURE.md §3 step 2), for the
 // preprocessing pipeline when it runs where the batch is consumed (prep.where: device). Same
 // semantics and the same float arithmetic as the host kernel (clahe.h), hence OpenCV's output:
 // tile histograms over the BORDER_REFLECT_101-padded image, clipping with OpenCV's redistribution

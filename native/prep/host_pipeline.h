@@ -1,5 +1,5 @@
 #pragma once
-// The preprocessing pipeline (ARCHITECTURE.md §3) on the CPU, one slice at a time: each task takes
+// The preprocessing pipeline (docs/ARCHITECTURE.md §3) on the CPU, one slice at a time: each task takes
 // a slice through windowing, CLAHE, resampling, jitter and normalisation while it is in cache,
 // reading the raw int16/uint8 pixels through lookup tables (window_lut.h) and writing float only
 // at the model's input size. Whole-batch tensor ops at 512 x 512 x 3 in float cost several times

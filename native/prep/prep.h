@@ -1,5 +1,5 @@
 #pragma once
-// Preprocessing (ARCHITECTURE.md §3), in order: window / scale -> CLAHE -> one resampling to the
+// Preprocessing (docs/ARCHITECTURE.md §3), in order: window / scale -> CLAHE -> one resampling to the
 // input size (affine augmentation in training, plain bilinear resize otherwise) -> colour jitter
 // (training) -> normalisation.
 #include <torch/torch.h>

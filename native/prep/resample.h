@@ -1,6 +1,6 @@
 #pragma once
 // Bilinear resampling of one slice's channel planes straight to the model's input size
-// (ARCHITECTURE.md §3 step 3) on the CPU, reading the raw pixels through a value table, so the
+// (docs/ARCHITECTURE.md §3 step 3) on the CPU, reading the raw pixels through a value table, so the
 // full-resolution image is never converted to float: the table maps an int16 HU value to its
 // window value, an 8-bit value (raw, or CLAHE's output) to value / 255.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// Host-to-device copies of a batch's raw pixels (ARCHITECTURE.md §3): on a GPU through pinned
+// Host-to-device copies of a batch's raw pixels (docs/ARCHITECTURE.md §3): on a GPU through pinned
 // memory on a side stream, so the copy can run while kernels queued earlier on the compute stream
 // (the previous step's) still run; the compute stream waits for the copy before it reads the data.
 #include <torch/torch.h>

@@ -1,5 +1,5 @@
 #pragma once
-// CT windowing (ARCHITECTURE.md §3 step 1) as lookup tables over the whole int16 range. A slice
+// CT windowing (docs/ARCHITECTURE.md §3 step 1) as lookup tables over the whole int16 range. A slice
 // then costs one table load per pixel and channel instead of float arithmetic over the full
 // 512 x 512 image, and the CLAHE path reads its 256 grey levels straight from the table.
 #include <torch/torch.h>

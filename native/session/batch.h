@@ -1,5 +1,5 @@
 #pragma once
-// One batch as the binding hands it over (ARCHITECTURE.md §2), already validated.
+// One batch as the binding hands it over (docs/ARCHITECTURE.md §2), already validated.
 #include <torch/torch.h>
 
 #include <cmath>

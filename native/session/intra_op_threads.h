@@ -8,8 +8,7 @@ namespace ichnet::session {
 /// default). New threads start with LibTorch's default count (1 in Debian's build), so every worker
 /// thread calls this. Once per thread, and set_num_threads only on a change: in LibTorch 1.13 both
 /// calls (init_num_threads once any thread count has been set) destroy and recreate the global
-/// pthreadpool, whose fresh workers spin before they sleep — ~14 % of the data pipeline's CPU time
-/// and ~3 % of a quickstart step when it was done on every call.
+/// pthreadpool, whose fresh workers spin before they sleep.
 inline void useIntraOpThreads(int threads) {
   thread_local bool initialised = false;
   if (!initialised) {

@@ -219,6 +219,24 @@ StepResult Session::evaluate(const Batch& batch, bool with_loss) {
   return toResult(f.out.slice_logits, f.valid, loss);
 }
 
+model::GradCamResult Session::gradCam(const Batch& batch, const torch::Tensor& targets) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  model_->eval();
+  torch::Tensor x;
+  {
+    torch::NoGradGuard no_grad;
+    x = prep::preprocessBatch(batch.images, batch.lengths, config_.prep, torch::Tensor(), device_);
+    if (config_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  }
+  struct RnnTraining {  // restores evaluation mode however the call ends
+    model::IchNetImpl& m;
+    explicit RnnTraining(model::IchNetImpl& model) : m(model) { m.setRnnTraining(true); }
+    ~RnnTraining() { m.setRnnTraining(false); }
+  } rnn_training(*model_);
+  return model::gradCam(*model_, x, batch.lengths, batch.slices, targets);
+}
+
 StepResult Session::evalStep(const Batch& batch) { return evaluate(batch, true); }
 StepResult Session::predict(const Batch& batch) { return evaluate(batch, false); }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "io/weights.h"
+#include "model/grad_cam.h"
 #include "model/ichnet_model.h"
 #include "session/batch.h"
 #include "session/config.h"
@@ -46,6 +47,9 @@ class Session {
   StepResult trainStep(const Batch& batch);
   StepResult evalStep(const Batch& batch);
   StepResult predict(const Batch& batch);
+  /// Grad-CAM maps of `targets` (int64 [T, 3]: patient, slice, label; undefined = every valid slice
+  /// and label) on the evaluation-mode model, in fp32 whatever the session's precision.
+  model::GradCamResult gradCam(const Batch& batch, const torch::Tensor& targets);
   void setLearningRate(double lr);
 
   io::LoadReport loadWeights(const std::string& path);

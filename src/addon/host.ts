@@ -1,11 +1,7 @@
 /** The facts about this machine that decide which addon binary can run: glibc, N-API, NVIDIA driver. */
 import { existsSync, readFileSync } from 'node:fs';
 
-/** The glibc version the process runs on ("2.36"), or null on other C libraries (musl). */
-export function glibcVersion(): string | null {
-  const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
-  return header?.glibcVersionRuntime ?? null;
-}
+export { glibcVersion } from '../../scripts/glibc.mjs';
 
 /**
  * The NVIDIA kernel driver's version ("580.95.05"), `WSL` when WSL 2's GPU bridge and its libcuda
@@ -23,8 +19,8 @@ export function nvidiaDriverVersion(): string | null {
 
 /**
  * Whether the CPU computes bf16 natively (AVX-512 BF16 or AMX), where bf16 autocast makes training
- * faster (measured on an AVX-512 BF16 CPU: quickstart step 0.53 → 0.32 s). Without it oneDNN
- * emulates bf16 and it is slower than fp32. Read from /proc/cpuinfo (Linux); false elsewhere.
+ * faster (docs/BENCHMARKS.md). Without it oneDNN emulates bf16 and it is slower than fp32. Read
+ * from /proc/cpuinfo (Linux); false elsewhere.
  */
 export function cpuHasNativeBf16(): boolean {
   try {

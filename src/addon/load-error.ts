@@ -4,7 +4,7 @@
  * dlopen error. The dynamic loader's own words follow at the end.
  */
 import type { AddonCandidate, NoneChosen, Problem } from './variant.js';
-import { getLibTorch, REBUILD, where } from './variant.js';
+import { describeCandidate, getLibTorch, REBUILD, where } from './variant.js';
 import type { LibTorch } from './scripts.js';
 import { IchnetError } from '../errors/ichnet-error.js';
 
@@ -21,14 +21,8 @@ export interface LoadContext {
 
 const CUDA_LIBS = /^lib(cudart|cublas|cublasLt|cufft|curand|cusparse|cusparseLt|cusolver|nvrtc|nvJitLink|nvToolsExt|cupti|nccl|cufile|nvshmem_host)\b/;
 
-function describe(c: AddonCandidate): string {
-  if (c.variant === 'source') return 'the build from source';
-  const m = c.manifest;
-  return `the ${c.variant.toUpperCase()} prebuild${m ? ` for LibTorch ${m.torchVersion}${m.cudaVersion ? ` with CUDA ${m.cudaVersion}` : ''}` : ''}`;
-}
-
 /** Reads the dynamic loader's message: what is wrong and how to fix it. */
-export function diagnose(message: string, ctx: LoadContext): Problem {
+function diagnose(message: string, ctx: LoadContext): Problem {
   const m = ctx.candidate.manifest;
   const wanted = m ? getLibTorch(m.torchVersion, m.cudaVersion) : REBUILD;
   const cpuInstead = ctx.candidate.variant === 'cuda' ? '; or run on the CPU: ICHNET_ADDON=cpu' : '';
@@ -94,7 +88,7 @@ export function loadError(cause: unknown, ctx: LoadContext): Error {
   const said = cause instanceof Error ? cause.message : String(cause);
   const d = diagnose(said, ctx);
   const text = [
-    `ichnet: cannot load ${describe(ctx.candidate)} (${ctx.candidate.path}): ${d.message}.`,
+    `ichnet: cannot load ${describeCandidate(ctx.candidate)} (${ctx.candidate.path}): ${d.message}.`,
     `Fix: ${d.fix}.`,
     ...(ctx.forced.length > 0 ? ['ICHNET_ADDON forced this binary although it does not fit:', ...lines(ctx.forced)] : []),
     `Dynamic loader: ${said}`,
@@ -106,7 +100,7 @@ export function loadError(cause: unknown, ctx: LoadContext): Error {
 export function noAddonError(choice: NoneChosen): Error {
   const text = [`ichnet: no native addon to load: ${choice.reason}.`];
   for (const { candidate, problems } of choice.rejected) {
-    const what = describe(candidate);
+    const what = describeCandidate(candidate);
     text.push(`${what.charAt(0).toUpperCase()}${what.slice(1)} does not fit:`, ...lines(problems));
   }
   text.push(

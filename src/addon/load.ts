@@ -50,7 +50,7 @@ function addonRequest(value: string | undefined): AddonRequest {
 /** A manifest beside `path`, or null when it is missing or not one of ours. */
 function readManifest(path: string): AddonManifest | null {
   try {
-    const m = JSON.parse(readFileSync(addonFiles().manifestPath(path), 'utf8')) as Partial<AddonManifest>;
+    const m = JSON.parse(readFileSync(addonFiles.manifestPath(path), 'utf8')) as Partial<AddonManifest>;
     const ok = (m.variant === 'cpu' || m.variant === 'cuda') && typeof m.platform === 'string' && Array.isArray(m.libraries) &&
       Array.isArray(m.torchLibraries) && typeof m.cxx11Abi === 'boolean' && typeof m.napi === 'number' && typeof m.builtWith === 'object';
     return ok ? (m as AddonManifest) : null;
@@ -69,7 +69,7 @@ function discoverOnce(): () => Discovery {
   return () => {
     if (result) return result;
     try {
-      const found = discovery().findLibTorch();
+      const found = discovery.findLibTorch();
       result = { found: found && { ...found, files: existsSync(found.libDir) ? readdirSync(found.libDir) : [] }, error: null };
     } catch (e) {
       result = { found: null, error: e instanceof Error ? e.message : String(e) };
@@ -93,9 +93,9 @@ export function loadAddon(): { addon: object; load: AddonLoad } {
     nvidiaDriver: nvidiaDriverVersion(),
     libtorch: discoverOnce(),
   };
-  const source = candidate('source', addonFiles().sourceBuildFile(packageRoot));
+  const source = candidate('source', addonFiles.sourceBuildFile(packageRoot));
   const prebuilds = (['cuda', 'cpu'] as const)
-    .map((v) => candidate(v, addonFiles().prebuildFile(v, packageRoot, host.platform)))
+    .map((v) => candidate(v, addonFiles.prebuildFile(v, packageRoot, host.platform)))
     .filter((c): c is AddonCandidate => c !== null);
   const choice = chooseAddon(request, source, prebuilds, host);
   if (choice.candidate === null) throw noAddonError(choice);

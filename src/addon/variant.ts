@@ -119,7 +119,7 @@ export function prebuildProblems(candidate: AddonCandidate, host: HostFacts): Pr
   }
   if (m.glibc !== null && host.glibc === null) {
     problems.push({ message: `needs glibc ${m.glibc} or newer; this system's C library is not glibc`, fix: REBUILD });
-  } else if (m.glibc !== null && host.glibc !== null && elf().compareVersions(host.glibc, m.glibc) < 0) {
+  } else if (m.glibc !== null && host.glibc !== null && elf.compareVersions(host.glibc, m.glibc) < 0) {
     problems.push({ message: `needs glibc ${m.glibc} or newer, this system has glibc ${host.glibc}`, fix: `${REBUILD}, or use a newer Linux distribution` });
   }
   if (host.napi < m.napi) {
@@ -170,9 +170,10 @@ export function prebuildProblems(candidate: AddonCandidate, host: HostFacts): Pr
   return problems;
 }
 
-function describe(c: AddonCandidate): string {
+/** A binary in words, for reasons and load errors: "the CUDA prebuild (LibTorch 2.11.0, CUDA 13.0)". */
+export function describeCandidate(c: AddonCandidate): string {
   const m = c.manifest;
-  if (c.variant === 'source') return `the build from source (${c.path})`;
+  if (c.variant === 'source') return 'the build from source';
   return `the ${c.variant.toUpperCase()} prebuild${m ? ` (LibTorch ${m.torchVersion}${m.cudaVersion ? `, CUDA ${m.cudaVersion}` : ''})` : ''}`;
 }
 
@@ -207,7 +208,7 @@ export function chooseAddon(request: AddonRequest, source: AddonCandidate | null
       ? `NVIDIA driver ${host.nvidiaDriver} and ${lt ? where(lt) : 'LibTorch'} with CUDA ${lt?.cudaVersion}`
       : `${lt ? where(lt) : 'LibTorch'}`;
     const notCuda = rejected.length > 0 ? `; not the CUDA prebuild: ${rejected[0]!.problems.map((p) => p.message).join('; ')}` : '';
-    return { candidate, reason: `${describe(candidate)} fits: ${because}${notCuda}`, problems: [] };
+    return { candidate, reason: `${describeCandidate(candidate)} fits: ${because}${notCuda}`, problems: [] };
   }
   const what = prebuilds.length === 0 ? `this package has no prebuilt binary for ${host.platform}` : 'no prebuilt binary fits this machine';
   return { candidate: null, reason: request === 'prebuilt' ? `ICHNET_ADDON=prebuilt, but ${what}` : `there is no build from source, and ${what}`, rejected };

@@ -1,4 +1,4 @@
-/** Augmentation settings (ARCHITECTURE.md §3 steps 3-4): probabilities, ranges and a schedule. */
+/** Augmentation settings (docs/ARCHITECTURE.md §3 steps 3-4): probabilities, ranges and a schedule. */
 import { z } from 'zod';
 
 const probability = z.number().min(0).max(1);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 import { augmentSchema } from './augment-schema.js';
 import { dataSchema } from './data-schema.js';
+import { migrateExperimentConfig } from './deprecated.js';
 import { LOSS, lossSchema, MODEL, modelSchema, OPTIM, optimSchema, PREP, prepSchema, sessionSchema } from './session-schema.js';
 
 export const syntheticSchema = z.strictObject({
@@ -100,6 +101,7 @@ export const stageSchema = z.strictObject({
   name: z.string().min(1).describe("the stage's name, as events and results report it"),
   epochs: z.number().int().min(1).describe('epochs of this stage'),
   model: overridesOf(modelSchema).optional().describe(`${MODEL}: the keys this stage changes`),
+  prep: overridesOf(prepSchema).optional().describe(`${PREP}: the keys this stage changes`),
   optim: overridesOf(optimSchema).optional().describe(`${OPTIM}: the keys this stage changes`),
   train: overridesOf(trainSchema).optional().describe('the training recipe: the keys this stage changes (epochs: the stage\'s own)'),
 });
@@ -123,6 +125,15 @@ export const experimentSchema = z
     distributed: distributedSchema.prefault({}).describe('data-parallel training, when started with --nproc or torchrun'),
   })
   .extend(runtime.shape);
+
+/**
+ * Validates and completes an experiment config as written, keys that moved included (read from
+ * their old places with a DeprecationWarning, src/config/deprecated.ts): every parse of a user's
+ * experiment config goes through here.
+ */
+export function parseExperimentConfig(input: unknown): ReturnType<typeof experimentSchema.safeParse> {
+  return experimentSchema.safeParse(migrateExperimentConfig(input));
+}
 
 // The types, every key documented: generated from the schema (src/config/config-types.ts checks them).
 export type { ExperimentConfig, ExperimentConfigInput } from './types.generated.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 
 import { packageRoot } from '../package-root.js';
-import { experimentSchema, type ExperimentConfig } from './experiment-schema.js';
+import { parseExperimentConfig, type ExperimentConfig } from './experiment-schema.js';
 import { formatIssues } from './session-schema.js';
 import { IchnetError } from '../errors/ichnet-error.js';
 
@@ -102,7 +102,7 @@ export async function loadExperimentConfig(source: ConfigSource = {}): Promise<E
   }
   for (const [key, value] of Object.entries(source.base ?? {})) applyOverride(raw, `${key}=${JSON.stringify(value)}`);
   for (const s of source.set ?? []) applyOverride(raw, s);
-  const parsed = experimentSchema.safeParse(raw);
+  const parsed = parseExperimentConfig(raw);
   if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid config (${origin}):\n${formatIssues(parsed.error)}`);
   const stages = parsed.data.stages;
   const epochsSet = (source.set ?? []).find((s) => s.split('=')[0]?.trim() === 'train.epochs');

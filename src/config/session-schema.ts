@@ -1,11 +1,13 @@
 /**
- * The schema of a native session's configuration, with every default. The C++ addon requires
- * each field, so these defaults are the only ones.
+ * The schema of a native session's configuration, with every default and every limit. The C++
+ * addon requires each field and checks only what memory safety needs (native/binding/convert.h),
+ * so these defaults and limits are the only ones.
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 import { IchnetError } from '../errors/ichnet-error.js';
+import { migrateSessionConfig } from './deprecated.js';
 import { COURSE_LABELS } from './labels.js';
 import { CLAHE_CLIP_LIMIT, CLAHE_TILES, DEFAULT_WINDOWS, IMAGENET_MEAN, IMAGENET_STD } from './prep-constants.js';
 
@@ -27,7 +29,6 @@ export const modelSchema = z.strictObject({
   label_hidden: positiveInt.default(256).describe('label RNN hidden size'),
   slice_rnn: rnnKind.default('gru').describe('slice RNN (SliceRNN) kind'),
   slice_hidden: positiveInt.default(256).describe('slice RNN hidden size'),
-  input_size: z.number().int().min(32).default(224).describe('model input size in pixels (square)'),
 });
 
 export const prepSchema = z.strictObject({
@@ -36,6 +37,7 @@ export const prepSchema = z.strictObject({
     .refine((w) => w.length === 1 || w.length === 3, 'expected 1 or 3 windows')
     .default(DEFAULT_WINDOWS.map(([c, w]) => [c, w] as [number, number]))
     .describe('CT windows [center, width] in HU, one per channel'),
+  input_size: z.number().int().min(32).default(224).describe("the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more"),
   mean: triple.default([...IMAGENET_MEAN]).describe('per-channel normalisation mean'),
   std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([...IMAGENET_STD]).describe('per-channel normalisation standard deviation'),
   clahe: z
@@ -118,7 +120,7 @@ export const sessionSchema = z.strictObject({
   channels_last: z
     .boolean()
     .default(true)
-    .describe('NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)'),
+    .describe('NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster'),
   distributed: distributedSessionSchema.nullable().default(null).describe('data-parallel membership; null = one process'),
 });
 
@@ -135,7 +137,7 @@ export function formatIssues(error: z.ZodError, root = 'config'): string {
 
 /** Validates and completes a session configuration; throws an IchnetError CONFIG_INVALID naming every bad key. */
 export function resolveSessionConfig(input: SessionConfigInput = {}): SessionConfig {
-  const parsed = sessionSchema.safeParse(input);
+  const parsed = sessionSchema.safeParse(migrateSessionConfig(input));
   if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid session config:\n${formatIssues(parsed.error)}`);
   const config = parsed.data;
   if (config.threads === 0) config.threads = availableParallelism();

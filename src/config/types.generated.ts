@@ -17,9 +17,9 @@ export interface ExperimentConfig {
    */
   data: {
     /**
-     * dataset layout; auto detects from the files under root
+     * dataset layout; auto detects from the files under root (dicom: an unlabelled tree of DICOM files, read by UID)
      */
-    format: "auto" | "folders" | "rsna" | "manifest" | "synthetic";
+    format: "auto" | "folders" | "rsna" | "manifest" | "synthetic" | "dicom";
     /**
      * dataset directory (or a manifest CSV for format manifest)
      */
@@ -144,10 +144,6 @@ export interface ExperimentConfig {
      * slice RNN hidden size
      */
     slice_hidden: number;
-    /**
-     * model input size in pixels (square)
-     */
-    input_size: number;
   };
   /**
    * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation
@@ -157,6 +153,10 @@ export interface ExperimentConfig {
      * CT windows [center, width] in HU, one per channel
      */
     windows: [number, number][];
+    /**
+     * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
+     */
+    input_size: number;
     /**
      * per-channel normalisation mean
      *
@@ -459,10 +459,61 @@ export interface ExperimentConfig {
        * slice RNN hidden size
        */
       slice_hidden?: number;
+    };
+    /**
+     * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation: the keys this stage changes
+     */
+    prep?: {
       /**
-       * model input size in pixels (square)
+       * CT windows [center, width] in HU, one per channel
+       */
+      windows?: [number, number][];
+      /**
+       * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
        */
       input_size?: number;
+      /**
+       * per-channel normalisation mean
+       *
+       * @minItems 3
+       * @maxItems 3
+       */
+      mean?: [number, number, number];
+      /**
+       * per-channel normalisation standard deviation
+       *
+       * @minItems 3
+       * @maxItems 3
+       */
+      std?: [number, number, number];
+      /**
+       * contrast-limited adaptive histogram equalisation, exactly as OpenCV computes it
+       */
+      clahe?: {
+        /**
+         * CLAHE on each channel before resampling (the seed recipe)
+         */
+        enabled?: boolean;
+        /**
+         * OpenCV's clipLimit; 0 disables clipping
+         */
+        clip_limit?: number;
+        /**
+         * OpenCV's tileGridSize [columns, rows]
+         *
+         * @minItems 2
+         * @maxItems 2
+         */
+        tiles?: [number, number];
+      };
+      /**
+       * for 1-channel input: one CT window per channel, or slices s-1, s, s+1 under the first window
+       */
+      channels?: "windows" | "neighbors";
+      /**
+       * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
+       */
+      where?: "auto" | "host" | "device";
     };
     /**
      * the optimizer and its learning rates: the keys this stage changes
@@ -650,7 +701,7 @@ export interface ExperimentConfig {
    */
   precision: "fp32" | "bf16" | "fp16" | "auto";
   /**
-   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)
+   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster
    */
   channels_last: boolean;
 }
@@ -668,9 +719,9 @@ export interface ExperimentConfigInput {
    */
   data?: {
     /**
-     * dataset layout; auto detects from the files under root
+     * dataset layout; auto detects from the files under root (dicom: an unlabelled tree of DICOM files, read by UID)
      */
-    format?: "auto" | "folders" | "rsna" | "manifest" | "synthetic";
+    format?: "auto" | "folders" | "rsna" | "manifest" | "synthetic" | "dicom";
     /**
      * dataset directory (or a manifest CSV for format manifest)
      */
@@ -795,10 +846,6 @@ export interface ExperimentConfigInput {
      * slice RNN hidden size
      */
     slice_hidden?: number;
-    /**
-     * model input size in pixels (square)
-     */
-    input_size?: number;
   };
   /**
    * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation
@@ -808,6 +855,10 @@ export interface ExperimentConfigInput {
      * CT windows [center, width] in HU, one per channel
      */
     windows?: [number, number][];
+    /**
+     * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
+     */
+    input_size?: number;
     /**
      * per-channel normalisation mean
      *
@@ -1110,10 +1161,61 @@ export interface ExperimentConfigInput {
        * slice RNN hidden size
        */
       slice_hidden?: number;
+    };
+    /**
+     * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation: the keys this stage changes
+     */
+    prep?: {
       /**
-       * model input size in pixels (square)
+       * CT windows [center, width] in HU, one per channel
+       */
+      windows?: [number, number][];
+      /**
+       * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
        */
       input_size?: number;
+      /**
+       * per-channel normalisation mean
+       *
+       * @minItems 3
+       * @maxItems 3
+       */
+      mean?: [number, number, number];
+      /**
+       * per-channel normalisation standard deviation
+       *
+       * @minItems 3
+       * @maxItems 3
+       */
+      std?: [number, number, number];
+      /**
+       * contrast-limited adaptive histogram equalisation, exactly as OpenCV computes it
+       */
+      clahe?: {
+        /**
+         * CLAHE on each channel before resampling (the seed recipe)
+         */
+        enabled?: boolean;
+        /**
+         * OpenCV's clipLimit; 0 disables clipping
+         */
+        clip_limit?: number;
+        /**
+         * OpenCV's tileGridSize [columns, rows]
+         *
+         * @minItems 2
+         * @maxItems 2
+         */
+        tiles?: [number, number];
+      };
+      /**
+       * for 1-channel input: one CT window per channel, or slices s-1, s, s+1 under the first window
+       */
+      channels?: "windows" | "neighbors";
+      /**
+       * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
+       */
+      where?: "auto" | "host" | "device";
     };
     /**
      * the optimizer and its learning rates: the keys this stage changes
@@ -1301,7 +1403,7 @@ export interface ExperimentConfigInput {
    */
   precision?: "fp32" | "bf16" | "fp16" | "auto";
   /**
-   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)
+   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster
    */
   channels_last?: boolean;
 }
@@ -1344,10 +1446,6 @@ export interface SessionConfig {
      * slice RNN hidden size
      */
     slice_hidden: number;
-    /**
-     * model input size in pixels (square)
-     */
-    input_size: number;
   };
   /**
    * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation
@@ -1357,6 +1455,10 @@ export interface SessionConfig {
      * CT windows [center, width] in HU, one per channel
      */
     windows: [number, number][];
+    /**
+     * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
+     */
+    input_size: number;
     /**
      * per-channel normalisation mean
      *
@@ -1482,7 +1584,7 @@ export interface SessionConfig {
    */
   precision: "fp32" | "bf16" | "fp16" | "auto";
   /**
-   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)
+   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster
    */
   channels_last: boolean;
   /**
@@ -1570,10 +1672,6 @@ export interface SessionConfigInput {
      * slice RNN hidden size
      */
     slice_hidden?: number;
-    /**
-     * model input size in pixels (square)
-     */
-    input_size?: number;
   };
   /**
    * what turns a CT slice into the model input: windows, CLAHE, channels, normalisation
@@ -1583,6 +1681,10 @@ export interface SessionConfigInput {
      * CT windows [center, width] in HU, one per channel
      */
     windows?: [number, number][];
+    /**
+     * the model's input size in pixels (square): every slice is resampled to it; VGG16's five poolings need 32 or more
+     */
+    input_size?: number;
     /**
      * per-channel normalisation mean
      *
@@ -1708,7 +1810,7 @@ export interface SessionConfigInput {
    */
   precision?: "fp32" | "bf16" | "fp16" | "auto";
   /**
-   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster (a quickstart epoch: 17 % less time on a 2-core AVX-512 CPU, fp32 and bf16)
+   * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster
    */
   channels_last?: boolean;
   /**
@@ -1763,9 +1865,9 @@ export interface SessionConfigInput {
  */
 export interface DataConfig {
   /**
-   * dataset layout; auto detects from the files under root
+   * dataset layout; auto detects from the files under root (dicom: an unlabelled tree of DICOM files, read by UID)
    */
-  format: "auto" | "folders" | "rsna" | "manifest" | "synthetic";
+  format: "auto" | "folders" | "rsna" | "manifest" | "synthetic" | "dicom";
   /**
    * dataset directory (or a manifest CSV for format manifest)
    */
@@ -1821,9 +1923,9 @@ export interface DataConfig {
  */
 export interface DataConfigInput {
   /**
-   * dataset layout; auto detects from the files under root
+   * dataset layout; auto detects from the files under root (dicom: an unlabelled tree of DICOM files, read by UID)
    */
-  format?: "auto" | "folders" | "rsna" | "manifest" | "synthetic";
+  format?: "auto" | "folders" | "rsna" | "manifest" | "synthetic" | "dicom";
   /**
    * dataset directory (or a manifest CSV for format manifest)
    */

@@ -1,5 +1,5 @@
 /**
- * The whole metrics report of ARCHITECTURE.md §6 at slice and patient level: the JSON that
+ * The whole metrics report of docs/ARCHITECTURE.md §6 at slice and patient level: the JSON that
  * `ichnet evaluate --json` prints.
  */
 import { rocAuc } from './auc.js';

@@ -1,5 +1,5 @@
 /**
- * Metrics (ARCHITECTURE.md §6), agreeing with scikit-learn 1.2: F-beta/precision/recall with
+ * Metrics (docs/ARCHITECTURE.md §6), agreeing with scikit-learn 1.2: F-beta/precision/recall with
  * `zero_division=1`, ROC AUC, precision–recall curves and average precision, RSNA's weighted
  * log loss, exact per-label threshold tuning, patient-level reduction and the full report.
  * @packageDocumentation

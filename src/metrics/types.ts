@@ -1,4 +1,4 @@
-/** Shared input types and validation for the metrics (ARCHITECTURE.md §6). */
+/** Shared input types and validation for the metrics (docs/ARCHITECTURE.md §6). */
 
 /**
  * Multi-label predictions with their ground truth, both N × L row-major: row `i`, label `l` at

@@ -1,5 +1,5 @@
 /**
- * CLAHE with OpenCV's exact semantics (ARCHITECTURE.md §3 step 2), computed in the native addon.
+ * CLAHE with OpenCV's exact semantics (docs/ARCHITECTURE.md §3 step 2), computed in the native addon.
  * Hand-written there because sharp's `clahe()` is libvips `hist_local` (a sliding window, not
  * OpenCV's tiles: different output, 20–100× slower) and OpenCV is not a dependency.
  */

@@ -8,22 +8,20 @@ import { IchnetError } from '../errors/ichnet-error.js';
 
 /** How `preprocess` prepares a batch: the preprocessing settings, output size, device and threads. */
 export interface PreprocessOptions {
-  /** Preprocessing settings (windows, CLAHE, channels, normalisation); defaults as in a session. */
+  /** Preprocessing settings (input size, windows, CLAHE, channels, normalisation); defaults as in a session. */
   prep?: NonNullable<SessionConfigInput['prep']>;
-  /** Output size (square); default 224. */
-  inputSize?: number;
   /** `cpu` (default), `cuda` or `cuda:<i>`. */
   device?: string;
   threads?: number;
 }
 
 /**
- * Runs ARCHITECTURE.md §3 on a batch exactly as a session does: window/scale → CLAHE → resize (or,
+ * Runs docs/ARCHITECTURE.md §3 on a batch exactly as a session does: window/scale → CLAHE → resize (or,
  * when `batch.aug` is set, the augmentation's affine resampling and colour jitter) → normalise.
- * Returns float32 [sum(lengths), 3, size, size] for the valid slices, patient-major.
+ * Returns float32 [sum(lengths), 3, prep.input_size, prep.input_size] for the valid slices, patient-major.
  */
 export async function preprocess(batch: Batch, options: PreprocessOptions = {}): Promise<Float32Array> {
   const parsed = prepSchema.safeParse(options.prep ?? {});
   if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid prep config:\n${formatIssues(parsed.error, 'prep')}`);
-  return callNative((addon) => addon.preprocess(batch, parsed.data, options.inputSize ?? 224, options.device ?? 'cpu', options.threads ?? availableParallelism()));
+  return callNative((addon) => addon.preprocess(batch, parsed.data, options.device ?? 'cpu', options.threads ?? availableParallelism()));
 }

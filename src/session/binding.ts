@@ -8,12 +8,14 @@
  */
 import { cpuHasNativeBf16 } from '../addon/host.js';
 import { loadAddon, type AddonLoad } from '../addon/load.js';
+import type { AddonManifest, LibTorch } from '../addon/scripts.js';
+import type { AddonVariant } from '../addon/variant.js';
 import type { SessionConfig } from '../config/session-schema.js';
 import { IchnetError, type IchnetErrorCode } from '../errors/ichnet-error.js';
-import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
+import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './types.js';
 
 export { cpuHasNativeBf16 };
-export type { AddonLoad };
+export type { AddonLoad, AddonManifest, AddonVariant, LibTorch };
 
 /** What LibTorch the addon runs on, available before any session exists. */
 export interface RuntimeInfo {
@@ -37,6 +39,7 @@ export interface NativeSession {
   trainStep(batch: Batch): Promise<StepResult>;
   evalStep(batch: Batch): Promise<StepResult>;
   predict(batch: Batch): Promise<StepResult>;
+  gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult>;
   setLearningRate(lr: number): Promise<void>;
   loadWeights(path: string): Promise<LoadReport>;
   saveWeights(path: string): Promise<void>;
@@ -54,7 +57,7 @@ export interface NativeAddon {
   createSession(config: SessionConfig): Promise<NativeSession>;
   runtimeInfo(): RuntimeInfo;
   /** The preprocessing pipeline (with augmentation when batch.aug is set); returns the model input. */
-  preprocess(batch: Batch, prep: SessionConfig['prep'], inputSize: number, device: string, threads: number): Promise<Float32Array>;
+  preprocess(batch: Batch, prep: SessionConfig['prep'], device: string, threads: number): Promise<Float32Array>;
   /** Column order of `Batch.aug`. */
   augParamNames: readonly string[];
   /**

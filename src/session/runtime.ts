@@ -20,12 +20,12 @@ export interface RuntimeReport extends RuntimeInfo {
 }
 
 /** CUDART_VERSION 13000 → "13.0", 12040 → "12.4". */
-export function formatCudaVersion(v: number | null): string | null {
+function formatCudaVersion(v: number | null): string | null {
   return v === null ? null : `${Math.floor(v / 1000)}.${Math.floor((v % 1000) / 10)}`;
 }
 
 /** CUDNN_VERSION 91900 → "9.19.0" (cuDNN 9 uses major·10000), 8902 → "8.9.2" (cuDNN ≤ 8, major·1000). */
-export function formatCudnnVersion(v: number | null): string | null {
+function formatCudnnVersion(v: number | null): string | null {
   if (v === null) return null;
   return v >= 90000
     ? `${Math.floor(v / 10000)}.${Math.floor((v % 10000) / 100)}.${v % 100}`

@@ -2,17 +2,17 @@
 import { resolveSessionConfig, type SessionConfig, type SessionConfigInput } from '../config/session-schema.js';
 import { callNative, cpuHasNativeBf16, nativeAddon, type NativeSession } from './binding.js';
 import { concretePrecision } from './precision.js';
-import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
+import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './types.js';
 
 /**
- * A model, its optimizer and its device (ARCHITECTURE.md §4–§5), living in the native addon.
+ * A model, its optimizer and its device (docs/ARCHITECTURE.md §4–§5), living in the native addon.
  * Every method returns a promise and runs its work on a worker thread: the event loop stays free.
  * Calls on one session run one at a time, in order.
  *
  * @example
  * import { Session } from 'ichnet';
  *
- * const session = await Session.create({ model: { width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 }, device: 'cpu' });
+ * const session = await Session.create({ model: { width: 1 / 16, label_hidden: 8, slice_hidden: 8 }, prep: { input_size: 32 }, device: 'cpu' });
  * const [patients, slices] = [2, 3];
  * const images = new Int16Array(patients * slices * 32 * 32).fill(40); // Hounsfield units, one channel
  * const labels = new Uint8Array(patients * slices * 5); // 0/1 per slice and label
@@ -52,6 +52,16 @@ export class Session {
   /** Logits and patient probabilities (labels not needed; `loss` is NaN). */
   predict(batch: Batch): Promise<StepResult> {
     return callNative(() => this.native.predict(batch));
+  }
+
+  /**
+   * Grad-CAM on the last VGG16 convolution block for each `targets` triple (patient, slice, label),
+   * flattened; omitted: every valid slice and label. The gradient of the slice's label logit flows
+   * back through the slice and label RNNs to that slice's activations. The model runs in
+   * evaluation mode and in fp32, whatever `precision` says; nothing is updated.
+   */
+  gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult> {
+    return callNative(() => this.native.gradCam(batch, targets));
   }
 
   /** Sets the base learning rate (the backbone's is this times `optim.backbone_lr_mult`). */

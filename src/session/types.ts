@@ -1,4 +1,4 @@
-/** Data that crosses the boundary between TypeScript and the native session (ARCHITECTURE.md §2). */
+/** Data that crosses the boundary between TypeScript and the native session (docs/ARCHITECTURE.md §2). */
 
 /**
  * One batch of patients. Arrays are read in place by the native step (never copied on the JS
@@ -36,6 +36,22 @@ export interface StepResult {
   logits: Float32Array;
   /** Per patient and label, the maximum over valid slices of sigmoid(logit): patients × labels. */
   patientProbs: Float32Array;
+}
+
+/** Grad-CAM maps of some (patient, slice, label) targets of a batch; see `Session.gradCam`. */
+export interface GradCamResult {
+  /** Slice logits, patients × slices × labels (fp32), zero past each patient's length. */
+  logits: Float32Array;
+  /**
+   * One map per target, targets × h × w, row-major: ReLU(Σ_k α_k A_k) over the channels k of the
+   * last VGG16 convolution block (input size / 16 on a side), α_k the spatial mean of the target
+   * logit's gradient with respect to A_k. Not normalised; all zero when nothing raises the logit.
+   */
+  maps: Float32Array;
+  /** [targets, h, w]. */
+  mapShape: [number, number, number];
+  /** The (patient, slice, label) triple of each map, flattened. */
+  targets: Int32Array;
 }
 
 /** What `loadWeights` matched. */

@@ -1,6 +1,5 @@
 /**
- * The run directory, and the one module that knows its layout (docs/ARCHITECTURE.md, "The run
- * directory"):
+ * The run directory, and the one module that knows its layout (docs/ARCHITECTURE.md §8):
  *
  *     config.yaml          the resolved experiment config
  *     metrics.jsonl        one line per logged step and per epoch
@@ -28,7 +27,7 @@ import { STATE_VERSION, type HistoryEntry, type TrainState } from './state.js';
 export type CheckpointKind = 'last' | 'best';
 
 /** The file in a checkpoint directory that holds its {@link TrainState}. */
-export const STATE_FILE = 'state.json';
+const STATE_FILE = 'state.json';
 
 /** The weights file in a checkpoint directory (the addon's `saveCheckpoint` writes it). */
 const WEIGHTS_FILE = 'model.safetensors';

@@ -32,6 +32,7 @@ export function stageConfig(config: ExperimentConfig, index: number): { name: st
     config: {
       ...config,
       model: mergeOverrides(config.model, stage.model),
+      prep: mergeOverrides(config.prep, stage.prep),
       optim: mergeOverrides(config.optim, stage.optim),
       train: mergeOverrides(config.train, stage.train),
     },

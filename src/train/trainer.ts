@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 
-import { experimentSchema, type ExperimentConfig, type ExperimentConfigInput } from '../config/experiment-schema.js';
+import { parseExperimentConfig, type ExperimentConfig, type ExperimentConfigInput } from '../config/experiment-schema.js';
 import { formatIssues } from '../config/session-schema.js';
 import { IchnetError } from '../errors/ichnet-error.js';
 import type { DataConfigInput } from '../config/data-schema.js';
@@ -237,7 +237,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * run directory is created by `fit()`.
    */
   static async create(input: ExperimentConfigInput | ExperimentConfig, options: TrainerOptions = {}): Promise<Trainer> {
-    const parsed = experimentSchema.safeParse(input);
+    const parsed = parseExperimentConfig(input);
     if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid config:\n${formatIssues(parsed.error)}`);
     const config = parsed.data;
     // In a job, rank 0 generates the synthetic set and the others wait for it (same machine or a
@@ -609,6 +609,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         const lr = lrScale * learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (out.batches + 1) / stepsPerEpoch, stage.epochs);
         if (lr !== out.lr) await session.setLearningRate((out.lr = lr));
         const result = await session.trainStep((loaded as NonNullable<typeof loaded>).batch);
+        loader.release(loaded as NonNullable<typeof loaded>); // the step has read the pixels: a later batch reuses their memory
         const loss = result.globalLoss ?? result.loss;
         out.batches++;
         out.steps++;

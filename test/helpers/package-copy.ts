@@ -1,5 +1,5 @@
 /**
- * Copies of this package's runtime (package.json, dist/src, scripts) in temporary directories, with
+ * Copies of this package's runtime (package.json, dist/src, dist/scripts, scripts) in temporary directories, with
  * addon binaries placed — and broken — on purpose, and a child process that loads the addon there
  * the way an installed package does.
  */
@@ -12,21 +12,21 @@ import { addonFiles, discovery, type AddonManifest } from '../../src/addon/scrip
 import { tempDir } from './temp-dir.js';
 
 /** The addon this checkout built (the test suite runs after `npm run build:native`). */
-export const builtAddon = addonFiles().sourceBuildFile(packageRoot);
+export const builtAddon = addonFiles.sourceBuildFile(packageRoot);
 
 /** A package directory with the compiled TypeScript and the scripts, but no addon yet. */
 export function packageCopy(prefix = 'ichnet-pkg-'): string {
   const root = tempDir(prefix);
-  for (const entry of ['package.json', 'CMakeLists.txt', 'scripts', join('dist', 'src')]) cpSync(join(packageRoot, entry), join(root, entry), { recursive: true });
+  for (const entry of ['package.json', 'CMakeLists.txt', 'scripts', join('dist', 'src'), join('dist', 'scripts')]) cpSync(join(packageRoot, entry), join(root, entry), { recursive: true });
   symlinkSync(join(packageRoot, 'node_modules'), join(root, 'node_modules'));
   return root;
 }
 
 /** The manifest the build writes for `file`, built against the LibTorch discovery finds here. */
 export function manifestFor(file: string): AddonManifest {
-  const torch = discovery().findLibTorch();
+  const torch = discovery.findLibTorch();
   if (!torch) throw new Error('no LibTorch found: the tests need the one the addon was built against');
-  return addonFiles().describeAddon(file, torch);
+  return addonFiles.describeAddon(file, torch);
 }
 
 /**
@@ -34,10 +34,10 @@ export function manifestFor(file: string): AddonManifest {
  * from source), with its manifest edited by `edit`; returns the path.
  */
 export function placeAddon(root: string, where: 'cpu' | 'cuda' | 'source', { addon = builtAddon, edit = (m: AddonManifest) => m } = {}): string {
-  const path = where === 'source' ? addonFiles().sourceBuildFile(root) : addonFiles().prebuildFile(where, root);
+  const path = where === 'source' ? addonFiles.sourceBuildFile(root) : addonFiles.prebuildFile(where, root);
   mkdirSync(dirname(path), { recursive: true });
   copyFileSync(addon, path);
-  writeFileSync(addonFiles().manifestPath(path), JSON.stringify(edit(manifestFor(path))));
+  writeFileSync(addonFiles.manifestPath(path), JSON.stringify(edit(manifestFor(path))));
   return path;
 }
 

@@ -17,11 +17,11 @@ export function rng(seed: number): () => number {
 export function tinyConfig(overrides: { model?: object; optim?: object; loss?: object; prep?: object } & Record<string, unknown> = {}): SessionConfigInput {
   const { model, optim, loss, prep, ...rest } = overrides;
   return {
-    model: { backbone: 'vgg16_bn', width: 1 / 16, label_hidden: 8, slice_hidden: 8, input_size: 32, ...model },
+    model: { backbone: 'vgg16_bn', width: 1 / 16, label_hidden: 8, slice_hidden: 8, ...model },
     optim: { name: 'adam', lr: 1e-3, ...optim },
     loss: { ...loss },
     // The PyTorch oracle has no CLAHE (OpenCV parity is tested on its own).
-    prep: { clahe: { enabled: false }, ...(prep as object | undefined) },
+    prep: { input_size: 32, clahe: { enabled: false }, ...(prep as object | undefined) },
     device: 'cpu',
     threads: 2,
     seed: 7,
@@ -30,6 +30,16 @@ export function tinyConfig(overrides: { model?: object; optim?: object; loss?: o
 }
 
 export type Pixels = 'uint8' | 'int16' | 'float32';
+
+/** A model shape and a batch to run it on, for parity tests against the PyTorch oracle. */
+export interface ModelCase {
+  backbone: 'vgg16' | 'vgg16_bn';
+  label_rnn: 'lstm' | 'gru' | 'none';
+  slice_rnn: 'gru' | 'lstm' | 'none';
+  lengths: number[];
+  pixels: Pixels;
+  size: number;
+}
 
 /** A random batch; `lengths` gives each patient's valid slices (S = max). */
 export function randomBatch(
@@ -65,7 +75,8 @@ export function tinyExperiment(dataRoot: string, out: string, overrides: Partial
     name: 'tiny',
     data: { format: 'synthetic', root: dataRoot },
     synthetic: { patients: 12, slices: [4, 6], size: 32, format: 'dicom', seed: 3 },
-    model: { backbone: 'vgg16_bn', width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 },
+    model: { backbone: 'vgg16_bn', width: 1 / 16, label_hidden: 8, slice_hidden: 8 },
+    prep: { input_size: 32 },
     optim: { lr: 1e-3 },
     train: { epochs: 2, patients_per_batch: 2, max_slices: 4, eval_max_slices: 4, validation: 0.25, report_samples: 2, log_every: 1 },
     device: 'cpu',

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """PyTorch test oracle for ichnet (run with Debian's /usr/bin/python3: torch, numpy; no torchvision needed).
 
-An independent, plain-PyTorch implementation of the contracts in ARCHITECTURE.md: preprocessing
+An independent, plain-PyTorch implementation of the contracts in docs/ARCHITECTURE.md: preprocessing
 steps 1, 3 (evaluation resize only) and 5 (§3), the model (§4) and the Asymmetric Loss (§5). The
 TypeScript tests run the C++ addon and this script on the same inputs and compare the outputs.
 
-    /usr/bin/python3 test/oracle/reference.py <forward|sgd-step|make-weights|ddp-steps> <dir>
+    /usr/bin/python3 test/oracle/reference.py <forward|sgd-step|make-weights|grad-cam|ddp-steps> <dir>
 
 <dir> holds config.json, weights.safetensors, batch.json + images.bin and optionally labels.bin
 (uint8 [B,S,L]); see main() for what each command writes. Choices made here:
@@ -20,7 +20,11 @@ TypeScript tests run the C++ addon and this script on the same inputs and compar
     DDP's defaults (broadcast_buffers, bucketing); rank 0 writes ddp-after.safetensors;
   * make-weights: torch.manual_seed(0), PyTorch default init except convs (torchvision's
     kaiming_normal fan_out, plus small random biases) and BatchNorm (random affine and running
-    stats, num_batches_tracked = 7) so that tests can tell eval-mode BN from an identity.
+    stats, num_batches_tracked = 7) so that tests can tell eval-mode BN from an identity;
+  * grad-cam: Grad-CAM as its paper defines it, on the output of the last convolution block (the
+    backbone's features without the final max-pool), for every valid (patient, slice, label) in
+    patient-major order: autograd of that one logit with respect to all the block's activations,
+    then ReLU(sum_k mean_xy(dY/dA_k) * A_k) on the slice's own activations.
 """
 import json
 import os
@@ -317,9 +321,49 @@ def ddp_steps(d, cfg):
         dist.destroy_process_group()
 
 
+def grad_cam(net, x, lengths):
+    """Maps [T,h,w], targets [T,3] and logits [B,S,L] for every valid slice and label (eval mode)."""
+    B, S = x.shape[:2]
+    valid = (torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)).reshape(-1)
+    feats = net.backbone.features
+    with torch.no_grad():
+        a = feats[:-1](x.reshape(B * S, *x.shape[2:])[valid])
+    a.requires_grad_(True)
+    fv = feats[-1](a).mean(dim=(2, 3))
+
+    # The rest of Net.forward, from the pooled features of the valid slices.
+    def padded(rows):
+        out = rows.new_zeros((B * S,) + tuple(rows.shape[1:]))
+        out[valid] = rows
+        return out
+
+    if net.label_rnn is not None:
+        hiddens, aux = net.label_rnn(fv)
+        feat, aux = padded(hiddens).reshape(B, S, -1), padded(aux).reshape(B, S, net.L)
+    else:
+        feat = padded(fv).reshape(B, S, -1)
+    if net.slice_rnn is not None:
+        logits = net.slice_rnn(feat, lengths)
+    elif net.label_rnn is not None:
+        logits = aux
+    else:
+        logits = net.head(padded(fv)).reshape(B, S, net.L)
+    maps, targets, row = [], [], 0
+    for b in range(B):
+        for s in range(int(lengths[b])):
+            for l in range(net.L):
+                (g,) = torch.autograd.grad(logits[b, s, l], a, retain_graph=True)
+                w = g[row].mean(dim=(1, 2), keepdim=True)
+                maps.append(torch.relu((w * a[row]).sum(0)).detach())
+                targets.append([b, s, l])
+            row += 1
+    return torch.stack(maps), torch.tensor(targets, dtype=torch.float32), logits.detach()
+
+
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("forward", "sgd-step", "make-weights", "ddp-steps"):
-        raise SystemExit("usage: reference.py <forward|sgd-step|make-weights|ddp-steps> <dir>")
+    commands = ("forward", "sgd-step", "make-weights", "grad-cam", "ddp-steps")
+    if len(argv) != 3 or argv[1] not in commands:
+        raise SystemExit(f"usage: reference.py <{'|'.join(commands)}> <dir>")
     torch.set_num_threads(int(os.environ.get("ICHNET_ORACLE_THREADS", "2")))
     cmd, d = argv[1], argv[2]
     with open(os.path.join(d, "config.json")) as f:
@@ -340,7 +384,11 @@ def main(argv):
     B, S = x.shape[:2]
     valid = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # [B,S]
     lcfg = cfg.get("loss", {})
-    if cmd == "forward":
+    if cmd == "grad-cam":
+        net.eval()
+        maps, targets, logits = grad_cam(net, x, lengths)
+        out = {"maps": maps, "targets": targets, "logits": logits.masked_fill(~valid.unsqueeze(-1), 0)}
+    elif cmd == "forward":
         net.eval()
         with torch.no_grad():
             logits, aux, feats = net(x, lengths)

@@ -1,6 +1,6 @@
 /**
  * Grey DICOM slices to int16 Hounsfield units, the form the training loader hands to the addon
- * (ARCHITECTURE.md §2): `round(slope · stored + intercept)`, clamped to the int16 range, with the
+ * (docs/ARCHITECTURE.md §2): `round(slope · stored + intercept)`, clamped to the int16 range, with the
  * RSNA intercept fix on request — the values of `readDicom` + `fixRsnaIntercept`, rounded.
  *
  * CT files almost always have integral slope and intercept (1 and −1024). Then every HU value is

@@ -1,5 +1,5 @@
 /**
- * Writes a synthetic dataset to disk in the `folders` layout (ARCHITECTURE §7):
+ * Writes a synthetic dataset to disk in the `folders` layout (docs/ARCHITECTURE.md §7):
  *
  * ```
  * <out>/<split>.csv                         dirname,ID,ich,ivh,sah,sdh,edh   (one row per slice, in slice order)
