@@ -142,6 +142,6 @@ try {
 }
 
 function cam0(op) {
-  const size = op.config.model.input_size;
+  const size = op.config.prep.input_size;
   return `${size / 16}×${size / 16} (input ${size}×${size})`;
 }

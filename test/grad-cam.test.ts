@@ -26,7 +26,7 @@ const cases: Case[] = [
 
 async function setup(c: Case, seed: number) {
   // 64×64 inputs give 4×4 maps; the oracle's weights (random BatchNorm statistics, conv biases).
-  const session = await Session.create(tinyConfig({ seed, model: { backbone: c.backbone, label_rnn: c.label_rnn, slice_rnn: c.slice_rnn, input_size: 64 } }));
+  const session = await Session.create(tinyConfig({ seed, model: { backbone: c.backbone, label_rnn: c.label_rnn, slice_rnn: c.slice_rnn }, prep: { input_size: 64 } }));
   const batch = randomBatch(seed, c.lengths, { pixels: c.pixels, size: c.size });
   const dir = oracleDir(session.config, batch);
   runOracle('make-weights', dir);

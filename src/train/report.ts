@@ -95,7 +95,7 @@ async function explainSample(config: ExperimentConfig, session: Session, labels:
   let shown = labels.map((_, l) => l).filter((l) => truth[l] === 1 || (probs[l] as number) >= (thresholds[l] as number));
   if (shown.length === 0) shown = [probs.indexOf(Math.max(...probs))];
   const cam = await sliceGradCam(session, patient, slice, shown, { labels: labels.length, maxSlices: config.train.eval_max_slices, onError: 'skip' });
-  const size = config.model.input_size;
+  const size = config.prep.input_size;
   return Promise.all(
     shown.map(async (l, t) => ({
       label: labels[l] as string,
