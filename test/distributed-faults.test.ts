@@ -51,7 +51,9 @@ describe('data-parallel faults', () => {
     const port = await freePort();
     const exits = runRanks(process.execPath, (r) => [rankScript, writeSpec(join(dir, `hang-${r}.json`), { ...base, timeoutMs: 3000, killAtStep: { rank: 1, step: 1, signal: 'SIGSTOP' } })], 2, {
       port,
-      timeoutMs: 25_000, // rank 1 stays stopped: the harness kills it then
+      timeoutMs: 60_000,
+      // rank 1 stays stopped: once rank 0 has given up on it, the harness kills it
+      onStart: ([c0, c1]) => c0?.on('exit', () => c1?.kill('SIGKILL')),
     });
     const [r0, r1] = await exits;
     assert.equal(r0?.code, 1, r0?.stderr);

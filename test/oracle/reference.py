@@ -264,6 +264,12 @@ def build_seeded(cfg):
     return net
 
 
+def input_size(cfg):
+    """The model's input size: prep.input_size (model.input_size in configs written before it moved)."""
+    prep = cfg.get("prep", {})
+    return int(prep["input_size"] if "input_size" in prep else cfg["model"]["input_size"])
+
+
 def load_batch(d, num_labels):
     with open(os.path.join(d, "batch.json")) as f:
         meta = json.load(f)
@@ -308,7 +314,7 @@ def ddp_steps(d, cfg):
         k = 0
         while os.path.isdir(os.path.join(d, f"step{k}-rank{rank}")):
             images, lengths, labels = load_batch(os.path.join(d, f"step{k}-rank{rank}"), net.L)
-            x = preprocess(images, cfg.get("prep", {}), int(cfg["model"]["input_size"]))
+            x = preprocess(images, cfg.get("prep", {}), input_size(cfg))
             valid = torch.arange(x.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
             opt.zero_grad()
             logits, aux, _ = ddp(x, lengths)
@@ -380,7 +386,7 @@ def main(argv):
     images, lengths, labels = load_batch(d, net.L)
     if cmd == "sgd-step" and labels is None:
         raise ValueError("sgd-step needs labels.bin")
-    x = preprocess(images, cfg.get("prep", {}), int(cfg["model"]["input_size"]))
+    x = preprocess(images, cfg.get("prep", {}), input_size(cfg))
     B, S = x.shape[:2]
     valid = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # [B,S]
     lcfg = cfg.get("loss", {})
