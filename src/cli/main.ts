@@ -65,11 +65,13 @@ await yargs(hideBin(process.argv))
         .option('out', { type: 'string', describe: 'parent directory of the run directory (default runs/)' })
         .option('set', { type: 'string', array: true, describe: 'override a setting, e.g. --set optim.lr=3e-4 --set model.label_rnn=none' })
         .option('resume', { type: 'string', describe: 'continue an interrupted run from its last checkpoint (a run directory)' })
+        .option('nproc', { type: 'number', describe: 'data-parallel training with this many ranks on this machine (one per GPU; on the CPU, threads are shared among them)' })
         .conflicts('config', 'preset')
         .example('$0 train', 'quickstart preset on generated synthetic CT phantoms')
         .example('$0 train --preset seed --data ~/ich-data --set train.pretrained=vgg16-397923af.pth', 'the original recipe on the course data')
-        .example('$0 train --resume runs/quickstart-20261125-170000', 'continue after Ctrl-C'),
-    (argv) => run(() => trainCommand({ config: argv.config, preset: argv.preset, data: argv.data, out: argv.out, set: argv.set?.map(String), resume: argv.resume })),
+        .example('$0 train --resume runs/quickstart-20261125-170000', 'continue after Ctrl-C')
+        .example('$0 train --nproc 4 --preset seed --data ~/ich-data', 'data-parallel on 4 GPUs of this machine'),
+    (argv) => run(() => trainCommand({ config: argv.config, preset: argv.preset, data: argv.data, out: argv.out, set: argv.set?.map(String), resume: argv.resume, nproc: argv.nproc })),
   )
   .command(
     'evaluate',

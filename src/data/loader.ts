@@ -11,6 +11,7 @@ import { sampleAugmentation } from './augment.js';
 import { Problems } from './datasets/problems.js';
 import { defaultDecodeWorkers, sharedDecodePool, type DecodePool } from './decode/pool.js';
 import { hashParts, Rng } from './rng.js';
+import { shardIndices } from './shard.js';
 import type { OnError, PatientRecord, SkippedItem, SliceRef, SlicePixels } from './types.js';
 import { IchnetError, type IchnetErrorCode } from '../errors/ichnet-error.js';
 
@@ -38,6 +39,12 @@ export interface LoaderOptions {
   onError?: OnError;
   /** Training augmentation; omitted = none. */
   augment?: AugmentConfig;
+  /**
+   * Data-parallel training: this rank's shard of each epoch's patients (one permutation from seed
+   * and epoch, shared by all ranks; see shard.ts), with windows and augmentation drawn from a
+   * stream of its own (seed, epoch, rank).
+   */
+  shard?: { rank: number; worldSize: number };
 }
 
 /** Which slices of which patient a batch row holds. */
@@ -158,14 +165,17 @@ export class SliceLoader {
 
   /** Number of batch rows (sequences) one epoch yields, before any skipping. */
   get sequencesPerEpoch(): number {
-    return this.options.mode === 'train' ? this.patients.length : this.patients.reduce((n, p) => n + Math.ceil(p.slices.length / this.options.maxSlices), 0);
+    const { mode, shard } = this.options;
+    if (mode === 'train') return shard ? Math.ceil(this.patients.length / shard.worldSize) : this.patients.length;
+    return this.patients.reduce((n, p) => n + Math.ceil(p.slices.length / this.options.maxSlices), 0);
   }
 
   /** The sequences of an epoch, in the order they are loaded. */
-  private plan(rng: Rng): BatchItem[] {
-    const { mode, maxSlices } = this.options;
-    const order = this.patients.map((_, i) => i);
-    if (mode === 'train') {
+  private plan(rng: Rng, epoch: number): BatchItem[] {
+    const { mode, maxSlices, shard, seed } = this.options;
+    const sharded = mode === 'train' && shard !== undefined;
+    const order = sharded ? shardIndices(this.patients.length, { seed, epoch, rank: shard.rank, worldSize: shard.worldSize, shuffle: true }) : this.patients.map((_, i) => i);
+    if (mode === 'train' && !sharded) {
       for (let i = order.length - 1; i > 0; i--) {
         const j = rng.int(0, i);
         [order[i], order[j]] = [order[j] as number, order[i] as number];
@@ -269,13 +279,14 @@ export class SliceLoader {
    * `prefetch` batches ahead; breaking out of the loop stops it.
    */
   async *batches(epoch = 0): AsyncGenerator<LoadedBatch> {
-    const rng = new Rng(hashParts('ichnet-loader', this.options.seed, epoch));
+    const { seed, shard } = this.options;
+    const rng = new Rng(shard ? hashParts('ichnet-loader', seed, epoch, shard.rank) : hashParts('ichnet-loader', seed, epoch));
     const queue = new BoundedQueue<LoadedBatch>(Math.max(1, this.options.prefetch ?? 2));
     const produce = async () => {
       const buckets = new Map<string, Sequence[]>();
       // Sequences are decoded `ahead` at a time so the pool never waits on batching; they are
       // taken in plan order, so batches do not depend on which decode finishes first.
-      const plan = this.plan(rng);
+      const plan = this.plan(rng, epoch);
       const ahead = Math.max(1, this.options.lookahead ?? Math.max(2, this.options.patientsPerBatch));
       const pending: Promise<Sequence | undefined>[] = [];
       let planned = 0;

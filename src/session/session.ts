@@ -102,6 +102,28 @@ export class Session {
   }
 
   /**
+   * Data-parallel sessions only, a collective (every rank calls it at the same point): copies rank
+   * 0's parameters and buffers (BatchNorm statistics) to every rank — after loading weights on rank
+   * 0 alone, and before evaluating or saving, so that every rank holds rank 0's model.
+   */
+  syncReplicas(): Promise<void> {
+    return callNative(() => this.native.syncReplicas());
+  }
+
+  /** Data-parallel sessions only, a collective: every rank's `values`, in rank order. */
+  allGather(values: Float32Array): Promise<Float32Array[]> {
+    return callNative(() => this.native.allGather(values));
+  }
+
+  /**
+   * Data-parallel sessions: records why this rank is stopping in the job's rendezvous store, so
+   * that the other ranks' errors name this rank and the cause. Never rejects.
+   */
+  async publishFailure(message: string): Promise<void> {
+    await this.native.publishFailure(message).catch(() => undefined);
+  }
+
+  /**
    * Frees the model, the optimizer state and the session's thread once the calls already made have
    * finished. Later calls reject with "this session is closed"; closing again does nothing. Without
    * it the memory is freed only when the session is garbage-collected, so close a session you are

@@ -30,6 +30,8 @@ export interface Batch {
 export interface StepResult {
   /** The loss over valid slices (NaN for `predict`, which takes no labels). */
   loss: number;
+  /** Data-parallel `trainStep` only: the mean over ranks of their losses (what the update follows). */
+  globalLoss?: number;
   /** Slice logits, patients × slices × labels; zero past each patient's length. */
   logits: Float32Array;
   /** Per patient and label, the maximum over valid slices of sigmoid(logit): patients × labels. */
@@ -79,4 +81,10 @@ export interface SessionInfo {
   step: number;
   /** The base learning rate now in force. */
   learningRate: number;
+  /** This process's rank in a data-parallel job (0 otherwise). */
+  rank: number;
+  /** Processes in the data-parallel job (1 otherwise). */
+  worldSize: number;
+  /** The c10d backend of the job (`gloo`, `nccl`); absent outside one. */
+  backend?: string;
 }
