@@ -143,7 +143,8 @@ interface TrainedEpoch {
  * const trainer = await Trainer.create({
  *   data: { format: 'synthetic', root: 'data/tiny' },
  *   synthetic: { patients: 8, slices: [4, 4], size: 32 },
- *   model: { width: 1 / 16, input_size: 32, label_hidden: 8, slice_hidden: 8 },
+ *   model: { width: 1 / 16, label_hidden: 8, slice_hidden: 8 },
+ *   prep: { input_size: 32 },
  *   train: { epochs: 1, validation: 0.25, report_samples: 0 },
  * });
  * trainer.on('epoch', (e) => console.log(e.stage, e.epoch, e.scores.slice.f2.micro));
