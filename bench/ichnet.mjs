@@ -5,13 +5,16 @@
  *   node bench/ichnet.mjs serve                 JSON-lines commands on stdin, replies on fd 3
  *   node bench/ichnet.mjs e2e '<json>'          one training epoch with Trainer; result on fd 3
  *   node bench/ichnet.mjs loader-memory '<json>' RSS over one epoch of the loader alone; result on fd 3
+ *   node bench/ichnet.mjs loader-workers '<json>' slices/s of the loader alone with N decode workers; result on fd 3
  *   node bench/ichnet.mjs synth '<json>'        writes a synthetic DICOM set (writeSyntheticDataset)
+ *   node bench/ichnet.mjs checkpoint '<json>'   writes an untrained checkpoint of a model (for the predict rows)
+ *   node bench/ichnet.mjs predict '<json>'      `ichnet predict` on a folder of studies; result on fd 3
  *
  * Every measurement is wall time around awaited public API calls: `SliceLoader` + `preprocess()`
  * for the data pipeline, `Session.trainStep` / `Session.predict` on a preprocessed float32 batch
  * for the model, `Trainer.fit()` for the epoch.
  */
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ import { createInterface } from 'node:readline';
 
 import { loadExperimentConfig, openDataset, preprocess, Session, Trainer, writeSyntheticDataset } from '../dist/src/index.js';
 import { augmentSchema } from '../dist/src/config/augment-schema.js';
+import { predictCommand } from '../dist/src/cli/predict.js';
 import { SliceLoader } from '../dist/src/data/loader.js';
 import { Rng } from '../dist/src/data/rng.js';
 
@@ -46,6 +50,22 @@ const commands = {
       loader: new SliceLoader(selected, { labels: dataset.labelNames.length, patientsPerBatch, maxSlices, mode: 'train', seed, augment }),
     };
     return { patients: selected.length, slices: selected.reduce((n, p) => n + p.slices.length, 0), labels: dataset.labelNames };
+  },
+  /** One training batch, raw, for timing preprocess() on the host against the device pipeline. */
+  async 'prep-setup'({ root, patients, inputSize, patientsPerBatch, maxSlices, threads, seed }) {
+    const dataset = await openDataset({ format: 'folders', root });
+    const loader = new SliceLoader(dataset.patients.slice(0, patients), { labels: dataset.labelNames.length, patientsPerBatch, maxSlices, mode: 'train', seed, augment });
+    for await (const { batch } of loader.batches(0)) {
+      state.prep = { batch, inputSize, threads };
+      break;
+    }
+    return { slices: state.prep.batch.lengths.reduce((a, v) => a + v, 0) };
+  },
+  async 'prep-rep'({ where }) {
+    const { batch, inputSize, threads } = state.prep;
+    const t0 = now();
+    const out = await preprocess(batch, { inputSize, threads, device: 'cpu', prep: { where } });
+    return { seconds: now() - t0, slices: out.length / (3 * inputSize * inputSize) };
   },
   async 'data-rep'({ epoch }) {
     const { loader, inputSize, threads } = state.data;
@@ -199,14 +219,100 @@ async function loaderMemory({ root, patientsPerBatch, maxSlices, seed, intervalM
   };
 }
 
+/** CPU seconds (user + system) of this process's main thread, from /proc. */
+function mainThreadCpuSeconds() {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+/**
+ * The loader alone (decode + batching, no preprocessing) with `workers` decode threads, over one
+ * epoch after a warm-up batch (which starts the workers): slices/s, the main thread's busy time
+ * (event-loop utilisation) and the workers' summed decode time.
+ */
+async function loaderWorkers({ root, workers, patientsPerBatch, maxSlices, seed }) {
+  const dataset = await openDataset({ format: 'folders', root });
+  const options = { labels: dataset.labelNames.length, patientsPerBatch, maxSlices, mode: 'train', seed, augment, workers };
+  for await (const _ of new SliceLoader(dataset.patients.slice(0, patientsPerBatch), options).batches(0)) void _;
+  const loader = new SliceLoader(dataset.patients, options);
+  const before = loader.decodePool.stats;
+  const elu = performance.eventLoopUtilization();
+  const cpu = process.cpuUsage();
+  const main0 = mainThreadCpuSeconds();
+  let slices = 0;
+  const t0 = now();
+  for await (const loaded of loader.batches(1)) {
+    slices += loaded.batch.lengths.reduce((a, v) => a + v, 0);
+    loader.release(loaded); // done with it, as a training loop is once its step has resolved
+  }
+  const seconds = now() - t0;
+  const mainCpu = mainThreadCpuSeconds() - main0;
+  const mainBusyMs = performance.eventLoopUtilization(elu).active;
+  const after = loader.decodePool.stats;
+  const processCpu = process.cpuUsage(cpu);
+  const processCpuSeconds = (processCpu.user + processCpu.system) / 1e6;
+  const decoded = after.slices - before.slices;
+  return {
+    workers,
+    seconds,
+    slices,
+    slicesPerSecond: slices / seconds,
+    // Wall time the event loop was busy (includes time the OS kept a busy thread waiting for a core).
+    mainBusyMsPerSlice: mainBusyMs / slices,
+    // Wall time inside readSlice, per slice (the same caveat); with 0 workers the main thread decodes.
+    workerBusyMsPerSlice: decoded > 0 ? (after.workerBusyMs - before.workerBusyMs) / decoded : mainBusyMs / slices,
+    // CPU time (/proc, 10 ms ticks): the main thread's, and every other thread's (decode workers,
+    // garbage-collector helpers, libuv), per slice.
+    mainCpuMsPerSlice: (mainCpu * 1000) / slices,
+    otherThreadsCpuMsPerSlice: ((processCpuSeconds - mainCpu) * 1000) / slices,
+    processCpuSeconds,
+  };
+}
+
 async function synth({ out, patients, size, slices, seed }) {
   const t0 = now();
   const info = await writeSyntheticDataset({ out, patients, size, slices, seed, format: 'dicom' });
   return { root: info.root, patients: info.patients, slices: info.slices, seconds: now() - t0 };
 }
 
+/**
+ * A checkpoint directory of `model` with its initial weights (speed does not depend on training):
+ * model.safetensors + the model file in PyTorch's names for the reference, and the state.json
+ * `ichnet predict` reads (quickstart settings, CLAHE on, thresholds 0.5).
+ */
+async function checkpoint({ dir, model, threads, channelsLast = false }) {
+  const config = await loadExperimentConfig({
+    preset: 'quickstart',
+    set: [...Object.entries(model).map(([key, value]) => `model.${key}=${JSON.stringify(value)}`), 'stages=[]', 'prep.clahe.enabled=true', `threads=${threads}`, 'device=cpu', `channels_last=${channelsLast}`],
+  });
+  const session = await Session.create({ model: config.model, prep: config.prep, loss: config.loss, optim: config.optim, device: 'cpu', threads, seed: 0, channels_last: channelsLast });
+  const labels = ['ich', 'ivh', 'sah', 'sdh', 'edh'];
+  const state = { version: 1, config, labels, thresholds: labels.map(() => 0.5), stage: 0, epoch: 0, batchInEpoch: 0, globalStep: 0, best: null, history: [], validationPatients: [], interrupted: false };
+  await session.saveCheckpoint(dir, { 'state.json': JSON.stringify(state) });
+  await session.close();
+  return { dir, weights: join(dir, 'model.safetensors') };
+}
+
+/** `ichnet predict --checkpoint … --data … --out …`, in this process, as the command line runs it. */
+async function predict({ checkpoint: dir, root, out }) {
+  const t0 = now();
+  const log = console.log;
+  let lines = [];
+  console.log = (line) => lines.push(String(line)); // the command's report would mix with bench output
+  try {
+    await predictCommand({ checkpoint: dir, data: root, out, format: 'csv' });
+  } finally {
+    console.log = log;
+  }
+  const seconds = now() - t0;
+  const m = /^(\d+) studies, (\d+) slices in [\d.]+ s/m.exec(lines.join('\n'));
+  const usage = process.resourceUsage();
+  return { seconds, studies: Number(m?.[1]), slices: Number(m?.[2]), cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, maxRssBytes: usage.maxRSS * 1024 };
+}
+
 const [mode, arg] = process.argv.slice(2);
-const oneShot = { e2e, 'loader-memory': loaderMemory, synth };
+const oneShot = { e2e, 'loader-memory': loaderMemory, 'loader-workers': loaderWorkers, synth, checkpoint, predict };
 if (mode === 'serve') {
   await serve();
 } else if (oneShot[mode]) {
@@ -217,6 +323,6 @@ if (mode === 'serve') {
     process.exitCode = 1;
   }
 } else {
-  console.error('usage: node bench/ichnet.mjs <serve|e2e|loader-memory|synth> [json]');
+  console.error('usage: node bench/ichnet.mjs <serve|e2e|loader-memory|loader-workers|synth|checkpoint|predict> [json]');
   process.exit(2);
 }

@@ -5,16 +5,23 @@
  *
  *   npm run bench                       the full run (~4 minutes on 2 idle cores, ~7 busy)
  *   npm run bench -- --quick            fewer repetitions, for development
- *   npm run bench -- --only data,train  sections: data, train, infer, e2e, loader-memory
+ *   npm run bench -- --only data,train  sections: data, train, infer, e2e, predict, loader-memory, loader-workers, prep-device
  *   npm run bench -- --json             JSON on stdout instead of the table
  *   npm run bench -- --save FILE        also write the JSON results to FILE
  *   options: --verbose (children's output on stderr), --data-dir DIR (synthetic sets, default
  *   $TMPDIR/ichnet-bench-data, reused between runs), --fresh-data, --threads N (default: all cores),
  *   --nchw (CPU: both sides in NCHW instead of channels_last), --device cpu|cuda (default cpu; cuda: both sides train and infer on the GPU with bf16 autocast,
  *   channels_last, cuDNN benchmark, pinned host memory, and the seed row is also reported against
- *   the GPU's measured bf16 matrix rate), --omp-wait passive|default (OMP_WAIT_POLICY for both sides' processes; default passive, see
- *   docs/BENCHMARKS.md: libgomp's active spin-wait makes a 2-thread PyTorch process 2–3× slower
- *   while anything else keeps a core busy)
+ *   the GPU's measured bf16 matrix rate), --omp-wait both|passive|default (OMP_WAIT_POLICY of the
+ *   reference's processes in the model, inference and end-to-end rows; default both: the reference
+ *   runs each of those rows with OMP_WAIT_POLICY=PASSIVE and without it, and its faster result is
+ *   the denominator — libgomp's spin-wait is faster on idle cores and 2–3× slower while anything
+ *   else keeps a core busy, see docs/BENCHMARKS.md; the data row's reference and ichnet run with
+ *   PASSIVE unless --omp-wait default)
+ *
+ * Two rows compare ichnet with itself: the loader alone with N decode workers against 1
+ * (loader-workers), and device-side preprocessing on the CPU device against the host pipeline
+ * (prep-device).
  *
  * Both sides run as long-lived child processes (node bench/ichnet.mjs serve, python
  * bench/reference.py serve) that receive one command per repetition; repetitions alternate
@@ -23,7 +30,7 @@
  */
 import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,11 +38,11 @@ import { fileURLToPath } from 'node:url';
 import { busyThreads, loadAverage, processTree, runOneShot, startWorker, summary, threadCpu, treeCpuSeconds } from './lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SECTIONS = ['data', 'train', 'infer', 'e2e', 'loader-memory'];
+const SECTIONS = ['data', 'train', 'infer', 'e2e', 'predict', 'loader-memory', 'loader-workers', 'prep-device'];
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { quick: false, json: false, verbose: false, only: SECTIONS, dataDir: join(tmpdir(), 'ichnet-bench-data'), freshData: false, threads: availableParallelism(), ompWait: 'passive', device: 'cpu' };
+  const o = { quick: false, json: false, verbose: false, only: SECTIONS, dataDir: join(tmpdir(), 'ichnet-bench-data'), freshData: false, threads: availableParallelism(), ompWait: 'both', device: 'cpu' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -62,7 +69,7 @@ function parseArgs(argv) {
     }
     else if (a.startsWith('--omp-wait')) {
       o.ompWait = value();
-      if (!['passive', 'default'].includes(o.ompWait)) usage('--omp-wait must be passive or default');
+      if (!['both', 'passive', 'default'].includes(o.ompWait)) usage('--omp-wait must be both, passive or default');
     } else if (a === '--help' || a === '-h') usage();
     else usage(`unknown option ${a}`);
   }
@@ -82,10 +89,17 @@ const opts = parseArgs(process.argv.slice(2));
 const log = (line) => console.error(line);
 const childLog = opts.verbose ? (line) => console.error(`    | ${line}`) : () => {};
 const python = process.env.ICHNET_PYTHON ?? '/usr/bin/python3';
-/** The environment of both sides' processes. */
-const childEnv = { ...process.env };
-if (opts.ompWait === 'passive') childEnv.OMP_WAIT_POLICY = 'PASSIVE';
-else if (opts.ompWait === 'default') delete childEnv.OMP_WAIT_POLICY;
+/** A child's environment under one OMP_WAIT_POLICY setting: 'passive' sets PASSIVE, 'default' unsets it. */
+function envFor(policy) {
+  const env = { ...process.env };
+  if (policy === 'passive') env.OMP_WAIT_POLICY = 'PASSIVE';
+  else delete env.OMP_WAIT_POLICY;
+  return env;
+}
+/** ichnet's processes and the data row's reference (ichnet sets PASSIVE itself when it is unset). */
+const childEnv = envFor(opts.ompWait === 'default' ? 'default' : 'passive');
+/** The settings the reference runs the model, inference and end-to-end rows under; its faster result counts. */
+const REF_POLICIES = opts.ompWait === 'both' ? ['passive', 'default'] : [opts.ompWait];
 const node = process.execPath;
 const T = opts.threads;
 const GPU = opts.device === 'cuda';
@@ -97,8 +111,8 @@ const VGG16_TRAIN_FLOP = 92e9;
 
 /** Repetitions: [warm-up, measured] per row. */
 const REPS = opts.quick
-  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1 }
-  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3 };
+  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3 }
+  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3, loaderWorkers: 4, prepDevice: 8 };
 
 /** Synthetic sets, generated once into the data dir and reused by both sides (and later runs). */
 const SETS = {
@@ -106,6 +120,8 @@ const SETS = {
   dicom512: { patients: 48, size: 512, slices: [24, 24], seed: 1 },
   // end to end
   dicom128: { patients: 40, size: 128, slices: [24, 24], seed: 2 },
+  // `ichnet predict` on a folder of studies
+  studies100: { patients: 100, size: 128, slices: [24, 24], seed: 3 },
 };
 const DATA_PATIENTS = opts.quick ? 8 : 16;
 
@@ -164,10 +180,21 @@ async function generateSet(name) {
   return dir;
 }
 
-function startPair() {
+/**
+ * ichnet's worker and one reference worker per OMP_WAIT_POLICY setting (`policies`; sides named
+ * `torch:<policy>`); callRefs sends setup commands to all of them.
+ */
+function startPair(policies = [opts.ompWait === 'default' ? 'default' : 'passive']) {
   const ichnet = startWorker(node, [join(root, 'bench/ichnet.mjs'), 'serve'], { log: childLog, cwd: root, env: childEnv });
-  const torch = startWorker(python, [join(root, 'bench/reference.py'), 'serve'], { log: childLog, cwd: root, env: childEnv });
-  return { ichnet, torch, close: () => Promise.all([ichnet.close(), torch.close()]) };
+  const refs = Object.fromEntries(policies.map((p) => [`torch:${p}`, startWorker(python, [join(root, 'bench/reference.py'), 'serve'], { log: childLog, cwd: root, env: envFor(p) })]));
+  const all = [ichnet, ...Object.values(refs)];
+  return { ichnet, refs, sides: ['ichnet', ...Object.keys(refs)], worker: (side) => (side === 'ichnet' ? ichnet : refs[side]), close: () => Promise.all(all.map((w) => w.close())) };
+}
+
+/** Calls `cmd` on every reference worker; returns the first one's result. */
+async function callRefs(pair, cmd, params) {
+  const out = await Promise.all(Object.values(pair.refs).map((w) => w.call(cmd, params)));
+  return out[0];
 }
 
 /** Per-thread (and per-process, for DataLoader workers) CPU snapshots of a worker's tree. */
@@ -179,22 +206,21 @@ function threadReport(before, after) {
 }
 
 /**
- * Warm-ups on each side, then `reps` alternating repetitions of `cmd`. Each repetition reports
- * { seconds, slices }; we keep slices/s and the cores the side's process tree kept busy.
+ * Warm-ups on each side, then `reps` rounds of `cmd` in which every side runs once, in an order
+ * that alternates (ichnet first, then last, …). Each repetition reports { seconds, slices }; we keep
+ * slices/s and the cores the side's process tree kept busy. With several reference settings, the
+ * one with the higher median is the reference ("torch"); every setting's numbers are kept.
  */
 async function paired(pair, cmd, paramsFor, [warmup, reps]) {
-  for (let w = 0; w < warmup; w++) {
-    await pair.ichnet.call(cmd, paramsFor(w));
-    await pair.torch.call(cmd, paramsFor(w));
-  }
-  const sides = { ichnet: { rate: [], cores: [], seconds: [] }, torch: { rate: [], cores: [], seconds: [] } };
-  const threadsBefore = { ichnet: snapshotThreads(pair.ichnet.pid), torch: snapshotThreads(pair.torch.pid) };
-  const ratios = [];
+  for (let w = 0; w < warmup; w++) for (const side of pair.sides) await pair.worker(side).call(cmd, paramsFor(w));
+  const sides = Object.fromEntries(pair.sides.map((side) => [side, { rate: [], cores: [], seconds: [] }]));
+  const threadsBefore = Object.fromEntries(pair.sides.map((side) => [side, snapshotThreads(pair.worker(side).pid)]));
+  const rounds = [];
   for (let r = 0; r < reps; r++) {
-    const order = r % 2 === 0 ? ['ichnet', 'torch'] : ['torch', 'ichnet'];
+    const order = r % 2 === 0 ? pair.sides : [...pair.sides].reverse();
     const rates = {};
     for (const side of order) {
-      const w = pair[side];
+      const w = pair.worker(side);
       const cpu0 = treeCpuSeconds(w.pid);
       const t0 = performance.now();
       const res = await w.call(cmd, paramsFor(warmup + r));
@@ -205,25 +231,29 @@ async function paired(pair, cmd, paramsFor, [warmup, reps]) {
       sides[side].seconds.push(res.seconds);
       sides[side].cores.push(cpu / wall);
     }
-    ratios.push(rates.ichnet / rates.torch);
+    rounds.push(rates);
   }
-  const threads = { ichnet: threadReport(threadsBefore.ichnet, snapshotThreads(pair.ichnet.pid)), torch: threadReport(threadsBefore.torch, snapshotThreads(pair.torch.pid)) };
+  const result = (side) => ({ slicesPerSecond: summary(sides[side].rate), secondsPerRep: summary(sides[side].seconds), coresBusy: summary(sides[side].cores) });
+  const refs = pair.sides.filter((side) => side !== 'ichnet');
+  const best = refs.reduce((a, b) => (summary(sides[b].rate).median > summary(sides[a].rate).median ? b : a));
   return {
-    ichnet: { slicesPerSecond: summary(sides.ichnet.rate), secondsPerRep: summary(sides.ichnet.seconds), coresBusy: summary(sides.ichnet.cores) },
-    torch: { slicesPerSecond: summary(sides.torch.rate), secondsPerRep: summary(sides.torch.seconds), coresBusy: summary(sides.torch.cores) },
-    pairedRatio: summary(ratios),
-    threadUse: threads,
+    ichnet: result('ichnet'),
+    torch: result(best),
+    torchSetting: best.slice('torch:'.length),
+    torchBySetting: Object.fromEntries(refs.map((side) => [side.slice('torch:'.length), result(side)])),
+    pairedRatio: summary(rounds.map((rates) => rates.ichnet / rates[best])),
+    threadUse: { ichnet: threadReport(threadsBefore.ichnet, snapshotThreads(pair.ichnet.pid)), torch: threadReport(threadsBefore[best], snapshotThreads(pair.worker(best).pid)) },
   };
 }
 
 // ---------------------------------------------------------------- sections
-const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device, channelsLast: Boolean(DEVICE.channelsLast) }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [] };
+const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device, channelsLast: Boolean(DEVICE.channelsLast) }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [], selfRows: [] };
 
 async function versions() {
   const pair = startPair();
   try {
-    const [ich, py] = await Promise.all([pair.ichnet.call('info'), pair.torch.call('info', DEVICE)]);
-    if (GPU) results.ceiling = await pair.torch.call('ceiling');
+    const [ich, py] = await Promise.all([pair.ichnet.call('info'), callRefs(pair, 'info', DEVICE)]);
+    if (GPU) results.ceiling = await callRefs(pair, 'ceiling');
     results.versions = { libtorch: ich.torchVersion, ichnetThreads: ich.threads, node: ich.node, ...Object.fromEntries(Object.entries(py).map(([k, v]) => [k === 'threads' ? 'pytorchDefaultThreads' : k, v])) };
   } finally {
     await pair.close();
@@ -235,7 +265,7 @@ async function sectionData() {
   const pair = startPair();
   try {
     const setup = { root: dir, patients: DATA_PATIENTS, inputSize: 224, patientsPerBatch: 2, maxSlices: 24, seed: 3 };
-    const [a, b] = await Promise.all([pair.ichnet.call('data-setup', { ...setup, threads: T }), pair.torch.call('data-setup', { ...setup, workers: T })]);
+    const [a, b] = await Promise.all([pair.ichnet.call('data-setup', { ...setup, threads: T }), callRefs(pair, 'data-setup', { ...setup, workers: T })]);
     if (a.slices !== b.slices) log(`  warning: ichnet sees ${a.slices} slices, PyTorch ${b.slices}`);
     const r = await paired(pair, 'data-rep', (i) => ({ epoch: i }), REPS.data);
     results.sections.data = { ...r, slicesPerRep: a.slices };
@@ -262,14 +292,14 @@ async function sectionModel(kind) {
     infer: { model: QUICKSTART, optim: { name: 'adam', lr: 1e-3 }, patients: 2, slices: 24, cmd: 'infer-rep', label: 'inference, quickstart model, 2 × 24 slices' },
   };
   const s = shapes[kind];
-  const pair = startPair();
+  const pair = startPair(REF_POLICIES);
   try {
     const setup = { model: s.model, optim: s.optim, patients: s.patients, slices: s.slices, threads: T, seed: 0, ...DEVICE };
-    const [a, b] = await Promise.all([pair.ichnet.call('model-setup', setup), pair.torch.call('model-setup', setup)]);
+    const [a, b] = await Promise.all([pair.ichnet.call('model-setup', setup), callRefs(pair, 'model-setup', setup)]);
     if (a.info.parameters !== b.parameters) log(`  warning: parameter counts differ: ichnet ${a.info.parameters}, PyTorch ${b.parameters}`);
     const r = await paired(pair, s.cmd, () => ({}), REPS[kind]);
     results.sections[kind] = { ...r, parameters: { ichnet: a.info.parameters, torch: b.parameters }, threads: { ichnet: a.info.threads, torch: b.threads } };
-    results.rows.push({ key: kind, label: s.label, unit: 'slices/s', ichnet: r.ichnet.slicesPerSecond, torch: r.torch.slicesPerSecond, ratio: r.pairedRatio, ratioOfMedians: r.ichnet.slicesPerSecond.median / r.torch.slicesPerSecond.median });
+    results.rows.push({ key: kind, label: s.label, unit: 'slices/s', ichnet: r.ichnet.slicesPerSecond, torch: r.torch.slicesPerSecond, torchSetting: r.torchSetting, ratio: r.pairedRatio, ratioOfMedians: r.ichnet.slicesPerSecond.median / r.torch.slicesPerSecond.median });
   } finally {
     await pair.close();
   }
@@ -278,25 +308,73 @@ async function sectionModel(kind) {
 async function sectionE2e() {
   const dir = await ensureSet('dicom128');
   const params = { root: dir, model: QUICKSTART, validation: 0.1, threads: T, workers: T, seed: 0, ...DEVICE };
-  const runs = { ichnet: [], torch: [] };
+  const sides = ['ichnet', ...REF_POLICIES.map((p) => `torch:${p}`)];
+  const runs = Object.fromEntries(sides.map((side) => [side, []]));
   for (let r = 0; r < REPS.e2e; r++) {
-    const order = r % 2 === 0 ? ['ichnet', 'torch'] : ['torch', 'ichnet'];
+    const order = r % 2 === 0 ? sides : [...sides].reverse();
     for (const side of order) {
-      const [cmd, args] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'e2e', JSON.stringify(params)]] : [python, [join(root, 'bench/reference.py'), 'e2e', JSON.stringify(params)]];
-      const run = await runOneShot(cmd, args, { log: childLog, env: childEnv });
+      const policy = side.slice('torch:'.length);
+      const [cmd, args, env] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'e2e', JSON.stringify(params)], childEnv] : [python, [join(root, 'bench/reference.py'), 'e2e', JSON.stringify(params)], envFor(policy)];
+      const run = await runOneShot(cmd, args, { log: childLog, env });
       runs[side].push({ ...run.result, wallSeconds: run.wallSeconds, peakPssBytes: run.peak.pss, peakRssBytes: run.peak.rss, processes: run.peak.processes });
       log(`    ${side}: train ${run.result.trainSeconds.toFixed(1)} s, process ${run.wallSeconds.toFixed(1)} s, peak PSS ${(run.peak.pss / 2 ** 20).toFixed(0)} MiB`);
     }
   }
   const pick = (side, f) => summary(runs[side].map(f));
-  const pairedInv = (f) => summary(runs.ichnet.map((x, i) => f(runs.torch[i]) / f(x)));
   const slices = runs.ichnet[0].slices;
-  if (slices !== runs.torch[0].slices) log(`  warning: ichnet trained on ${slices} slices, PyTorch on ${runs.torch[0].slices}`);
+  for (const side of sides.slice(1)) if (slices !== runs[side][0].slices) log(`  warning: ichnet trained on ${slices} slices, ${side} on ${runs[side][0].slices}`);
   results.sections.e2e = { runs };
-  const row = (key, label, unit, f) => ({ key, label, unit, ichnet: pick('ichnet', f), torch: pick('torch', f), ratio: pairedInv(f), ratioOfMedians: pick('torch', f).median / pick('ichnet', f).median, inverse: true });
+  // Lower is better in every e2e row: the reference's setting with the lower median counts.
+  const row = (key, label, unit, f) => {
+    const best = sides.slice(1).reduce((a, b) => (pick(b, f).median < pick(a, f).median ? b : a));
+    const ratio = summary(runs.ichnet.map((x, i) => f(runs[best][i]) / f(x)));
+    return { key, label, unit, ichnet: pick('ichnet', f), torch: pick(best, f), torchSetting: best.slice('torch:'.length), ratio, ratioOfMedians: pick(best, f).median / pick('ichnet', f).median, inverse: true };
+  };
   results.rows.push(row('e2e-train', `end to end: 1 training epoch, ${slices} slices of 128² DICOM → 96², quickstart, aug + CLAHE — wall (PyTorch ÷ ichnet)`, 's', (x) => x.trainSeconds));
   results.rows.push(row('e2e-process', 'end to end: whole process, start → exit (ichnet Trainer also validates twice, writes report.html) — wall (PyTorch ÷ ichnet)', 's', (x) => x.wallSeconds));
   results.rows.push(row('e2e-memory', 'end to end: peak memory, PSS summed over the process tree (PyTorch ÷ ichnet)', 'MiB', (x) => x.peakPssBytes / 2 ** 20));
+}
+
+/**
+ * `ichnet predict` (in its own process, as the command line runs it) against a compact PyTorch
+ * prediction script, both on the same 100 studies with the same untrained quickstart-shaped weights
+ * (speed does not depend on training): studies per second over the whole process.
+ */
+async function sectionPredict() {
+  const dir = await ensureSet('studies100');
+  const work = await mkdtemp(join(tmpdir(), 'ichnet-bench-predict-'));
+  try {
+    const ckpt = join(work, 'checkpoint');
+    const made = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'checkpoint', JSON.stringify({ dir: ckpt, model: QUICKSTART, threads: T, channelsLast: DEVICE.channelsLast })], { log: childLog, env: childEnv });
+    const params = { root: dir, checkpoint: ckpt, weights: made.result.weights, model: QUICKSTART, threads: T, workers: T, ...DEVICE };
+    const runs = { ichnet: [], torch: [] };
+    for (let r = 0; r < REPS.e2e; r++) {
+      const order = r % 2 === 0 ? ['ichnet', 'torch'] : ['torch', 'ichnet'];
+      for (const side of order) {
+        const p = { ...params, out: join(work, `${side}-${r}.csv`) };
+        const [cmd, args] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'predict', JSON.stringify(p)]] : [python, [join(root, 'bench/reference.py'), 'predict', JSON.stringify(p)]];
+        const run = await runOneShot(cmd, args, { log: childLog, env: childEnv });
+        const studiesPerSecond = run.result.studies / run.wallSeconds;
+        runs[side].push({ ...run.result, wallSeconds: run.wallSeconds, studiesPerSecond, peakPssBytes: run.peak.pss });
+        log(`    ${side}: ${run.result.studies} studies, ${run.result.slices} slices, process ${run.wallSeconds.toFixed(1)} s → ${studiesPerSecond.toFixed(2)} studies/s`);
+      }
+    }
+    if (runs.ichnet[0].slices !== runs.torch[0].slices) log(`  warning: ichnet predicted ${runs.ichnet[0].slices} slices, PyTorch ${runs.torch[0].slices}`);
+    results.sections.predict = { runs };
+    const f = (x) => x.studiesPerSecond;
+    const pick = (side) => summary(runs[side].map(f));
+    results.rows.push({
+      key: 'predict',
+      label: `ichnet predict: ${runs.ichnet[0].studies} studies × 24 slices of 128² DICOM → 96², quickstart, CLAHE, per-slice CSV — whole process`,
+      unit: 'studies/s',
+      ichnet: pick('ichnet'),
+      torch: pick('torch'),
+      ratio: summary(runs.ichnet.map((x, i) => f(x) / f(runs.torch[i]))),
+      ratioOfMedians: pick('ichnet').median / pick('torch').median,
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 async function sectionLoaderMemory() {
@@ -305,10 +383,79 @@ async function sectionLoaderMemory() {
   results.sections['loader-memory'] = { ...result, wallSeconds };
 }
 
+/**
+ * ichnet against itself: the loader alone (DICOM 512² → batches, no model, no preprocessing) with
+ * T decode workers against 1, each run in a fresh process, alternating. Also records the main
+ * thread's busy time per slice against a worker's.
+ */
+async function sectionLoaderWorkers() {
+  const dir = await ensureSet('dicom512');
+  const counts = [T, 1];
+  const runs = Object.fromEntries(counts.map((n) => [n, []]));
+  for (let r = 0; r < REPS.loaderWorkers; r++) {
+    for (const workers of r % 2 === 0 ? counts : [...counts].reverse()) {
+      const { result } = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'loader-workers', JSON.stringify({ root: dir, workers, patientsPerBatch: 2, maxSlices: 24, seed: 4 })], { log: childLog, env: childEnv });
+      runs[workers].push(result);
+      log(`    ${workers} worker(s): ${result.slicesPerSecond.toFixed(0)} slices/s; per slice: main thread CPU ${result.mainCpuMsPerSlice.toFixed(2)} ms, other threads CPU ${result.otherThreadsCpuMsPerSlice.toFixed(2)} ms`);
+    }
+  }
+  const rate = (n) => summary(runs[n].map((x) => x.slicesPerSecond));
+  results.sections['loader-workers'] = { runs };
+  results.selfRows.push({
+    key: 'loader-workers',
+    label: `loader alone: DICOM 512² → batches (decode, HU, batching; no model), ${T} decode workers ÷ 1`,
+    unit: 'slices/s',
+    a: rate(T),
+    b: rate(1),
+    ratio: summary(runs[T].map((x, i) => x.slicesPerSecond / runs[1][i].slicesPerSecond)),
+    ratioOfMedians: rate(T).median / rate(1).median,
+    note:
+      `per slice with ${T} workers, main thread ÷ decoding: CPU time ${fmt(summary(runs[T].map((x) => x.mainCpuMsPerSlice)).median)} ÷ ${fmt(summary(runs[T].map((x) => x.otherThreadsCpuMsPerSlice)).median)} ms (other threads) = ` +
+      `${fmt(summary(runs[T].map((x) => x.mainCpuMsPerSlice / x.otherThreadsCpuMsPerSlice)).median)}; busy wall time (event loop ÷ inside readSlice) ${fmt(summary(runs[T].map((x) => x.mainBusyMsPerSlice / x.workerBusyMsPerSlice)).median)}`,
+  });
+}
+
+/** ichnet against itself: one 2 × 24-slice batch of 512² DICOM preprocessed to 224² on the CPU device (prep.where: device) ÷ the host pipeline. */
+async function sectionPrepDevice() {
+  const dir = await ensureSet('dicom512');
+  const w = startWorker(node, [join(root, 'bench/ichnet.mjs'), 'serve'], { log: childLog, cwd: root, env: childEnv });
+  try {
+    await w.call('prep-setup', { root: dir, patients: 2, inputSize: 224, patientsPerBatch: 2, maxSlices: 24, threads: T, seed: 3 });
+    const wheres = ['device', 'host'];
+    const rates = { device: [], host: [] };
+    for (const where of wheres) await w.call('prep-rep', { where });
+    for (let r = 0; r < REPS.prepDevice; r++) {
+      for (const where of r % 2 === 0 ? wheres : [...wheres].reverse()) {
+        const res = await w.call('prep-rep', { where });
+        rates[where].push(res.slices / res.seconds);
+      }
+    }
+    results.sections['prep-device'] = { rates };
+    results.selfRows.push({
+      key: 'prep-device',
+      label: 'preprocessing, 2 × 24 slices of 512² HU → 224² (3 windows, CLAHE, affine, jitter), device-side tensor ops on the CPU device ÷ the host pipeline',
+      unit: 'slices/s',
+      a: summary(rates.device),
+      b: summary(rates.host),
+      ratio: summary(rates.device.map((v, i) => v / rates.host[i])),
+      ratioOfMedians: summary(rates.device).median / summary(rates.host).median,
+    });
+  } finally {
+    await w.close();
+  }
+}
+
 // ---------------------------------------------------------------- output
 function table() {
   const head = ['benchmark', 'unit', 'ichnet median [min–max]', 'PyTorch median [min–max]', 'ichnet vs PyTorch, >1 = ichnet better: ratio of medians [paired min–max]'];
-  const lines = results.rows.map((r) => [r.label, r.unit, spread(r.ichnet), spread(r.torch), `**${fmt(r.ratioOfMedians, 3)}** [${fmt(r.ratio.min)}–${fmt(r.ratio.max)}]`]);
+  const setting = (r) => (r.torchSetting ? ` (OMP_WAIT_POLICY ${r.torchSetting === 'passive' ? 'PASSIVE' : 'unset'})` : '');
+  const lines = results.rows.map((r) => [r.label, r.unit, spread(r.ichnet), `${spread(r.torch)}${setting(r)}`, `**${fmt(r.ratioOfMedians, 3)}** [${fmt(r.ratio.min)}–${fmt(r.ratio.max)}]`]);
+  return [head, head.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+function selfTable() {
+  const head = ['ichnet against itself', 'unit', 'variant median [min–max]', 'baseline median [min–max]', 'variant ÷ baseline: ratio of medians [paired min–max]'];
+  const lines = results.selfRows.map((r) => [r.label + (r.note ? `; ${r.note}` : ''), r.unit, spread(r.a), spread(r.b), `**${fmt(r.ratioOfMedians, 3)}** [${fmt(r.ratio.min)}–${fmt(r.ratio.max)}]`]);
   return [head, head.map(() => '---'), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
@@ -321,12 +468,13 @@ function report() {
   lines.push(`ichnet: LibTorch ${v.libtorch ?? '?'} (${v.ichnetThreads ?? '?'} threads by default), Node ${v.node ?? process.version}`);
   lines.push(`PyTorch: torch ${v.torch ?? '?'}, torchvision ${v.torchvision ?? '?'}, OpenCV ${v.cv2 ?? '?'}, pydicom ${v.pydicom ?? '?'}, numpy ${v.numpy ?? '?'}, Python ${v.python ?? '?'} (${python})`);
   if (GPU) lines.push(`device: CUDA, bf16 autocast, channels_last, cuDNN benchmark, pinned host memory (both sides); ${v.gpu ?? ''}, CUDA ${v.cuda ?? '?'}, cuDNN ${v.cudnn ?? '?'}`);
-  lines.push(`threads: ${T} (ichnet intra-op threads; PyTorch torch.set_num_threads(${T}) and DataLoader num_workers=${T}); OMP_WAIT_POLICY ${opts.ompWait === 'passive' ? 'PASSIVE' : 'unset'} for both`);
+  lines.push(`threads: ${T} (ichnet intra-op threads; PyTorch torch.set_num_threads(${T}) and DataLoader num_workers=${T}); ichnet OMP_WAIT_POLICY ${childEnv.OMP_WAIT_POLICY ?? 'unset'}; the reference's model/inference/e2e rows under ${REF_POLICIES.map((p) => (p === 'passive' ? 'PASSIVE' : 'unset')).join(' and ')}, the faster counting`);
   if (!GPU) lines.push(`memory format: ${DEVICE.channelsLast ? 'channels_last' : 'NCHW (--nchw)'} for both sides' models`);
   const la = results.load;
   lines.push(`load average (1/5/15 min): start ${la.start.one}/${la.start.five}/${la.start.fifteen}, end ${la.end?.one}/${la.end?.five}/${la.end?.fifteen}`);
   lines.push('');
-  lines.push(table());
+  if (results.rows.length) lines.push(table());
+  if (results.selfRows.length) lines.push('', selfTable());
   const seed = results.rows.find((r) => r.key === 'trainSeed');
   if (GPU && seed && results.ceiling) {
     const tflops = results.ceiling.bf16TflopsPerSecond;
@@ -390,7 +538,10 @@ async function main() {
   }
   if (opts.only.includes('infer')) await run('infer', () => sectionModel('infer'));
   if (opts.only.includes('e2e')) await run('e2e', sectionE2e);
+  if (opts.only.includes('predict')) await run('predict', sectionPredict);
   if (opts.only.includes('loader-memory')) await run('loader-memory', sectionLoaderMemory);
+  if (opts.only.includes('loader-workers')) await run('loader-workers', sectionLoaderWorkers);
+  if (opts.only.includes('prep-device')) await run('prep-device', sectionPrepDevice);
   results.load.end = loadAverage();
   results.totalSeconds = (performance.now() - t0) / 1000;
   log(`bench: finished in ${results.totalSeconds.toFixed(0)} s`);

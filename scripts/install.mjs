@@ -50,10 +50,11 @@ function aptInstallLibTorch() {
   const debian = existsSync('/etc/debian_version');
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!debian || !root || process.env.ICHNET_NO_APT === '1') return false;
-  console.log('ichnet: no LibTorch found; installing Debian\'s libtorch-dev with apt-get (set ICHNET_NO_APT=1 to stop this)');
+  console.log('ichnet: no LibTorch found; installing Debian\'s libtorch-dev and libgloo-dev with apt-get (set ICHNET_NO_APT=1 to stop this)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'libtorch-dev'], { stdio: 'inherit', env });
+  // libgloo-dev: the headers of the Gloo backend that data-parallel training uses on the CPU.
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'libtorch-dev', 'libgloo-dev'], { stdio: 'inherit', env });
   return true;
 }
 

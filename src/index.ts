@@ -7,7 +7,7 @@
  */
 export { ERROR_CODES, IchnetError, type IchnetErrorCode } from './errors/ichnet-error.js';
 export { Session } from './session/session.js';
-export type { Batch, LoadReport, SessionInfo, StepResult } from './session/types.js';
+export type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './session/types.js';
 export {
   resolveSessionConfig,
   sessionSchema,
@@ -21,6 +21,7 @@ export { augParamNames, type AddonManifest, type AddonVariant, type LibTorch, ty
 export { preprocess, type PreprocessOptions } from './prep/preprocess.js';
 export { clahe, type ClaheOptions } from './prep/clahe.js';
 export { Trainer, type FitResult, type StageResult, type TrainerCallbacks, type TrainerEvents, type TrainerOptions } from './train/trainer.js';
+export type { RankPlacement } from './distributed/env.js';
 export type { BestEvent, CheckpointEvent, EpochEvent, PretrainedEvent, ProgressEvent, SkippedEvent, StageEvent, StepEvent } from './train/events.js';
 export type { Scores } from './train/scores.js';
 export type { BestCheckpoint, HistoryEntry } from './train/state.js';

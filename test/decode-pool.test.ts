@@ -80,14 +80,18 @@ describe('decode pool', () => {
     assert.throws(() => new DecodePool(1.5), /expected an integer >= 0, got 1.5/);
   });
 
-  it('gives the loader the same batches with 0, 1 or 2 workers', async () => {
+  it('gives the loader the same batches with 0, 1 or 2 workers, reusing released batches', async () => {
     const info = await writeSyntheticDataset({ out: join(dir, 'loader'), patients: 5, slices: [3, 6], size: 32, seed: 5, format: 'dicom' });
     const ds = await openDataset({ root: info.root });
     const collect = async (workers: number) => {
       const out: string[] = [];
       const options = { labels: ds.labelNames.length, patientsPerBatch: 2, maxSlices: 4, mode: 'train' as const, seed: 2, workers, augment: augmentSchema.parse({ schedule: { kind: 'constant' } }) };
-      for await (const { batch, items } of new SliceLoader(ds.patients, options).batches(1)) {
+      const loader = new SliceLoader(ds.patients, options);
+      for await (const loaded of loader.batches(1)) {
+        const { batch, items } = loaded;
         out.push(JSON.stringify([items.map((i) => [i.patient.id, i.slices]), Array.from(batch.aug ?? []), Buffer.from(batch.images.buffer).toString('base64')]));
+        // Released arrays are reused by later batches (old pixels overwritten, padding zeroed).
+        loader.release(loaded);
       }
       return out;
     };

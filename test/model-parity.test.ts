@@ -9,18 +9,11 @@ import { describe, it } from 'node:test';
 import { Session, type Batch } from '../src/index.js';
 import { oracleDir, runOracle } from './helpers/oracle.js';
 import { readSafetensors, relativeError } from './helpers/safetensors.js';
-import { randomBatch, tinyConfig, type Pixels } from './helpers/tiny.js';
+import { randomBatch, tinyConfig, type ModelCase } from './helpers/tiny.js';
 
 const TOLERANCE = 1e-4;
 
-interface Case {
-  backbone: 'vgg16' | 'vgg16_bn';
-  label_rnn: 'lstm' | 'gru' | 'none';
-  slice_rnn: 'gru' | 'lstm' | 'none';
-  lengths: number[];
-  pixels: Pixels;
-  size: number;
-}
+type Case = ModelCase;
 
 // Every label/slice RNN combination, both backbones, 1..3 patients of unequal lengths, all three
 // input kinds (raw 8-bit and HU inputs are resized from another size).

@@ -12,6 +12,7 @@
 #include "binding/promise_worker.h"
 #include "binding/clahe_binding.h"
 #include "binding/session_wrap.h"
+#include "distributed/backends.h"
 
 namespace ichnet::binding {
 
@@ -39,6 +40,10 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
     o.Set("cudaRuntimeVersion", cudaHookVersion(env, &at::CUDAHooksInterface::versionCUDART));
     o.Set("cudnnVersion", cudaHookVersion(env, &at::CUDAHooksInterface::versionCuDNN));
     o.Set("defaultThreads", at::get_num_threads());
+    const auto backends = distributed::compiledBackends();
+    auto list = Napi::Array::New(env, backends.size());
+    for (size_t i = 0; i < backends.size(); ++i) list.Set(i, backends[i]);
+    o.Set("c10dBackends", list);
     return o;
   } catch (...) {
     throw Napi::Error::New(env, describeCurrentException());

@@ -113,6 +113,32 @@ prep::PrepConfig parsePrepConfig(const Napi::Object& p) {
   return c;
 }
 
+namespace {
+
+/// `distributed`: null for one process, else where and how this rank joins its job.
+distributed::DistConfig parseDistConfig(const Napi::Object& config) {
+  distributed::DistConfig c;
+  const auto v = field(config, "distributed", "distributed");
+  if (v.IsNull()) return c;
+  if (!v.IsObject() || v.IsArray()) typeError(config.Env(), "distributed: expected null or an object");
+  const auto d = v.As<Napi::Object>();
+  c.enabled = true;
+  c.backend = stringAt(d, "backend", "distributed.backend");
+  c.master_addr = stringAt(d, "master_addr", "distributed.master_addr");
+  if (c.master_addr.empty()) rangeError(config.Env(), "distributed.master_addr: expected a host name or address");
+  c.master_port = static_cast<int>(integerAt(d, "master_port", "distributed.master_port", 1));
+  c.world_size = static_cast<int>(integerAt(d, "world_size", "distributed.world_size", 1));
+  c.rank = static_cast<int>(integerAt(d, "rank", "distributed.rank", 0));
+  c.timeout_ms = integerAt(d, "timeout_ms", "distributed.timeout_ms", 1);
+  c.broadcast_buffers = boolAt(d, "broadcast_buffers", "distributed.broadcast_buffers");
+  c.sync_bn = boolAt(d, "sync_bn", "distributed.sync_bn");
+  c.bucket_cap_mb = integerAt(d, "bucket_cap_mb", "distributed.bucket_cap_mb", 1);
+  c.fingerprint = stringAt(d, "fingerprint", "distributed.fingerprint");
+  return c;
+}
+
+}  // namespace
+
 session::SessionConfig parseSessionConfig(const Napi::Object& config) {
   using model::RnnKind;
   const Napi::Env env = config.Env();
@@ -166,6 +192,7 @@ session::SessionConfig parseSessionConfig(const Napi::Object& config) {
                                             {"bf16", session::Precision::Bf16},
                                             {"fp16", session::Precision::Fp16}});
   c.channels_last = boolAt(config, "channels_last", "channels_last");
+  c.distributed = parseDistConfig(config);
   return c;
 }
 
@@ -313,8 +340,47 @@ Napi::Array strings(Napi::Env env, const std::vector<std::string>& v) {
 Napi::Object stepResultToJs(Napi::Env env, const session::StepResult& r) {
   auto o = Napi::Object::New(env);
   o.Set("loss", r.loss);
+  if (!std::isnan(r.global_loss)) o.Set("globalLoss", r.global_loss);
   o.Set("logits", toFloat32Array(env, r.slice_logits));
   o.Set("patientProbs", toFloat32Array(env, r.patient_probs));
+  return o;
+}
+
+torch::Tensor parseGradCamTargets(const Napi::Value& value, const session::Batch& batch, int64_t num_labels) {
+  const Napi::Env env = value.Env();
+  if (value.IsUndefined() || value.IsNull()) return torch::Tensor();
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    typeError(env, "gradCam targets: expected an Int32Array of (patient, slice, label) triples");
+  }
+  const auto arr = value.As<Napi::Int32Array>();
+  if (arr.ElementLength() % 3 != 0) rangeError(env, "gradCam targets: length " + std::to_string(arr.ElementLength()) + " is not a multiple of 3");
+  const auto lengths = batch.lengths.accessor<int64_t, 1>();
+  auto out = torch::empty({static_cast<int64_t>(arr.ElementLength() / 3), 3}, torch::kInt64);
+  auto* o = out.data_ptr<int64_t>();
+  for (size_t i = 0; i < arr.ElementLength(); i += 3) {
+    const int64_t b = arr[i], s = arr[i + 1], l = arr[i + 2];
+    if (b < 0 || b >= batch.patients || s < 0 || s >= lengths[b] || l < 0 || l >= num_labels) {
+      rangeError(env, "gradCam targets[" + std::to_string(i / 3) + "]: (" + std::to_string(b) + ", " + std::to_string(s) + ", " +
+                          std::to_string(l) + ") is not a valid (patient, slice, label) of this batch");
+    }
+    o[i] = b;
+    o[i + 1] = s;
+    o[i + 2] = l;
+  }
+  return out;
+}
+
+Napi::Object gradCamResultToJs(Napi::Env env, const model::GradCamResult& r) {
+  auto o = Napi::Object::New(env);
+  o.Set("logits", toFloat32Array(env, r.slice_logits));
+  o.Set("maps", toFloat32Array(env, r.maps));
+  auto shape = Napi::Array::New(env, 3);
+  for (uint32_t i = 0; i < 3; ++i) shape.Set(i, static_cast<double>(r.maps.size(i)));
+  o.Set("mapShape", shape);
+  const auto t = r.targets.to(torch::kInt32).contiguous();
+  auto targets = Napi::Int32Array::New(env, t.numel());
+  std::memcpy(targets.Data(), t.data_ptr<int32_t>(), t.numel() * sizeof(int32_t));
+  o.Set("targets", targets);
   return o;
 }
 
@@ -338,6 +404,9 @@ Napi::Object sessionInfoToJs(Napi::Env env, const session::SessionInfo& i) {
   o.Set("precision", i.precision);
   o.Set("step", static_cast<double>(i.step));
   o.Set("learningRate", i.learning_rate);
+  o.Set("rank", i.rank);
+  o.Set("worldSize", i.world_size);
+  if (!i.backend.empty()) o.Set("backend", i.backend);
   return o;
 }
 

@@ -29,6 +29,11 @@ session::Batch parseBatch(const Napi::Value& value, int64_t num_labels, bool lab
 /// page faults and memcpy on the JS thread.
 Napi::Float32Array adoptFloat32(Napi::Env env, torch::Tensor t);
 
+/// Grad-CAM targets: an Int32Array of (patient, slice, label) triples, checked against the batch's
+/// shape and lengths; undefined/null gives an undefined tensor (every valid slice and label).
+torch::Tensor parseGradCamTargets(const Napi::Value& value, const session::Batch& batch, int64_t num_labels);
+Napi::Object gradCamResultToJs(Napi::Env env, const model::GradCamResult& result);
+
 Napi::Object stepResultToJs(Napi::Env env, const session::StepResult& result);
 Napi::Object loadReportToJs(Napi::Env env, const io::LoadReport& report);
 Napi::Object sessionInfoToJs(Napi::Env env, const session::SessionInfo& info);

@@ -29,12 +29,16 @@ Napi::Function SessionWrap::define(Napi::Env env) {
                          InstanceMethod<&SessionWrap::trainStep>("trainStep"),
                          InstanceMethod<&SessionWrap::evalStep>("evalStep"),
                          InstanceMethod<&SessionWrap::predict>("predict"),
+                         InstanceMethod<&SessionWrap::gradCam>("gradCam"),
                          InstanceMethod<&SessionWrap::setLearningRate>("setLearningRate"),
                          InstanceMethod<&SessionWrap::loadWeights>("loadWeights"),
                          InstanceMethod<&SessionWrap::saveWeights>("saveWeights"),
                          InstanceMethod<&SessionWrap::saveCheckpoint>("saveCheckpoint"),
                          InstanceMethod<&SessionWrap::loadCheckpoint>("loadCheckpoint"),
                          InstanceMethod<&SessionWrap::info>("info"),
+                         InstanceMethod<&SessionWrap::syncReplicas>("syncReplicas"),
+                         InstanceMethod<&SessionWrap::allGather>("allGather"),
+                         InstanceMethod<&SessionWrap::publishFailure>("publishFailure"),
                          InstanceMethod<&SessionWrap::close>("close"),
                      });
 }
@@ -93,6 +97,16 @@ Napi::Value SessionWrap::trainStep(const Napi::CallbackInfo& info) { return step
 Napi::Value SessionWrap::evalStep(const Napi::CallbackInfo& info) { return step(info, StepKind::Eval); }
 Napi::Value SessionWrap::predict(const Napi::CallbackInfo& info) { return step(info, StepKind::Predict); }
 
+Napi::Value SessionWrap::gradCam(const Napi::CallbackInfo& info) {
+  auto s = session();
+  const auto batch = parseBatch(info.Length() > 0 ? info[0] : info.Env().Undefined(), num_labels_, false);
+  const auto targets = parseGradCamTargets(info.Length() > 1 ? info[1] : info.Env().Undefined(), batch, num_labels_);
+  std::vector<Napi::Value> keep = {info[0]};
+  return run<model::GradCamResult>(
+      info.Env(), [s, batch, targets] { return s->gradCam(batch, targets); },
+      [](Napi::Env env, model::GradCamResult& r) -> Napi::Value { return gradCamResultToJs(env, r); }, keep);
+}
+
 Napi::Value SessionWrap::setLearningRate(const Napi::CallbackInfo& info) {
   auto s = session();
   if (info.Length() < 1 || !info[0].IsNumber() || !(info[0].As<Napi::Number>().DoubleValue() >= 0)) {
@@ -145,6 +159,34 @@ Napi::Value SessionWrap::info(const Napi::CallbackInfo& info) {
   return run<session::SessionInfo>(
       info.Env(), [s] { return s->info(); },
       [](Napi::Env env, session::SessionInfo& i) -> Napi::Value { return sessionInfoToJs(env, i); });
+}
+
+Napi::Value SessionWrap::syncReplicas(const Napi::CallbackInfo& info) {
+  auto s = session();
+  return run<bool>(info.Env(), [s] { s->syncReplicas(); return true; }, undefinedResult);
+}
+
+Napi::Value SessionWrap::allGather(const Napi::CallbackInfo& info) {
+  auto s = session();
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(info.Env(), "allGather: expected a Float32Array");
+  }
+  const auto arr = info[0].As<Napi::Float32Array>();
+  const auto values = torch::from_blob(const_cast<float*>(arr.Data()), {static_cast<int64_t>(arr.ElementLength())}, torch::kFloat32).clone();
+  return run<std::vector<torch::Tensor>>(
+      info.Env(), [s, values] { return s->allGather(values); },
+      [](Napi::Env env, std::vector<torch::Tensor>& parts) -> Napi::Value {
+        auto out = Napi::Array::New(env, parts.size());
+        for (size_t r = 0; r < parts.size(); ++r) out.Set(r, adoptFloat32(env, parts[r]));
+        return out;
+      });
+}
+
+Napi::Value SessionWrap::publishFailure(const Napi::CallbackInfo& info) {
+  auto s = session();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "publishFailure: expected a message string");
+  const auto message = info[0].As<Napi::String>().Utf8Value();
+  return PromiseWorker<bool>::start(info.Env(), [s, message] { s->publishFailure(message); return true; }, undefinedResult);
 }
 
 Napi::Value SessionWrap::close(const Napi::CallbackInfo& info) {

@@ -23,12 +23,20 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value trainStep(const Napi::CallbackInfo& info);
   Napi::Value evalStep(const Napi::CallbackInfo& info);
   Napi::Value predict(const Napi::CallbackInfo& info);
+  /// gradCam(batch, targets?) -> Promise<{ logits, maps, mapShape, targets }>.
+  Napi::Value gradCam(const Napi::CallbackInfo& info);
   Napi::Value setLearningRate(const Napi::CallbackInfo& info);
   Napi::Value loadWeights(const Napi::CallbackInfo& info);
   Napi::Value saveWeights(const Napi::CallbackInfo& info);
   Napi::Value saveCheckpoint(const Napi::CallbackInfo& info);
   Napi::Value loadCheckpoint(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
+  Napi::Value syncReplicas(const Napi::CallbackInfo& info);
+  /// allGather(Float32Array) -> Promise<Float32Array[]>, one per rank.
+  Napi::Value allGather(const Napi::CallbackInfo& info);
+  /// publishFailure(message) -> Promise<void>: on a libuv thread, not the session's (which may be
+  /// blocked in a collective waiting for the rank that failed).
+  Napi::Value publishFailure(const Napi::CallbackInfo& info);
   /// Frees the model and optimizer on the session's thread, then lets that thread exit (its malloc
   /// arena and OpenMP team go back to the process for the next session to reuse). Idempotent.
   Napi::Value close(const Napi::CallbackInfo& info);

@@ -36,10 +36,19 @@ std::vector<torch::Tensor> IchNetImpl::headParameters() const {
   return out;
 }
 
+void IchNetImpl::setRnnTraining(bool on) {
+  if (label_rnn_) label_rnn_->train(on);
+  if (slice_rnn_) slice_rnn_->train(on);
+}
+
 ModelOutput IchNetImpl::forward(const torch::Tensor& images, const torch::Tensor& lengths, int64_t slices) {
+  return head(backbone_->forward(images), lengths, slices);
+}
+
+ModelOutput IchNetImpl::head(const torch::Tensor& features, const torch::Tensor& lengths, int64_t slices) {
   const int64_t batch = lengths.size(0);
   const int64_t labels = config_.num_labels;
-  const auto index = validSliceIndex(lengths, slices).to(images.device());
+  const auto index = validSliceIndex(lengths, slices).to(features.device());
   // Scatter per-valid-slice rows [n, ...] into a zero-padded [B*S, ...] tensor (differentiable).
   const auto scatter = [&](const torch::Tensor& rows) {
     auto shape = rows.sizes().vec();
@@ -47,7 +56,6 @@ ModelOutput IchNetImpl::forward(const torch::Tensor& images, const torch::Tensor
     return torch::zeros(shape, rows.options()).index_copy(0, index, rows);
   };
 
-  const auto features = backbone_->forward(images);  // [n, C]
   ModelOutput out;
   if (!label_rnn_ && !slice_rnn_) {
     out.slice_logits = scatter(head_->forward(features)).view({batch, slices, labels});

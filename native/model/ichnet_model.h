@@ -22,6 +22,13 @@ class IchNetImpl : public torch::nn::Module {
   /// images: the valid slices only, [sum(lengths), 3, H, W], patient-major in slice order;
   /// lengths: int64 [B] on CPU; slices: S, the padded series length of the batch.
   ModelOutput forward(const torch::Tensor& images, const torch::Tensor& lengths, int64_t slices);
+  /// Everything after the backbone: pooled features of the valid slices [sum(lengths), C] -> logits.
+  ModelOutput head(const torch::Tensor& features, const torch::Tensor& lengths, int64_t slices);
+
+  VggBackbone& backbone() { return backbone_; }
+  /// Puts the label and slice RNNs (not the backbone) in training or evaluation mode. They have no
+  /// dropout, so both modes compute the same; cuDNN differentiates RNNs only in training mode.
+  void setRnnTraining(bool on);
 
   /// Parameters of the VGG16 backbone (for its learning-rate multiplier).
   std::vector<torch::Tensor> backboneParameters() const { return backbone_->parameters(); }

@@ -38,8 +38,17 @@ VggBackboneImpl::VggBackboneImpl(bool batch_norm, double width) {
   features_ = register_module("features", seq);
 }
 
-torch::Tensor VggBackboneImpl::forward(const torch::Tensor& x) {
-  return features_->forward(x).mean({2, 3});
+torch::Tensor VggBackboneImpl::lastConvBlock(const torch::Tensor& x) {
+  torch::Tensor y = x;
+  // Every layer but the last: the plan ends with a max-pool.
+  for (auto it = features_->begin(); it + 1 != features_->end(); ++it) y = it->forward(y);
+  return y;
 }
+
+torch::Tensor VggBackboneImpl::pool(const torch::Tensor& activations) {
+  return (features_->end() - 1)->forward(activations).mean({2, 3});
+}
+
+torch::Tensor VggBackboneImpl::forward(const torch::Tensor& x) { return pool(lastConvBlock(x)); }
 
 }  // namespace ichnet::model

@@ -8,8 +8,13 @@ namespace ichnet::model {
 class VggBackboneImpl : public torch::nn::Module {
  public:
   VggBackboneImpl(bool batch_norm, double width);
-  /// [N, 3, H, W] -> pooled features [N, C].
+  /// [N, 3, H, W] -> pooled features [N, C]: pool(lastConvBlock(x)).
   torch::Tensor forward(const torch::Tensor& x);
+  /// The output of the last convolution block (conv5_3 after its ReLU), before the final max-pool:
+  /// [N, C, H/16, W/16]. The layer Grad-CAM explains.
+  torch::Tensor lastConvBlock(const torch::Tensor& x);
+  /// The final max-pool and global average pooling: [N, C, h, w] -> [N, C].
+  torch::Tensor pool(const torch::Tensor& activations);
   int64_t outChannels() const { return out_channels_; }
 
  private:

@@ -2,6 +2,8 @@
 // One batch as the binding hands it over (docs/ARCHITECTURE.md §2), already validated.
 #include <torch/torch.h>
 
+#include <cmath>
+
 namespace ichnet::session {
 
 struct Batch {
@@ -14,6 +16,7 @@ struct Batch {
 
 struct StepResult {
   double loss{};                // NaN when no labels were given
+  double global_loss = std::nan("");  // data-parallel training: the mean of every rank's loss
   torch::Tensor slice_logits;   // float32 [B, S, L] on CPU, zero past each length
   torch::Tensor patient_probs;  // float32 [B, L]: max over valid slices of sigmoid(logit)
 };

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "distributed/config.h"
 #include "loss/asl.h"
 #include "model/config.h"
 #include "prep/prep.h"
@@ -34,6 +35,7 @@ struct SessionConfig {
   uint64_t seed{};
   Precision precision{};
   bool channels_last{};
+  distributed::DistConfig distributed;  // enabled = false: one process
 };
 
 }  // namespace ichnet::session

@@ -14,6 +14,7 @@
 #include <vector>
 #include <unistd.h>
 
+#include "distributed/data_parallel.h"
 #include "io/file_writer.h"
 #include "io/safetensors.h"
 #include "loss/asl.h"
@@ -73,6 +74,19 @@ Session::Session(const SessionConfig& config)
   using Foreach = OptimConfig::Foreach;
   const auto foreach = config.optim.foreach;
   optimizer_ = makeOptimizer(model_, config.optim, foreach == Foreach::On || (foreach == Foreach::Auto && device_.is_cuda()));
+  if (config.distributed.enabled) {
+    // The label RNN's own head gets no gradient when both RNNs are on and its auxiliary loss is off.
+    const bool unused = config.model.label_rnn != model::RnnKind::None && config.model.slice_rnn != model::RnnKind::None &&
+                        !(config.loss.aux_weight > 0);
+    ddp_ = std::make_unique<distributed::DataParallel>(distributed::ProcessGroup::join(config.distributed, device_), *model_, unused);
+  }
+}
+
+Session::~Session() = default;
+
+distributed::DataParallel& Session::ddp(const char* what) {
+  if (!ddp_) throw std::runtime_error(std::string(what) + ": this session is not part of a data-parallel job (config.distributed)");
+  return *ddp_;
 }
 
 void Session::enterWorkerThread() const {
@@ -165,13 +179,24 @@ StepResult Session::trainStep(const Batch& batch) {
   };
   torch::Tensor loss;
   Forward f;
+  double global_loss = std::nan("");
   try {
+    if (ddp_) ddp_->beforeForward(step_);
     f = forward(batch, /*augment=*/true);
     loss = lossOf(f, batch);
+    const auto backward = [&] { (scaledLoss() ? loss * grad_scale_ : loss).backward(); };
     // Backward is queued before the loss is read, so that reading it (a device synchronisation on
     // CUDA) does not leave the GPU idle between forward and backward.
-    (scaledLoss() ? loss * grad_scale_ : loss).backward();
-    checkFinite(loss, step_);
+    if (ddp_) {
+      ddp_->backward(backward, step_);
+      // Every rank steps or none does: a non-finite loss anywhere reached every rank's averaged
+      // gradients, so all reject the step together.
+      global_loss = ddp_->meanOverRanks(loss.item<double>(), "averaging the loss of training step " + std::to_string(step_));
+      checkFinite(torch::tensor(global_loss, torch::kFloat64), step_);
+    } else {
+      backward();
+      checkFinite(loss, step_);
+    }
   } catch (...) {
     restore();
     optimizer_->zero_grad();
@@ -179,7 +204,9 @@ StepResult Session::trainStep(const Batch& batch) {
   }
   optimizerStep();
   ++step_;
-  return toResult(f.out.slice_logits, f.valid, loss.item<double>());
+  auto result = toResult(f.out.slice_logits, f.valid, loss.item<double>());
+  result.global_loss = global_loss;
+  return result;
 }
 
 StepResult Session::evaluate(const Batch& batch, bool with_loss) {
@@ -190,6 +217,24 @@ StepResult Session::evaluate(const Batch& batch, bool with_loss) {
   const auto f = forward(batch, /*augment=*/false);
   const double loss = with_loss ? lossOf(f, batch).item<double>() : std::nan("");
   return toResult(f.out.slice_logits, f.valid, loss);
+}
+
+model::GradCamResult Session::gradCam(const Batch& batch, const torch::Tensor& targets) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  model_->eval();
+  torch::Tensor x;
+  {
+    torch::NoGradGuard no_grad;
+    x = prep::preprocessBatch(batch.images, batch.lengths, config_.prep, torch::Tensor(), device_);
+    if (config_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  }
+  struct RnnTraining {  // restores evaluation mode however the call ends
+    model::IchNetImpl& m;
+    explicit RnnTraining(model::IchNetImpl& model) : m(model) { m.setRnnTraining(true); }
+    ~RnnTraining() { m.setRnnTraining(false); }
+  } rnn_training(*model_);
+  return model::gradCam(*model_, x, batch.lengths, batch.slices, targets);
 }
 
 StepResult Session::evalStep(const Batch& batch) { return evaluate(batch, true); }
@@ -337,6 +382,22 @@ void Session::loadCheckpoint(const std::string& dir) {
   session::setLearningRate(*optimizer_, lr_, config_.optim.backbone_lr_mult);
 }
 
+void Session::syncReplicas() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  ddp("syncReplicas").sync();
+}
+
+std::vector<torch::Tensor> Session::allGather(const torch::Tensor& values) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  enterWorkerThread();
+  return ddp("allGather").group().allGather(values, "gathering evaluation results");
+}
+
+void Session::publishFailure(const std::string& cause) noexcept {
+  if (ddp_) ddp_->group().publishFailure(cause);
+}
+
 SessionInfo Session::info() {
   std::lock_guard<std::mutex> lock(mutex_);
   enterWorkerThread();
@@ -352,6 +413,11 @@ SessionInfo Session::info() {
   i.precision = names[static_cast<int>(config_.precision)];
   i.step = step_;
   i.learning_rate = lr_;
+  if (ddp_) {
+    i.rank = ddp_->group().rank();
+    i.world_size = ddp_->group().size();
+    i.backend = ddp_->group().backend();
+  }
   return i;
 }
 

@@ -10,9 +10,14 @@
 #include <string>
 
 #include "io/weights.h"
+#include "model/grad_cam.h"
 #include "model/ichnet_model.h"
 #include "session/batch.h"
 #include "session/config.h"
+
+namespace ichnet::distributed {
+class DataParallel;
+}
 
 namespace ichnet::session {
 
@@ -27,15 +32,24 @@ struct SessionInfo {
   std::string precision;
   int64_t step{};
   double learning_rate{};
+  int rank = 0;            // in a data-parallel job; 0 otherwise
+  int world_size = 1;
+  std::string backend;     // the c10d backend, or empty
 };
 
 class Session {
  public:
+  /// With `config.distributed.enabled`, joins the job (or the process's existing group) and
+  /// broadcasts rank 0's parameters and buffers: a collective, as are trainStep and syncReplicas.
   explicit Session(const SessionConfig& config);
+  ~Session();
 
   StepResult trainStep(const Batch& batch);
   StepResult evalStep(const Batch& batch);
   StepResult predict(const Batch& batch);
+  /// Grad-CAM maps of `targets` (int64 [T, 3]: patient, slice, label; undefined = every valid slice
+  /// and label) on the evaluation-mode model, in fp32 whatever the session's precision.
+  model::GradCamResult gradCam(const Batch& batch, const torch::Tensor& targets);
   void setLearningRate(double lr);
 
   io::LoadReport loadWeights(const std::string& path);
@@ -45,6 +59,14 @@ class Session {
   void saveCheckpoint(const std::string& dir, const std::map<std::string, std::string>& extra);
   void loadCheckpoint(const std::string& dir);
   SessionInfo info();
+
+  /// Data-parallel only (each a collective, on every rank in the same order): rank 0's parameters
+  /// and buffers on every rank: after loading weights on rank 0 only, before evaluation or a checkpoint.
+  void syncReplicas();
+  /// Every rank's `values`, in rank order (sharded evaluation results).
+  std::vector<torch::Tensor> allGather(const torch::Tensor& values);
+  /// Tells the other ranks why this one is about to stop; no-op outside a job, never throws.
+  void publishFailure(const std::string& cause) noexcept;
 
  private:
   struct Forward;
@@ -56,6 +78,8 @@ class Session {
   bool scaledLoss() const;
   /// Unscales (fp16), clips and applies the gradients that backward left.
   void optimizerStep();
+  /// The data-parallel wrapper, or a clear error outside a job.
+  distributed::DataParallel& ddp(const char* what);
 
   SessionConfig config_;
   torch::Device device_;
@@ -66,6 +90,7 @@ class Session {
   double lr_;
   double grad_scale_ = 65536.0;  // fp16 dynamic loss scaling
   int64_t good_steps_ = 0;
+  std::unique_ptr<distributed::DataParallel> ddp_;  // set in a data-parallel job
 };
 
 /// Parses auto | cpu | cuda | cuda:<i> and checks that the device exists.

@@ -38,6 +38,7 @@ export async function doctor({ json }: { json: boolean }): Promise<number> {
     ['CUDA', full.cudaAvailable ? `available, ${full.cudaDeviceCount} device(s), CUDA ${full.cudaVersion}` : `not available${full.cudaVersion ? ` (LibTorch has CUDA ${full.cudaVersion})` : ' (CPU build of LibTorch)'}`],
     ['cuDNN', full.cudnnAvailable ? `available, ${full.cudnnVersionText}` : `not available${full.cudnnVersionText ? ` (LibTorch has cuDNN ${full.cudnnVersionText})` : ''}`],
     ["device 'auto'", full.autoDevice],
+    ['c10d backends', full.c10dBackends.length > 0 ? `${full.c10dBackends.join(', ')} (data-parallel training: --nproc, torchrun)` : 'none (data-parallel training unavailable: on Debian, apt-get install libgloo-dev and rebuild)'],
     ['CPU cores', `${full.cpuCores} (sessions use all by default; LibTorch starts with ${full.defaultThreads})`],
     ['Node.js', full.node],
     ...full.warnings.map((w) => ['warning', w] as [string, string]),

@@ -4,16 +4,42 @@
  * code (src/errors/ichnet-error.ts: 2 a usage error, 3 an invalid config, …, 130 interrupted with
  * a resumable checkpoint), and with 1 for an error ichnet did not classify.
  */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
 import { presetNames } from '../config/load.js';
 import { ERROR_CODES, exitCodeOf } from '../errors/ichnet-error.js';
 import { doctor } from './doctor.js';
 import { evaluateCommand } from './evaluate.js';
-import { predictCommand } from './predict.js';
+import { explainCommand } from './explain.js';
+import type { InputArgs } from './input.js';
+import { PREDICT_FORMATS, predictCommand } from './predict.js';
 import { synthCommand } from './synth.js';
 import { trainCommand } from './train.js';
+
+/** The input options of `predict` and `explain`: a dataset folder or a DICOMweb server. */
+function inputOptions<T>(y: Argv<T>) {
+  return y
+    .option('data', { type: 'string', describe: 'dataset directory or any folder tree of DICOM files' })
+    .option('dicomweb', { type: 'string', describe: 'DICOMweb base URL (http:// or https://), e.g. http://localhost:8042/dicom-web' })
+    .option('study', { type: 'string', array: true, describe: 'Study Instance UID to fetch (repeatable; default: a QIDO-RS search for CT studies)' })
+    .option('qido', { type: 'string', array: true, describe: 'QIDO-RS study search filter Keyword=value (repeatable), e.g. StudyDate=20260101-' })
+    .option('header', { type: 'string', array: true, describe: "HTTP header for the DICOMweb server (repeatable), e.g. 'Authorization: Basic …'" })
+    .option('download-dir', { type: 'string', describe: 'keep the fetched DICOM files here (default: a temporary folder, removed)' })
+    .conflicts('data', 'dicomweb');
+}
+
+/** The input options of parsed arguments. */
+function inputArgs(argv: { data?: string; dicomweb?: string; study?: (string | number)[]; qido?: (string | number)[]; header?: (string | number)[]; downloadDir?: string }): InputArgs {
+  return {
+    data: argv.data,
+    dicomweb: argv.dicomweb,
+    study: argv.study?.map(String),
+    qido: argv.qido?.map(String),
+    header: argv.header?.map(String),
+    downloadDir: argv.downloadDir,
+  };
+}
 
 /** Runs a command, turning a thrown error into its message and its code's exit code. */
 async function run(fn: () => Promise<number>): Promise<void> {
@@ -39,11 +65,13 @@ await yargs(hideBin(process.argv))
         .option('out', { type: 'string', describe: 'parent directory of the run directory (default runs/)' })
         .option('set', { type: 'string', array: true, describe: 'override a setting, e.g. --set optim.lr=3e-4 --set model.label_rnn=none' })
         .option('resume', { type: 'string', describe: 'continue an interrupted run from its last checkpoint (a run directory)' })
+        .option('nproc', { type: 'number', describe: 'data-parallel training with this many ranks on this machine (one per GPU; on the CPU, threads are shared among them)' })
         .conflicts('config', 'preset')
         .example('$0 train', 'quickstart preset on generated synthetic CT phantoms')
         .example('$0 train --preset seed --data ~/ich-data --set train.pretrained=vgg16-397923af.pth', 'the original recipe on the course data')
-        .example('$0 train --resume runs/quickstart-20261125-170000', 'continue after Ctrl-C'),
-    (argv) => run(() => trainCommand({ config: argv.config, preset: argv.preset, data: argv.data, out: argv.out, set: argv.set?.map(String), resume: argv.resume })),
+        .example('$0 train --resume runs/quickstart-20261125-170000', 'continue after Ctrl-C')
+        .example('$0 train --nproc 4 --preset seed --data ~/ich-data', 'data-parallel on 4 GPUs of this machine'),
+    (argv) => run(() => trainCommand({ config: argv.config, preset: argv.preset, data: argv.data, out: argv.out, set: argv.set?.map(String), resume: argv.resume, nproc: argv.nproc })),
   )
   .command(
     'evaluate',
@@ -62,15 +90,37 @@ await yargs(hideBin(process.argv))
   )
   .command(
     'predict',
-    'Predict per-slice and per-patient probabilities for a dataset (labels not needed)',
+    'Predict per-slice and per-patient probabilities for a dataset, a DICOM folder tree or DICOMweb studies (labels not needed)',
     (y) =>
-      y
+      inputOptions(y)
         .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint or run directory' })
-        .option('data', { type: 'string', demandOption: true, describe: 'dataset directory (patient folders, with or without labels)' })
         .option('out', { type: 'string', demandOption: true, describe: 'output CSV (per slice; <out>.patients.csv per patient)' })
-        .option('format', { choices: ['csv', 'course'] as const, default: 'csv' as const, describe: "course: the course's Kaggle submission, <ID>_<label>,<0|1>" })
-        .option('device', { type: 'string', describe: 'auto, cpu, cuda, cuda:<i> (default: as trained)' }),
-    (argv) => run(() => predictCommand({ checkpoint: argv.checkpoint, data: argv.data, out: argv.out, format: argv.format, device: argv.device })),
+        .option('format', {
+          choices: PREDICT_FORMATS,
+          default: 'csv' as const,
+          describe: "course: the course's Kaggle submission, <ID>_<label>,<0|1>; rsna: RSNA's, ID_<image>_<subtype>,<probability> for the six subtypes",
+        })
+        .option('summary', { type: 'string', describe: 'per-study JSON summary (default <out>.summary.json)' })
+        .option('device', { type: 'string', describe: 'auto, cpu, cuda, cuda:<i> (default: as trained)' })
+        .example('$0 predict --checkpoint runs/quickstart-… --data ~/export --out preds.csv', 'any folder tree of DICOM files')
+        .example("$0 predict --checkpoint runs/… --dicomweb https://pacs/dicom-web --study 1.2.3 --header 'Authorization: Bearer …' --out preds.csv", 'studies from a PACS'),
+    (argv) =>
+      run(() =>
+        predictCommand({ ...inputArgs(argv), checkpoint: argv.checkpoint, out: argv.out, format: argv.format, summary: argv.summary, device: argv.device }),
+      ),
+  )
+  .command(
+    'explain',
+    'Grad-CAM per label and slice for one patient: PNG overlays and the raw maps',
+    (y) =>
+      inputOptions(y)
+        .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint or run directory' })
+        .option('patient', { type: 'string', demandOption: true, describe: 'patient (series) id, or a Study Instance UID' })
+        .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
+        .option('overlays', { choices: ['positive', 'all'] as const, default: 'positive' as const, describe: "positive: slices at or above each label's threshold and each label's top slice; all: every slice and label" })
+        .option('device', { type: 'string', describe: 'auto, cpu, cuda, cuda:<i> (default: as trained)' })
+        .example('$0 explain --checkpoint runs/… --data data/synthetic --patient ID_1a2b3c_00007 --out explain/', ''),
+    (argv) => run(() => explainCommand({ ...inputArgs(argv), checkpoint: argv.checkpoint, patient: argv.patient, out: argv.out, overlays: argv.overlays, device: argv.device })),
   )
   .command(
     'synth',

@@ -1,5 +1,7 @@
 /** `ichnet train`: resolve the config, train, print the final table. */
 import { loadExperimentConfig } from '../config/load.js';
+import { placementFromEnv } from '../distributed/env.js';
+import { exitWithLauncher, launch, LAUNCHED_ENV } from '../distributed/launcher.js';
 import { ERROR_CODES, IchnetError } from '../errors/ichnet-error.js';
 import { Trainer } from '../train/trainer.js';
 import { attachProgress } from './progress.js';
@@ -12,10 +14,26 @@ export interface TrainArgs {
   out?: string;
   set?: string[];
   resume?: string;
+  /** Data-parallel ranks to start on this machine (each runs this same command). */
+  nproc?: number;
 }
+
+/**
+ * How long the launcher lets the other ranks notice a failed one before it stops them: the
+ * default `distributed.timeout` (60 s) plus time to write their error.
+ */
+const RANK_GRACE_MS = 75_000;
 
 /** Exit codes: 0 done, 130 interrupted (a resumable checkpoint was written); a failure throws. */
 export async function trainCommand(args: TrainArgs): Promise<number> {
+  const placement = placementFromEnv(process.env);
+  if (args.nproc !== undefined && placement === null) {
+    if (!(Number.isInteger(args.nproc) && args.nproc >= 1)) throw new IchnetError('USAGE', `--nproc ${args.nproc}: expected a positive integer`);
+    // This process becomes the launcher: the ranks run this same command line.
+    return launch({ nproc: args.nproc, command: process.execPath, args: process.argv.slice(1), graceMs: RANK_GRACE_MS });
+  }
+  if (process.env[LAUNCHED_ENV] === '1') exitWithLauncher();
+  const rank = placement?.rank ?? 0;
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(ERROR_CODES.INTERRUPTED.exitCode); // a second Ctrl-C: stop now
@@ -35,6 +53,9 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       const config = await loadExperimentConfig({ config: args.config, preset, set: args.set, base });
       trainer = await Trainer.create(config, { signal: controller.signal });
     }
+    // In a data-parallel job rank 0 reports; the other ranks speak only of their own errors.
+    if (rank !== 0) return (await trainer.fit()).interrupted ? ERROR_CODES.INTERRUPTED.exitCode : 0;
+    if (placement) process.stderr.write(`ichnet: data-parallel job of ${placement.worldSize} rank(s), rendezvous at ${placement.masterAddr}:${placement.masterPort}\n`);
     process.stderr.write(`ichnet: run directory ${trainer.runDir}\n`);
     const stopProgress = attachProgress(trainer);
     const result = await trainer.fit();

@@ -4,9 +4,9 @@ import { z } from 'zod';
 /** The `data` section of an experiment config: where the data set is, its layout and columns, and what to do with bad input. */
 export const dataSchema = z.strictObject({
   format: z
-    .enum(['auto', 'folders', 'rsna', 'manifest', 'synthetic'])
+    .enum(['auto', 'folders', 'rsna', 'manifest', 'synthetic', 'dicom'])
     .default('auto')
-    .describe('dataset layout; auto detects from the files under root'),
+    .describe('dataset layout; auto detects from the files under root (dicom: an unlabelled tree of DICOM files, read by UID)'),
   root: z.string().min(1).default('data/synthetic').describe('dataset directory (or a manifest CSV for format manifest)'),
   labels_csv: z.string().optional().describe('labels CSV, relative to root (folders: train.csv when present)'),
   images_dir: z.string().optional().describe('folder of patient folders, relative to root (folders: train/ when present, else root)'),

@@ -57,6 +57,15 @@ export const trainSchema = z.strictObject({
   pretrained: z.string().optional().describe('weights file loaded before training (e.g. torchvision vgg16 .pth)'),
 });
 
+export const distributedSchema = z.strictObject({
+  backend: z.enum(['auto', 'gloo', 'nccl']).default('auto').describe("c10d backend: auto = NCCL on CUDA when the addon has it, else Gloo"),
+  timeout: z.number().positive().default(60).describe('seconds: rendezvous, and how long a rank waits for a silent peer before failing'),
+  lr_scaling: z.enum(['none', 'linear']).default('none').describe('linear: the learning rate times the number of ranks (the global batch grows with them)'),
+  sync_bn: z.boolean().default(false).describe('BatchNorm statistics over all ranks (not available yet: BatchNorm statistics are per rank, broadcast from rank 0)'),
+  broadcast_buffers: z.boolean().default(true).describe("rank 0's BatchNorm running statistics to every rank before each training step"),
+  bucket_cap_mb: z.number().int().positive().default(25).describe('gradient all-reduce bucket size in MiB'),
+});
+
 /** A schema with its defaults removed (also inside defaulted or prefaulted wrappers). */
 function withoutDefault(schema: z.ZodType): z.ZodType {
   return schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault ? withoutDefault(schema.unwrap() as z.ZodType) : schema;
@@ -113,6 +122,7 @@ export const experimentSchema = z
     train: trainSchema.prefault({}).describe('the training recipe: epochs, batches, validation, schedule, checkpoints'),
     stages: z.array(stageSchema).default([]).describe('a multi-stage recipe; empty = one stage with the settings above'),
     out: z.string().default('runs').describe('runs are written to <out>/<name>-<timestamp>/'),
+    distributed: distributedSchema.prefault({}).describe('data-parallel training, when started with --nproc or torchrun'),
   })
   .extend(runtime.shape);
 

@@ -83,6 +83,23 @@ export const optimSchema = z.strictObject({
     .describe('Adam/AdamW as multi-tensor kernels (same arithmetic, far fewer kernel launches); auto = on CUDA'),
 });
 
+/**
+ * Where and how one rank joins a data-parallel job. The trainer fills it from the `distributed`
+ * section of the experiment config and torchrun's environment; `null` is one process.
+ */
+export const distributedSessionSchema = z.strictObject({
+  backend: z.enum(['auto', 'gloo', 'nccl']).default('auto').describe('c10d backend: auto = NCCL on CUDA, Gloo on the CPU'),
+  master_addr: z.string().min(1).describe("the host of rank 0, which hosts the rendezvous store (MASTER_ADDR)"),
+  master_port: z.number().int().min(1).max(65535).describe('the rendezvous TCP port (MASTER_PORT)'),
+  rank: z.number().int().min(0).describe('this process among all (RANK)'),
+  world_size: z.number().int().min(1).describe('how many processes (WORLD_SIZE)'),
+  timeout_ms: z.number().int().positive().default(60_000).describe('rendezvous and every collective; a peer silent this long is an error'),
+  broadcast_buffers: z.boolean().default(true).describe("rank 0's BatchNorm statistics to every rank before each training forward (DDP's default)"),
+  sync_bn: z.boolean().default(false).describe('BatchNorm batch statistics over all ranks: not available yet (true is an error); statistics are per rank, broadcast from rank 0'),
+  bucket_cap_mb: z.number().int().positive().default(25).describe("gradient all-reduce bucket size (DDP's bucket_cap_mb)"),
+  fingerprint: z.string().default('').describe('`key=value` lines that must be equal on every rank (the experiment config); compared at rendezvous'),
+});
+
 /** A session's configuration: model, preprocessing, loss, optimizer, device and numerics. */
 export const sessionSchema = z.strictObject({
   model: modelSchema.prefault({}).describe(MODEL),
@@ -104,6 +121,7 @@ export const sessionSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe('NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster'),
+  distributed: distributedSessionSchema.nullable().default(null).describe('data-parallel membership; null = one process'),
 });
 
 // The types, every key documented: generated from the schema (src/config/config-types.ts checks them).

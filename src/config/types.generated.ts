@@ -17,9 +17,9 @@ export interface ExperimentConfig {
    */
   data: {
     /**
-     * dataset layout; auto detects from the files under root
+     * dataset layout; auto detects from the files under root (dicom: an unlabelled tree of DICOM files, read by UID)
      */
-    format: "auto" | "folders" | "rsna" | "manifest" | "synthetic";
+    format: "auto" | "folders" | "rsna" | "manifest" | "synthetic" | "dicom";
     /**
      * dataset directory (or a manifest CSV for format manifest)
      */
@@ -656,6 +656,35 @@ export interface ExperimentConfig {
    */
   out: string;
   /**
+   * data-parallel training, when started with --nproc or torchrun
+   */
+  distributed: {
+    /**
+     * c10d backend: auto = NCCL on CUDA when the addon has it, else Gloo
+     */
+    backend: "auto" | "gloo" | "nccl";
+    /**
+     * seconds: rendezvous, and how long a rank waits for a silent peer before failing
+     */
+    timeout: number;
+    /**
+     * linear: the learning rate times the number of ranks (the global batch grows with them)
+     */
+    lr_scaling: "none" | "linear";
+    /**
+     * BatchNorm statistics over all ranks (not available yet: BatchNorm statistics are per rank, broadcast from rank 0)
+     */
+    sync_bn: boolean;
+    /**
+     * rank 0's BatchNorm running statistics to every rank before each training step
+     */
+    broadcast_buffers: boolean;
+    /**
+     * gradient all-reduce bucket size in MiB
+     */
+    bucket_cap_mb: number;
+  };
+  /**
    * 'auto' (cuda:0 when LibTorch sees a GPU, else the CPU), 'cpu', 'cuda' or 'cuda:<index>'
    */
   device: string;
@@ -690,9 +719,9 @@ export interface ExperimentConfigInput {
    */
   data?: {
     /**
-     * dataset layout; auto detects from the files under root
+     * dataset layout; auto detects from the files under root (dicom: an unlabelled tree of DICOM files, read by UID)
      */
-    format?: "auto" | "folders" | "rsna" | "manifest" | "synthetic";
+    format?: "auto" | "folders" | "rsna" | "manifest" | "synthetic" | "dicom";
     /**
      * dataset directory (or a manifest CSV for format manifest)
      */
@@ -1329,6 +1358,35 @@ export interface ExperimentConfigInput {
    */
   out?: string;
   /**
+   * data-parallel training, when started with --nproc or torchrun
+   */
+  distributed?: {
+    /**
+     * c10d backend: auto = NCCL on CUDA when the addon has it, else Gloo
+     */
+    backend?: "auto" | "gloo" | "nccl";
+    /**
+     * seconds: rendezvous, and how long a rank waits for a silent peer before failing
+     */
+    timeout?: number;
+    /**
+     * linear: the learning rate times the number of ranks (the global batch grows with them)
+     */
+    lr_scaling?: "none" | "linear";
+    /**
+     * BatchNorm statistics over all ranks (not available yet: BatchNorm statistics are per rank, broadcast from rank 0)
+     */
+    sync_bn?: boolean;
+    /**
+     * rank 0's BatchNorm running statistics to every rank before each training step
+     */
+    broadcast_buffers?: boolean;
+    /**
+     * gradient all-reduce bucket size in MiB
+     */
+    bucket_cap_mb?: number;
+  };
+  /**
    * 'auto' (cuda:0 when LibTorch sees a GPU, else the CPU), 'cpu', 'cuda' or 'cuda:<index>'
    */
   device?: string;
@@ -1529,6 +1587,51 @@ export interface SessionConfig {
    * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster
    */
   channels_last: boolean;
+  /**
+   * data-parallel membership; null = one process
+   */
+  distributed: {
+    /**
+     * c10d backend: auto = NCCL on CUDA, Gloo on the CPU
+     */
+    backend: "auto" | "gloo" | "nccl";
+    /**
+     * the host of rank 0, which hosts the rendezvous store (MASTER_ADDR)
+     */
+    master_addr: string;
+    /**
+     * the rendezvous TCP port (MASTER_PORT)
+     */
+    master_port: number;
+    /**
+     * this process among all (RANK)
+     */
+    rank: number;
+    /**
+     * how many processes (WORLD_SIZE)
+     */
+    world_size: number;
+    /**
+     * rendezvous and every collective; a peer silent this long is an error
+     */
+    timeout_ms: number;
+    /**
+     * rank 0's BatchNorm statistics to every rank before each training forward (DDP's default)
+     */
+    broadcast_buffers: boolean;
+    /**
+     * BatchNorm batch statistics over all ranks: not available yet (true is an error); statistics are per rank, broadcast from rank 0
+     */
+    sync_bn: boolean;
+    /**
+     * gradient all-reduce bucket size (DDP's bucket_cap_mb)
+     */
+    bucket_cap_mb: number;
+    /**
+     * `key=value` lines that must be equal on every rank (the experiment config); compared at rendezvous
+     */
+    fingerprint: string;
+  } | null;
 }
 
 /**
@@ -1710,6 +1813,51 @@ export interface SessionConfigInput {
    * NHWC memory layout for the backbone: oneDNN on the CPU and cuDNN on CUDA run it faster
    */
   channels_last?: boolean;
+  /**
+   * data-parallel membership; null = one process
+   */
+  distributed?: {
+    /**
+     * c10d backend: auto = NCCL on CUDA, Gloo on the CPU
+     */
+    backend?: "auto" | "gloo" | "nccl";
+    /**
+     * the host of rank 0, which hosts the rendezvous store (MASTER_ADDR)
+     */
+    master_addr: string;
+    /**
+     * the rendezvous TCP port (MASTER_PORT)
+     */
+    master_port: number;
+    /**
+     * this process among all (RANK)
+     */
+    rank: number;
+    /**
+     * how many processes (WORLD_SIZE)
+     */
+    world_size: number;
+    /**
+     * rendezvous and every collective; a peer silent this long is an error
+     */
+    timeout_ms?: number;
+    /**
+     * rank 0's BatchNorm statistics to every rank before each training forward (DDP's default)
+     */
+    broadcast_buffers?: boolean;
+    /**
+     * BatchNorm batch statistics over all ranks: not available yet (true is an error); statistics are per rank, broadcast from rank 0
+     */
+    sync_bn?: boolean;
+    /**
+     * gradient all-reduce bucket size (DDP's bucket_cap_mb)
+     */
+    bucket_cap_mb?: number;
+    /**
+     * `key=value` lines that must be equal on every rank (the experiment config); compared at rendezvous
+     */
+    fingerprint?: string;
+  } | null;
 }
 
 /**
@@ -1717,9 +1865,9 @@ export interface SessionConfigInput {
  */
 export interface DataConfig {
   /**
-   * dataset layout; auto detects from the files under root
+   * dataset layout; auto detects from the files under root (dicom: an unlabelled tree of DICOM files, read by UID)
    */
-  format: "auto" | "folders" | "rsna" | "manifest" | "synthetic";
+  format: "auto" | "folders" | "rsna" | "manifest" | "synthetic" | "dicom";
   /**
    * dataset directory (or a manifest CSV for format manifest)
    */
@@ -1775,9 +1923,9 @@ export interface DataConfig {
  */
 export interface DataConfigInput {
   /**
-   * dataset layout; auto detects from the files under root
+   * dataset layout; auto detects from the files under root (dicom: an unlabelled tree of DICOM files, read by UID)
    */
-  format?: "auto" | "folders" | "rsna" | "manifest" | "synthetic";
+  format?: "auto" | "folders" | "rsna" | "manifest" | "synthetic" | "dicom";
   /**
    * dataset directory (or a manifest CSV for format manifest)
    */

@@ -11,6 +11,7 @@ import { sampleAugmentation } from './augment.js';
 import { Problems } from './datasets/problems.js';
 import { defaultDecodeWorkers, sharedDecodePool, type DecodePool } from './decode/pool.js';
 import { hashParts, Rng } from './rng.js';
+import { shardIndices } from './shard.js';
 import type { OnError, PatientRecord, SkippedItem, SliceRef, SlicePixels } from './types.js';
 import { IchnetError, type IchnetErrorCode } from '../errors/ichnet-error.js';
 
@@ -38,6 +39,12 @@ export interface LoaderOptions {
   onError?: OnError;
   /** Training augmentation; omitted = none. */
   augment?: AugmentConfig;
+  /**
+   * Data-parallel training: this rank's shard of each epoch's patients (one permutation from seed
+   * and epoch, shared by all ranks; see shard.ts), with windows and augmentation drawn from a
+   * stream of its own (seed, epoch, rank).
+   */
+  shard?: { rank: number; worldSize: number };
 }
 
 /** Which slices of which patient a batch row holds. */
@@ -122,6 +129,8 @@ export class SliceLoader {
   private readonly problems: Problems;
   private readonly seen = new Set<string>();
   private readonly pool: DecodePool;
+  /** Pixel arrays of batches the consumer released, for the next batches of the same size. */
+  private readonly released: Array<Int16Array | Uint8Array> = [];
 
   constructor(
     private readonly patients: PatientRecord[],
@@ -131,6 +140,17 @@ export class SliceLoader {
     this.problems = new Problems(options.onError ?? 'error');
     const workers = options.workers ?? 'auto';
     this.pool = sharedDecodePool(workers === 'auto' ? defaultDecodeWorkers() : workers);
+  }
+
+  /**
+   * Hands a batch's pixel array back once nothing reads it any more (e.g. after the training step
+   * that used it has resolved): a later batch of the same size and type is assembled into it. Reused
+   * memory is already mapped, so assembling costs a copy instead of a copy plus a page fault per
+   * 4 KiB, and the garbage collector is not pushed by fresh 10–100 MiB arrays every batch. Optional.
+   */
+  release(loaded: LoadedBatch): void {
+    const { images } = loaded.batch;
+    if ((images instanceof Int16Array || images instanceof Uint8Array) && this.released.length < 2) this.released.push(images);
   }
 
   /** Slices decoded and worker time spent by the decode pool this loader uses (shared). */
@@ -145,14 +165,17 @@ export class SliceLoader {
 
   /** Number of batch rows (sequences) one epoch yields, before any skipping. */
   get sequencesPerEpoch(): number {
-    return this.options.mode === 'train' ? this.patients.length : this.patients.reduce((n, p) => n + Math.ceil(p.slices.length / this.options.maxSlices), 0);
+    const { mode, shard } = this.options;
+    if (mode === 'train') return shard ? Math.ceil(this.patients.length / shard.worldSize) : this.patients.length;
+    return this.patients.reduce((n, p) => n + Math.ceil(p.slices.length / this.options.maxSlices), 0);
   }
 
   /** The sequences of an epoch, in the order they are loaded. */
-  private plan(rng: Rng): BatchItem[] {
-    const { mode, maxSlices } = this.options;
-    const order = this.patients.map((_, i) => i);
-    if (mode === 'train') {
+  private plan(rng: Rng, epoch: number): BatchItem[] {
+    const { mode, maxSlices, shard, seed } = this.options;
+    const sharded = mode === 'train' && shard !== undefined;
+    const order = sharded ? shardIndices(this.patients.length, { seed, epoch, rank: shard.rank, worldSize: shard.worldSize, shuffle: true }) : this.patients.map((_, i) => i);
+    if (mode === 'train' && !sharded) {
       for (let i = order.length - 1; i > 0; i--) {
         const j = rng.int(0, i);
         [order[i], order[j]] = [order[j] as number, order[i] as number];
@@ -214,6 +237,14 @@ export class SliceLoader {
     return { item: { ...item, slices }, pixels };
   }
 
+  /** A pixel array: a released one of that type and length (holding old pixels) when there is one. */
+  private pixelArray(kind: SlicePixels['kind'], length: number): Int16Array | Uint8Array {
+    const at = this.released.findIndex((a) => a.length === length && (kind === 'hu') === a instanceof Int16Array);
+    if (at < 0) return kind === 'hu' ? new Int16Array(length) : new Uint8Array(length);
+    const [reused] = this.released.splice(at, 1) as [Int16Array | Uint8Array];
+    return reused;
+  }
+
   private assemble(sequences: Sequence[], epoch: number, rng: Rng): LoadedBatch {
     const first = (sequences[0] as Sequence).pixels[0] as SlicePixels;
     const { width: W, height: H, channels: C } = first;
@@ -221,12 +252,13 @@ export class SliceLoader {
     const S = Math.max(...sequences.map((s) => s.pixels.length));
     const L = this.options.labels;
     const plane = C * H * W;
-    const images = first.kind === 'hu' ? new Int16Array(B * S * plane) : new Uint8Array(B * S * plane);
+    const images = this.pixelArray(first.kind, B * S * plane);
     const lengths = new Int32Array(B);
     const labelled = sequences.every((s) => s.item.patient.labels);
     const labels = labelled ? new Uint8Array(B * S * L) : undefined;
     sequences.forEach((seq, b) => {
       lengths[b] = seq.pixels.length;
+      images.fill(0, (b * S + seq.pixels.length) * plane, (b + 1) * S * plane); // padding (a reused array holds old pixels)
       seq.pixels.forEach((p, s) => {
         (images as Int16Array | Uint8Array).set(p.data as Int16Array & Uint8Array, (b * S + s) * plane);
         if (labels) {
@@ -235,6 +267,7 @@ export class SliceLoader {
         }
       });
     });
+    for (const seq of sequences) for (const p of seq.pixels) this.pool.recycle(p);
     const batch: Batch = { images, shape: [B, S, C, H, W], lengths };
     if (labels) batch.labels = labels;
     if (this.options.mode === 'train' && this.options.augment) batch.aug = sampleAugmentation(this.options.augment, epoch, B, rng);
@@ -246,13 +279,14 @@ export class SliceLoader {
    * `prefetch` batches ahead; breaking out of the loop stops it.
    */
   async *batches(epoch = 0): AsyncGenerator<LoadedBatch> {
-    const rng = new Rng(hashParts('ichnet-loader', this.options.seed, epoch));
+    const { seed, shard } = this.options;
+    const rng = new Rng(shard ? hashParts('ichnet-loader', seed, epoch, shard.rank) : hashParts('ichnet-loader', seed, epoch));
     const queue = new BoundedQueue<LoadedBatch>(Math.max(1, this.options.prefetch ?? 2));
     const produce = async () => {
       const buckets = new Map<string, Sequence[]>();
       // Sequences are decoded `ahead` at a time so the pool never waits on batching; they are
       // taken in plan order, so batches do not depend on which decode finishes first.
-      const plan = this.plan(rng);
+      const plan = this.plan(rng, epoch);
       const ahead = Math.max(1, this.options.lookahead ?? Math.max(2, this.options.patientsPerBatch));
       const pending: Promise<Sequence | undefined>[] = [];
       let planned = 0;

@@ -10,10 +10,22 @@ export interface SliceRef {
   rsnaFix?: boolean;
 }
 
+/** The DICOM identity of a patient record's series, when it was read from DICOM headers. */
+export interface SeriesIdentity {
+  /** (0020,000D) Study Instance UID. */
+  studyInstanceUid: string;
+  /** (0020,000E) Series Instance UID. */
+  seriesInstanceUid: string;
+  /** (0010,0020) Patient ID, when the files have one. */
+  patientId?: string;
+}
+
 /** One patient (one series): its slices in anatomical order and, when known, their labels. */
 export interface PatientRecord {
   id: string;
   slices: SliceRef[];
+  /** Study and series UIDs, for datasets grouped by them (`rsna`, `dicom`). */
+  series?: SeriesIdentity;
   /** Per-slice 0/1 targets, slices × labels, row-major; absent for unlabelled (prediction) data. */
   labels?: Uint8Array;
 }

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   LOSS_NOT_FINITE: { exitCode: 13, meaning: 'a training step\'s loss was NaN or infinite; the step was not applied' },
   NATIVE_FAILURE: { exitCode: 14, meaning: 'any other failure inside LibTorch (e.g. out of memory); the message is LibTorch\'s' },
   WRITE_FAILED: { exitCode: 15, meaning: 'a file or directory cannot be written: a full disk, a read-only mount, no permission, a directory where a file belongs; the previous checkpoint stays intact' },
+  DICOMWEB: { exitCode: 16, meaning: 'a DICOMweb server refused (401/403), does not have (404) or could not deliver (5xx, timeouts, network failures, after the retries) a study; the message names the study and the URL' },
+  DISTRIBUTED_FAILURE: { exitCode: 17, meaning: 'a data-parallel job failed: the rendezvous (a busy port, an unreachable master, ranks that disagree on the world size or config), or another rank stopped, died or went silent past the timeout; the message names the rank and the cause' },
   INTERRUPTED: { exitCode: 130, meaning: 'stopped by an AbortSignal after writing a resumable checkpoint: the reason `ichnet train` aborts with on Ctrl-C, which `fit()` rejects with under `onAbort: \'reject\'`' },
 } as const satisfies Record<string, { exitCode: number; meaning: string }>;
 

@@ -14,6 +14,7 @@ export type {
   PrCurve,
   ReportInput,
   RunFacts,
+  SampleExplanation,
   SampleSlice,
   SkippedInput,
 } from './types.js';

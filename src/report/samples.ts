@@ -90,7 +90,10 @@ export function sampleCard(s: SampleSlice, labels: ReadonlyArray<string>, thresh
   const h = isNum(s.height) && s.height > 0 ? Math.round(s.height) : 224;
   const alt = `Slice ${s.slice} of patient ${s.patient}`;
   const cls = wrong === 0 ? 'sample ok' : 'sample bad';
-  return `<figure class="${cls}"><div class="img"><img src="${dataUri(s.png)}" width="${w}" height="${h}" alt="${escapeHtml(alt)}" loading="eager"/></div>
+  const cams = (s.explanations ?? [])
+    .map((e) => `<figure class="cam"><img src="${dataUri(e.png)}" width="${w}" height="${h}" alt="${escapeHtml(`Grad-CAM of ${e.label} on ${alt.toLowerCase()}`)}"/><figcaption>${escapeHtml(e.label)}</figcaption></figure>`)
+    .join('');
+  return `<figure class="${cls}"><div class="img"><img src="${dataUri(s.png)}" width="${w}" height="${h}" alt="${escapeHtml(alt)}" loading="eager"/></div>${cams ? `<div class="cams" title="Grad-CAM: where the model looked for each label">${cams}</div>` : ''}
 <figcaption><div class="ids"><span class="patient" title="patient">${escapeHtml(s.patient)}</span><span class="slice" title="slice">${escapeHtml(s.slice)}</span></div>
 <div class="status">${positives === 0 ? '<span class="truth-none">no hemorrhage</span>' : `<span class="truth">${positives} true label${positives === 1 ? '' : 's'}</span>`}${status}</div>
 <ul class="chips">${chips.join('')}</ul></figcaption></figure>`;

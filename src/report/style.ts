@@ -82,6 +82,10 @@ details > summary { cursor: pointer; color: #374151; font-weight: 600; margin-to
 .samples { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 14px; margin-top: 10px; }
 figure.sample { border: 1px solid var(--border); border-top: 4px solid var(--ok); border-radius: 10px; overflow: hidden; background: #fff; }
 figure.sample.bad { border-top-color: var(--bad); }
+figure.sample .cams { display: flex; flex-wrap: wrap; gap: 4px; padding: 4px; background: #111; }
+figure.sample .cams figure.cam { flex: 1 1 30%; max-width: 33%; }
+figure.sample .cams img { width: 100%; height: auto; display: block; image-rendering: auto; }
+figure.sample .cams figcaption { color: #e5e7eb; font-size: 11px; text-align: center; }
 figure.sample .img { background: #000; aspect-ratio: 1 / 1; display: flex; align-items: center; justify-content: center; }
 figure.sample img { display: block; width: 100%; height: 100%; object-fit: contain; }
 figure.sample figcaption { padding: 7px 9px 9px; font-size: 12.5px; }

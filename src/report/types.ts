@@ -66,6 +66,15 @@ export interface SampleSlice {
   truth: number[];
   /** Predicted probability per label; predicted positive when ≥ the label's threshold. */
   probs: number[];
+  /** Grad-CAM overlays on the same image (e.g. for each predicted or true label), in display order. */
+  explanations?: SampleExplanation[];
+}
+
+/** A Grad-CAM overlay of one label on a sample slice. */
+export interface SampleExplanation {
+  label: string;
+  /** PNG of the image with the label's heat map over it, the same size as the sample's image. */
+  png: Uint8Array;
 }
 
 /** An input left out under `on_error: skip`. */

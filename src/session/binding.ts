@@ -12,7 +12,7 @@ import type { AddonManifest, LibTorch } from '../addon/scripts.js';
 import type { AddonVariant } from '../addon/variant.js';
 import type { SessionConfig } from '../config/session-schema.js';
 import { IchnetError, type IchnetErrorCode } from '../errors/ichnet-error.js';
-import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
+import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './types.js';
 
 export { cpuHasNativeBf16 };
 export type { AddonLoad, AddonManifest, AddonVariant, LibTorch };
@@ -30,6 +30,8 @@ export interface RuntimeInfo {
   cudnnVersion: number | null;
   /** LibTorch's intra-op thread count in the loading thread (Debian's build starts at 1). */
   defaultThreads: number;
+  /** The c10d backends compiled into the addon for data-parallel training (`gloo`, `nccl`). */
+  c10dBackends: string[];
 }
 
 /** A session object as the addon returns it (native/binding/session_wrap.cc). */
@@ -37,12 +39,16 @@ export interface NativeSession {
   trainStep(batch: Batch): Promise<StepResult>;
   evalStep(batch: Batch): Promise<StepResult>;
   predict(batch: Batch): Promise<StepResult>;
+  gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult>;
   setLearningRate(lr: number): Promise<void>;
   loadWeights(path: string): Promise<LoadReport>;
   saveWeights(path: string): Promise<void>;
   saveCheckpoint(dir: string, files?: Record<string, string>): Promise<void>;
   loadCheckpoint(dir: string): Promise<void>;
   info(): Promise<SessionInfo>;
+  syncReplicas(): Promise<void>;
+  allGather(values: Float32Array): Promise<Float32Array[]>;
+  publishFailure(message: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,6 +94,8 @@ const CODE_BY_MESSAGE: ReadonlyArray<[RegExp, IchnetErrorCode]> = [
   [/device: expected/, 'CONFIG_INVALID'],
   [/shape mismatch, nothing was loaded/, 'WEIGHTS_MISMATCH'],
   [/loss is (NaN|infinite) at step/, 'LOSS_NOT_FINITE'],
+  [/^distributed\.(backend|sync_bn)/, 'CONFIG_INVALID'],
+  [/^(rank \d+ of \d+: |distributed: )/, 'DISTRIBUTED_FAILURE'],
   [/precision: 'fp16' runs on CUDA only/, 'CONFIG_INVALID'],
   // native/io/file_writer.cc and the checkpoint writer in native/session/session.cc
   [/: (cannot create file|write failed|cannot write|cannot create directory|cannot create the checkpoint's directory|cannot move the (previous|new) checkpoint|cannot replace the checkpoint) \(|: is a directory; saveWeights/, 'WRITE_FAILED'],

@@ -2,7 +2,7 @@
 import { resolveSessionConfig, type SessionConfig, type SessionConfigInput } from '../config/session-schema.js';
 import { callNative, cpuHasNativeBf16, nativeAddon, type NativeSession } from './binding.js';
 import { concretePrecision } from './precision.js';
-import type { Batch, LoadReport, SessionInfo, StepResult } from './types.js';
+import type { Batch, GradCamResult, LoadReport, SessionInfo, StepResult } from './types.js';
 
 /**
  * A model, its optimizer and its device (docs/ARCHITECTURE.md §4–§5), living in the native addon.
@@ -54,6 +54,16 @@ export class Session {
     return callNative(() => this.native.predict(batch));
   }
 
+  /**
+   * Grad-CAM on the last VGG16 convolution block for each `targets` triple (patient, slice, label),
+   * flattened; omitted: every valid slice and label. The gradient of the slice's label logit flows
+   * back through the slice and label RNNs to that slice's activations. The model runs in
+   * evaluation mode and in fp32, whatever `precision` says; nothing is updated.
+   */
+  gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult> {
+    return callNative(() => this.native.gradCam(batch, targets));
+  }
+
   /** Sets the base learning rate (the backbone's is this times `optim.backbone_lr_mult`). */
   setLearningRate(lr: number): Promise<void> {
     return callNative(() => this.native.setLearningRate(lr));
@@ -89,6 +99,28 @@ export class Session {
   /** LibTorch version, device, CUDA/cuDNN availability, threads, parameter count, step. */
   info(): Promise<SessionInfo> {
     return callNative(() => this.native.info());
+  }
+
+  /**
+   * Data-parallel sessions only, a collective (every rank calls it at the same point): copies rank
+   * 0's parameters and buffers (BatchNorm statistics) to every rank — after loading weights on rank
+   * 0 alone, and before evaluating or saving, so that every rank holds rank 0's model.
+   */
+  syncReplicas(): Promise<void> {
+    return callNative(() => this.native.syncReplicas());
+  }
+
+  /** Data-parallel sessions only, a collective: every rank's `values`, in rank order. */
+  allGather(values: Float32Array): Promise<Float32Array[]> {
+    return callNative(() => this.native.allGather(values));
+  }
+
+  /**
+   * Data-parallel sessions: records why this rank is stopping in the job's rendezvous store, so
+   * that the other ranks' errors name this rank and the cause. Never rejects.
+   */
+  async publishFailure(message: string): Promise<void> {
+    await this.native.publishFailure(message).catch(() => undefined);
   }
 
   /**

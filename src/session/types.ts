@@ -30,10 +30,28 @@ export interface Batch {
 export interface StepResult {
   /** The loss over valid slices (NaN for `predict`, which takes no labels). */
   loss: number;
+  /** Data-parallel `trainStep` only: the mean over ranks of their losses (what the update follows). */
+  globalLoss?: number;
   /** Slice logits, patients × slices × labels; zero past each patient's length. */
   logits: Float32Array;
   /** Per patient and label, the maximum over valid slices of sigmoid(logit): patients × labels. */
   patientProbs: Float32Array;
+}
+
+/** Grad-CAM maps of some (patient, slice, label) targets of a batch; see `Session.gradCam`. */
+export interface GradCamResult {
+  /** Slice logits, patients × slices × labels (fp32), zero past each patient's length. */
+  logits: Float32Array;
+  /**
+   * One map per target, targets × h × w, row-major: ReLU(Σ_k α_k A_k) over the channels k of the
+   * last VGG16 convolution block (input size / 16 on a side), α_k the spatial mean of the target
+   * logit's gradient with respect to A_k. Not normalised; all zero when nothing raises the logit.
+   */
+  maps: Float32Array;
+  /** [targets, h, w]. */
+  mapShape: [number, number, number];
+  /** The (patient, slice, label) triple of each map, flattened. */
+  targets: Int32Array;
 }
 
 /** What `loadWeights` matched. */
@@ -63,4 +81,10 @@ export interface SessionInfo {
   step: number;
   /** The base learning rate now in force. */
   learningRate: number;
+  /** This process's rank in a data-parallel job (0 otherwise). */
+  rank: number;
+  /** Processes in the data-parallel job (1 otherwise). */
+  worldSize: number;
+  /** The c10d backend of the job (`gloo`, `nccl`); absent outside one. */
+  backend?: string;
 }

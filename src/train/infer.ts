@@ -39,6 +39,7 @@ export async function infer(session: Session, patients: PatientRecord[], options
     if (labelled) lossSum += result.loss * n;
     slices += n;
     scatterToPatients(loaded, result.logits, options.labels, logits);
+    loader.release(loaded);
     options.onBatch?.(slices);
   }
   const probs = new Map<string, Float32Array>();

@@ -7,7 +7,9 @@ import type { PatientRecord, SkippedItem } from '../data/types.js';
 import { averagePrecision, precisionRecallCurves } from '../metrics/index.js';
 import type { LevelReport } from '../metrics/index.js';
 import { preprocess } from '../prep/preprocess.js';
-import { slicePng, writeReport, type LevelMetrics, type SampleSlice } from '../report/index.js';
+import { sliceGradCam } from '../explain/grad-cam.js';
+import { normalised, overlayHeat, resizeBilinear } from '../explain/overlay.js';
+import { slicePng, writeReport, type LevelMetrics, type SampleExplanation, type SampleSlice } from '../report/index.js';
 import type { Session } from '../session/session.js';
 import type { Inference } from './infer.js';
 import { scoredRows, type Scores } from './scores.js';
@@ -31,7 +33,7 @@ function toLevel(labels: string[], r: LevelReport): LevelMetrics {
  * positive, then the most confident wrong calls — and renders them as the model saw them (windows
  * as RGB, after CLAHE and resizing, before normalisation).
  */
-async function sampleSlices(config: ExperimentConfig, labels: string[], patients: PatientRecord[], probs: Map<string, Float32Array>, thresholds: number[], count: number): Promise<SampleSlice[]> {
+async function sampleSlices(config: ExperimentConfig, session: Session, labels: string[], patients: PatientRecord[], probs: Map<string, Float32Array>, thresholds: number[], count: number): Promise<SampleSlice[]> {
   if (count === 0) return [];
   const L = labels.length;
   const candidates: { patient: PatientRecord; slice: number; score: number }[] = [];
@@ -68,18 +70,38 @@ async function sampleSlices(config: ExperimentConfig, labels: string[], patients
       const rgb = new Uint8Array(size * size * 3);
       for (let i = 0; i < size * size; i++) for (let ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = Math.round(Math.min(1, Math.max(0, seen3[ch * size * size + i] as number)) * 255);
       const pr = probs.get(c.patient.id) as Float32Array;
+      const sliceProbs = Array.from(pr.subarray(c.slice * L, (c.slice + 1) * L));
+      const truth = Array.from(c.patient.labels?.subarray(c.slice * L, (c.slice + 1) * L) ?? []);
       out.push({
         patient: c.patient.id,
         slice: c.patient.slices[c.slice]?.id ?? String(c.slice),
         png: await slicePng(rgb, size, size, 3),
         width: size,
         height: size,
-        truth: Array.from(c.patient.labels?.subarray(c.slice * L, (c.slice + 1) * L) ?? []),
-        probs: Array.from(pr.subarray(c.slice * L, (c.slice + 1) * L)),
+        truth,
+        probs: sliceProbs,
+        explanations: await explainSample(config, session, labels, c.patient, c.slice, rgb, sliceProbs, truth, thresholds),
       });
     }
   }
   return out;
+}
+
+/**
+ * Grad-CAM overlays for a sample slice, on the image the model saw: for every label that is present
+ * or predicted there, else for its most probable label.
+ */
+async function explainSample(config: ExperimentConfig, session: Session, labels: string[], patient: PatientRecord, slice: number, rgb: Uint8Array, probs: number[], truth: number[], thresholds: number[]): Promise<SampleExplanation[]> {
+  let shown = labels.map((_, l) => l).filter((l) => truth[l] === 1 || (probs[l] as number) >= (thresholds[l] as number));
+  if (shown.length === 0) shown = [probs.indexOf(Math.max(...probs))];
+  const cam = await sliceGradCam(session, patient, slice, shown, { labels: labels.length, maxSlices: config.train.eval_max_slices, onError: 'skip' });
+  const size = config.prep.input_size;
+  return Promise.all(
+    shown.map(async (l, t) => ({
+      label: labels[l] as string,
+      png: await slicePng(overlayHeat(rgb, resizeBilinear(normalised(cam.maps[t] as Float32Array), cam.height, cam.width, size, size), 0.5, 3), size, size, 3),
+    })),
+  );
 }
 
 export interface ReportContext {
@@ -110,7 +132,7 @@ export async function writeRunReport(path: string, ctx: ReportContext): Promise<
     final: { slice: toLevel(labels, scores.slice), patient: toLevel(labels, scores.patient) },
     thresholds: state.thresholds,
     prCurves: curves.map((c, l) => ({ recall: Array.from(c.recall), precision: Array.from(c.precision), averagePrecision: ap.perLabel[l] as number })),
-    samples: await sampleSlices(config, labels, validation, inference.probs, state.thresholds, config.train.report_samples),
+    samples: await sampleSlices(config, ctx.session, labels, validation, inference.probs, state.thresholds, config.train.report_samples),
     skipped: ctx.skipped,
     run: {
       device: info.device,

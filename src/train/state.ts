@@ -73,4 +73,9 @@ export interface TrainState {
   validationPatients: string[];
   /** True when written because the run was interrupted. */
   interrupted: boolean;
+  /**
+   * Ranks of the data-parallel job that wrote it (absent: one process). `batchInEpoch` counts
+   * that many ranks' steps: resuming on another number of ranks rescales it.
+   */
+  worldSize?: number;
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 
 import type { ExperimentConfig } from '../config/experiment-schema.js';
 import { writeSyntheticDataset } from '../data/synth/write.js';
+import { IchnetError } from '../errors/ichnet-error.js';
 
 const MARKER = '.ichnet-synthetic.json';
 
@@ -13,11 +14,21 @@ const MARKER = '.ichnet-synthetic.json';
  * `config.synthetic`: generates it when missing, regenerates a set this function wrote earlier
  * with other settings, and refuses to touch a folder it did not write.
  */
-export async function ensureSyntheticData(config: ExperimentConfig, log: (line: string) => void = console.error): Promise<void> {
+export async function ensureSyntheticData(config: ExperimentConfig, log: (line: string) => void = console.error, waiter?: { waitSeconds: number }): Promise<void> {
   if (config.data.format !== 'synthetic') return;
   const root = resolve(config.data.root);
   const wanted = JSON.stringify(config.synthetic);
   const marker = join(root, MARKER);
+  if (waiter) {
+    // Another process (rank 0 of a data-parallel job) writes the set: wait for its marker.
+    if (!existsSync(marker) && existsSync(join(root, 'train.csv'))) return; // a folders-layout set the user put there
+    const until = Date.now() + waiter.waitSeconds * 1000;
+    while (!(existsSync(marker) && readFileSync(marker, 'utf8') === wanted)) {
+      if (Date.now() > until) throw new IchnetError('DATA_INVALID', `${root}: the synthetic set was not written by rank 0 within ${waiter.waitSeconds} s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return;
+  }
   if (existsSync(marker)) {
     if (readFileSync(marker, 'utf8') === wanted) return;
     log(`ichnet: regenerating the synthetic set in ${root} (settings changed)`);

@@ -17,6 +17,10 @@ import { Session } from '../session/session.js';
 import { openCheckpoint, predictDataset } from './checkpoint.js';
 import { ensureSyntheticData } from './synthetic.js';
 import { timeWaits, type WaitClock } from './data-wait.js';
+import { agreeOnStep, learningRateScale, rankSessionConfig } from './data-parallel.js';
+import { shardedInference } from './sharded-eval.js';
+import { placementFromEnv, type RankPlacement } from '../distributed/env.js';
+import { runtimeInfo } from '../session/runtime.js';
 import { infer, type Inference } from './infer.js';
 import { scoreInference, tuneThresholdsFor, type Scores } from './scores.js';
 import { currentStageEpochs, newBest, shouldStop } from './policy.js';
@@ -77,6 +81,14 @@ export interface TrainerOptions {
   onAbort?: 'resolve' | 'reject';
   /** Hooks that training awaits (see {@link TrainerCallbacks}). */
   callbacks?: TrainerCallbacks;
+  /**
+   * This process's place in a data-parallel job (see README, "GPUs and clusters"); default:
+   * torchrun's environment variables (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK,
+   * LOCAL_WORLD_SIZE) when set, else one process. `null`: one process whatever the environment.
+   * Every rank trains on its shard of each epoch and validates on its shard; only rank 0 writes
+   * the run directory.
+   */
+  distributed?: RankPlacement | null;
   /**
    * Receives the lines the Trainer reports outside the events: the generation of the synthetic
    * data set. Default: written to stderr.
@@ -155,6 +167,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private listenerError: { error: unknown } | undefined;
   /** performance.now() and the global step when `fit()` started, for the ETA. */
   private fitStart = { at: 0, step: 0 };
+  /** This rank's place in a data-parallel job, or null for one process. */
+  private readonly placement: RankPlacement | null;
+  /** Another rank of the job is stopping with a resumable checkpoint: this one stops with it. */
+  private peerHalted = false;
 
   private constructor(
     /** The resolved experiment config (labels filled in from the data). */
@@ -165,6 +181,18 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     private readonly options: TrainerOptions,
   ) {
     super({ captureRejections: true });
+    this.placement = options.distributed === undefined ? placementFromEnv(process.env) : options.distributed;
+  }
+
+  /** Whether this process writes the run directory: rank 0 of a job, or the only process. */
+  private get writer(): boolean {
+    return (this.placement?.rank ?? 0) === 0;
+  }
+
+  /** The session config of stage config `c` for this process (its rank's device and rendezvous in a job). */
+  private sessionConfigFor(c: ExperimentConfig) {
+    const base = sessionConfigOf(c);
+    return this.placement ? rankSessionConfig(base, c, this.placement, runtimeInfo().cudaAvailable) : base;
   }
 
   /** An async listener's rejection (EventEmitter's captureRejections): stops training like a throw. */
@@ -192,7 +220,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** True when the signal or a failed listener asks training to halt with a resumable checkpoint. */
   private get halting(): boolean {
-    return this.options.signal?.aborted === true || this.listenerError !== undefined;
+    return this.options.signal?.aborted === true || this.listenerError !== undefined || this.peerHalted;
+  }
+
+  /** A line for the user (the `logger` option, else stderr). */
+  private log(line: string): void {
+    (this.options.logger ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
   }
 
   /** The run directory (config.yaml, metrics.jsonl, checkpoints/, predictions.csv, report.html). */
@@ -208,7 +241,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const parsed = parseExperimentConfig(input);
     if (!parsed.success) throw new IchnetError('CONFIG_INVALID', `invalid config:\n${formatIssues(parsed.error)}`);
     const config = parsed.data;
-    await ensureSyntheticData(config, options.logger);
+    // In a job, rank 0 generates the synthetic set and the others wait for it (same machine or a
+    // shared file system).
+    const placement = options.distributed === undefined ? placementFromEnv(process.env) : options.distributed;
+    await ensureSyntheticData(config, options.logger, placement && placement.rank !== 0 ? { waitSeconds: Math.max(600, 10 * config.distributed.timeout) } : undefined);
     const dataset = await openDataset(config.data);
     if (dataset.patients.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: the dataset holds no patients`);
     if (dataset.labelNames.length === 0) throw new IchnetError('DATA_INVALID', `${dataset.root}: the dataset has no labels to train on`);
@@ -259,6 +295,19 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   private async validate(session: Session, patients: PatientRecord[], config: ExperimentConfig): Promise<Inference> {
+    let inference: Inference;
+    if (this.placement) {
+      // Every rank evaluates rank 0's model (its BatchNorm statistics too) on its shard.
+      await session.syncReplicas();
+      inference = await shardedInference(session, patients, this.state.labels.length, this.placement, (shard) => this.validateHere(session, shard, config));
+    } else {
+      inference = await this.validateHere(session, patients, config);
+    }
+    if (inference.slices === 0) throw new IchnetError('DATA_INVALID', this.everySliceSkipped('validation', patients.length));
+    return inference;
+  }
+
+  private async validateHere(session: Session, patients: PatientRecord[], config: ExperimentConfig): Promise<Inference> {
     const total = patients.reduce((n, p) => n + p.slices.length, 0);
     const inference = await infer(session, patients, {
       labels: this.state.labels.length,
@@ -270,7 +319,6 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       onBatch: (slices) => this.notify('progress', { phase: 'validation', slices, total }),
     });
     this.noteSkipped('validation', inference.skipped);
-    if (inference.slices === 0) throw new IchnetError('DATA_INVALID', this.everySliceSkipped('validation', patients.length));
     return inference;
   }
 
@@ -293,6 +341,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   private async saveCheckpoint(session: Session, kind: CheckpointKind): Promise<void> {
+    if (!this.writer) return; // rank 0's model is every rank's
     const path = this.run.checkpoint(kind);
     await session.saveCheckpoint(path, RunDirectory.checkpointFiles(this.state));
     this.notify('checkpoint', { kind, path });
@@ -355,12 +404,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (split.train.length === 0 || split.validation.length === 0) {
       throw new IchnetError('DATA_INVALID', `${this.dataset.root}: ${this.dataset.patients.length} patient(s) cannot be split into training and validation`);
     }
-    if (!this.resumed && this.state.globalStep === 0) {
+    if (!this.resumed && this.state.globalStep === 0 && this.writer) {
       await this.run.make();
       await this.run.writeConfig(this.config);
     }
     this.stopTraining = false;
     this.listenerError = undefined;
+    this.peerHalted = false;
+    this.adoptWorldSize();
     this.fitStart = { at: performance.now(), step: this.state.globalStep };
     this.noteSkipped('data', this.dataset.skipped);
     let session: Session | undefined;
@@ -377,6 +428,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         if (end === 'stopped') break;
       }
     } catch (e) {
+      // In a job, the other ranks' errors then name this rank and why it stopped.
+      if (this.placement) await session?.publishFailure(e instanceof Error ? e.message : String(e));
       await session?.close(); // the error propagates; the memory need not wait for GC
       throw e;
     }
@@ -389,10 +442,26 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return result;
   }
 
+  /**
+   * A checkpoint written by N ranks resumed on M: `batchInEpoch` counted N ranks' steps, so the
+   * epoch continues after about as many patients (the shards differ, so not the same trajectory;
+   * with N unchanged it is).
+   */
+  private adoptWorldSize(): void {
+    const world = this.placement?.worldSize ?? 1;
+    const before = this.state.worldSize ?? 1;
+    if (before !== world && this.state.batchInEpoch > 0) {
+      const batches = Math.floor((this.state.batchInEpoch * before) / world);
+      this.log(`ichnet: resuming a checkpoint of ${before} rank(s) on ${world}: epoch ${this.state.epoch + 1} continues after ${batches} step(s) instead of ${this.state.batchInEpoch}`);
+      this.state.batchInEpoch = batches;
+    }
+    if (this.placement || this.state.worldSize !== undefined) this.state.worldSize = world;
+  }
+
   /** The end of a halted `fit()`: the listener's error, the signal's reason, or the interrupted result. */
   private halted(): FitResult {
     if (this.listenerError) throw this.listenerError.error;
-    if (this.options.onAbort === 'reject') throw this.options.signal?.reason;
+    if (this.options.onAbort === 'reject' && this.options.signal?.aborted) throw this.options.signal.reason;
     return { runDir: this.run.dir, interrupted: true, best: this.bestOf(this.state.best), stages: this.stageResults(), thresholds: this.state.thresholds, history: this.state.history, skipped: [...this.skipped] };
   }
 
@@ -408,12 +477,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return Array.from({ length: begun }, (_, index) => ({ name: stageConfig(this.config, index).name, index, best: this.bestOf(this.state.stageBests?.[index]) }));
   }
 
+  /** Training patients each rank takes per epoch (its padded shard in a job). */
+  private patientsPerRank(trainPatients: number): number {
+    return this.placement ? Math.ceil(trainPatients / this.placement.worldSize) : trainPatients;
+  }
+
   /** Optimizer steps the whole run takes when no stage stops early. */
   private totalSteps(trainPatients: number): number {
     let total = 0;
     for (let s = 0; s < stageCount(this.config); s++) {
       const stage = stageConfig(this.config, s);
-      total += stage.epochs * Math.ceil(trainPatients / stage.config.train.patients_per_batch);
+      total += stage.epochs * Math.ceil(this.patientsPerRank(trainPatients) / stage.config.train.patients_per_batch);
     }
     return total;
   }
@@ -426,11 +500,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const c = stageConfig(this.config, s).config;
     const resuming = this.resumed;
     this.resumed = false;
-    const session = await Session.create(sessionConfigOf(c));
+    const session = await Session.create(this.sessionConfigFor(c));
     try {
+      // Resuming, every rank reads the checkpoint (the optimizer state too: the run directory must
+      // be readable on every machine); otherwise rank 0 loads and passes its weights on.
       if (resuming) await session.loadCheckpoint(this.run.checkpoint('last'));
-      else if (s > 0) await session.loadWeights(this.run.weights('last'));
-      else if (c.train.pretrained) this.notify('pretrained', checkPretrained(c.train.pretrained, await session.loadWeights(c.train.pretrained)));
+      else if (s > 0 && this.writer) await session.loadWeights(this.run.weights('last'));
+      else if (c.train.pretrained && this.writer) this.notify('pretrained', checkPretrained(c.train.pretrained, await session.loadWeights(c.train.pretrained)));
+      if (this.placement) await session.syncReplicas();
     } catch (e) {
       await session.close();
       throw e;
@@ -457,8 +534,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       onError: c.data.on_error,
       workers: c.data.workers,
       augment: c.augment,
+      ...(this.placement ? { shard: { rank: this.placement.rank, worldSize: this.placement.worldSize } } : {}),
     });
-    const stepsPerEpoch = Math.ceil(split.train.length / c.train.patients_per_batch);
+    const stepsPerEpoch = Math.ceil(this.patientsPerRank(split.train.length) / c.train.patients_per_batch);
     const event = { index: s, name: stage.name, epochs: stage.epochs, stepsPerEpoch };
     this.notify('stage', event);
     await this.callback(this.options.callbacks?.onStage, event);
@@ -474,6 +552,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         return 'halted';
       }
       const earlyStop = await this.endEpoch(session, stage, trained, split.validation);
+      if (this.placement) {
+        // A stop that arrived during validation: every rank learns it at the same point.
+        const agreed = await agreeOnStep(session, { hasBatch: true, halting: this.halting, stop: this.stopTraining, slices: 0 });
+        if (agreed.halting) this.peerHalted = true;
+        if (agreed.stop) this.stopTraining = true;
+      }
       if (this.halting) {
         // A listener failed during validation: the epoch is complete and checkpointed.
         this.state.interrupted = true;
@@ -494,34 +578,59 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private async trainEpoch(session: Session, loader: SliceLoader, stage: Stage, epoch: number, stepsPerEpoch: number, totalSteps: number): Promise<TrainedEpoch> {
     const c = stage.config;
     const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, dataWait: { seconds: 0 }, end: 'complete' };
-    for await (const loaded of timeWaits(loader.batches(epoch), out.dataWait)) {
-      if (out.batches < this.state.batchInEpoch) {
+    const lrScale = learningRateScale(c, this.placement);
+    const batches = timeWaits(loader.batches(epoch), out.dataWait)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await batches.next();
+        const loaded = next.done ? undefined : next.value;
+        if (loaded && out.batches < this.state.batchInEpoch) {
+          out.batches++;
+          continue;
+        }
+        let slices = loaded ? loaded.batch.lengths.reduce((a, v) => a + v, 0) : 0;
+        if (this.placement) {
+          // Every rank steps, stops or halts together.
+          const agreed = await agreeOnStep(session, { hasBatch: loaded !== undefined, halting: this.halting, stop: this.stopTraining, slices });
+          if (agreed.halting) {
+            this.peerHalted = true;
+            out.end = 'halted';
+          }
+          else if (agreed.stop) out.end = 'stopped';
+          if (agreed.leftOver > 0 && loaded) this.log(`ichnet: rank ${this.placement.rank}: a batch left over at the end of epoch ${epoch + 1} (the ranks' batch counts differ: series of other image sizes or skipped slices); not trained on`);
+          if (out.end !== 'complete' || !agreed.allHaveBatch) break;
+          slices = agreed.slices;
+        } else {
+          if (!loaded) break;
+          if (this.halting) {
+            out.end = 'halted';
+            break;
+          }
+        }
+        const lr = lrScale * learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (out.batches + 1) / stepsPerEpoch, stage.epochs);
+        if (lr !== out.lr) await session.setLearningRate((out.lr = lr));
+        const result = await session.trainStep((loaded as NonNullable<typeof loaded>).batch);
+        loader.release(loaded as NonNullable<typeof loaded>); // the step has read the pixels: a later batch reuses their memory
+        const loss = result.globalLoss ?? result.loss;
         out.batches++;
-        continue;
+        out.steps++;
+        out.lossSum += loss;
+        out.slices += slices;
+        const step = ++this.state.globalStep;
+        const now = performance.now();
+        const slicesPerSecond = out.slices / ((now - out.startedAt) / 1000);
+        const perStep = (now - this.fitStart.at) / 1000 / (step - this.fitStart.step);
+        const event = { stage: stage.name, stageIndex: stage.index, epoch, step, totalSteps, batch: out.batches, stepsPerEpoch, loss, lr, slicesPerSecond, etaSeconds: Math.max(0, totalSteps - step) * perStep };
+        this.notify('step', event);
+        if (step % c.train.log_every === 0 && this.writer) await this.run.log({ kind: 'step', stage: stage.name, epoch, step, lr, trainLoss: loss, slicesPerSecond });
+        await this.callback(this.options.callbacks?.onStep, event);
+        if (this.stopTraining && !this.placement) {
+          out.end = 'stopped';
+          break;
+        }
       }
-      if (this.halting) {
-        out.end = 'halted';
-        break;
-      }
-      const lr = learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (out.batches + 1) / stepsPerEpoch, stage.epochs);
-      if (lr !== out.lr) await session.setLearningRate((out.lr = lr));
-      const { loss } = await session.trainStep(loaded.batch);
-      out.batches++;
-      out.steps++;
-      out.lossSum += loss;
-      out.slices += loaded.batch.lengths.reduce((a, v) => a + v, 0);
-      const step = ++this.state.globalStep;
-      const now = performance.now();
-      const slicesPerSecond = out.slices / ((now - out.startedAt) / 1000);
-      const perStep = (now - this.fitStart.at) / 1000 / (step - this.fitStart.step);
-      const event = { stage: stage.name, stageIndex: stage.index, epoch, step, totalSteps, batch: out.batches, stepsPerEpoch, loss, lr, slicesPerSecond, etaSeconds: Math.max(0, totalSteps - step) * perStep };
-      this.notify('step', event);
-      if (step % c.train.log_every === 0) await this.run.log({ kind: 'step', stage: stage.name, epoch, step, lr, trainLoss: loss, slicesPerSecond });
-      await this.callback(this.options.callbacks?.onStep, event);
-      if (this.stopTraining) {
-        out.end = 'stopped';
-        break;
-      }
+    } finally {
+      await batches.return?.(undefined);
     }
     return out;
   }
@@ -556,7 +665,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       skipped: this.skipped.length,
     };
     this.state.history.push(entry);
-    await this.run.log(entry);
+    if (this.writer) await this.run.log(entry);
     const epochEvent = { stage: stage.name, stageIndex: s, epoch, trainLoss, valLoss: inference.loss, scores, seconds };
     this.notify('epoch', epochEvent);
     Object.assign(this.state, { epoch: epoch + 1, batchInEpoch: 0 });
@@ -586,21 +695,27 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private async finish(validation: PatientRecord[]): Promise<FitResult> {
     const skipped = this.skipped;
     const dir = this.run.bestOrLast();
-    const saved = await readState(dir);
+    // In a job only rank 0 reads the run directory; the others get its weights through the
+    // session. The stage comes from the state every rank holds, so that all build the same model.
+    const saved = this.writer ? await readState(dir) : { stage: this.state.best?.stage ?? this.state.stage, thresholds: this.state.thresholds };
+    const stage = this.placement ? (this.state.best?.stage ?? this.state.stage) : saved.stage;
     // The last stage's model, or an earlier stage's when stopTraining ended the run there.
-    const c = stageConfig(this.config, Math.min(saved.stage, stageCount(this.config) - 1)).config;
+    const c = stageConfig(this.config, Math.min(stage, stageCount(this.config) - 1)).config;
     const { thresholds } = saved;
-    const session = await Session.create(sessionConfigOf(c));
+    const session = await Session.create(this.sessionConfigFor(c));
     try {
-      await session.loadCheckpoint(dir);
+      if (this.writer) await session.loadCheckpoint(dir);
       const inference = await this.validate(session, validation, c);
       const final = scoreInference(this.state.labels, validation, inference, thresholds);
-      await this.run.writePredictions(this.state.labels, validation, inference.probs, thresholds);
-      await this.run.writeFinalMetrics({ thresholds, best: this.state.best, ...final, skipped });
-      await writeRunReport(this.run.reportPath, { config: this.config, state: { ...this.state, thresholds }, scores: final, validation, inference, session, skipped, startedAt: this.startedAt });
+      if (this.writer) {
+        await this.run.writePredictions(this.state.labels, validation, inference.probs, thresholds);
+        await this.run.writeFinalMetrics({ thresholds, best: this.state.best, ...final, skipped });
+        await writeRunReport(this.run.reportPath, { config: this.config, state: { ...this.state, thresholds }, scores: final, validation, inference, session, skipped, startedAt: this.startedAt });
+      }
       return { runDir: this.run.dir, interrupted: false, best: this.bestOf(this.state.best), stages: this.stageResults(), final, thresholds, history: this.state.history, skipped: [...skipped] };
     } finally {
       await session.close();
     }
   }
+
 }

@@ -31,6 +31,16 @@ export function tinyConfig(overrides: { model?: object; optim?: object; loss?: o
 
 export type Pixels = 'uint8' | 'int16' | 'float32';
 
+/** A model shape and a batch to run it on, for parity tests against the PyTorch oracle. */
+export interface ModelCase {
+  backbone: 'vgg16' | 'vgg16_bn';
+  label_rnn: 'lstm' | 'gru' | 'none';
+  slice_rnn: 'gru' | 'lstm' | 'none';
+  lengths: number[];
+  pixels: Pixels;
+  size: number;
+}
+
 /** A random batch; `lengths` gives each patient's valid slices (S = max). */
 export function randomBatch(
   seed: number,

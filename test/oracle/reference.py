@@ -5,7 +5,7 @@ An independent, plain-PyTorch implementation of the contracts in docs/ARCHITECTU
 steps 1, 3 (evaluation resize only) and 5 (§3), the model (§4) and the Asymmetric Loss (§5). The
 TypeScript tests run the C++ addon and this script on the same inputs and compare the outputs.
 
-    /usr/bin/python3 test/oracle/reference.py <forward|sgd-step|make-weights> <dir>
+    /usr/bin/python3 test/oracle/reference.py <forward|sgd-step|make-weights|grad-cam|ddp-steps> <dir>
 
 <dir> holds config.json, weights.safetensors, batch.json + images.bin and optionally labels.bin
 (uint8 [B,S,L]); see main() for what each command writes. Choices made here:
@@ -15,9 +15,16 @@ TypeScript tests run the C++ addon and this script on the same inputs and compar
     `sgd-step` (train mode) BatchNorm batch statistics cover exactly the valid slices;
   * the loss (also reported by `forward`) is ASL over valid slices / number of valid slices, plus
     aux_weight * the same ASL of label_rnn.linear_final's logits when both RNNs are on;
+  * ddp-steps: one rank of PyTorch DDP (torch.distributed, Gloo; RANK, WORLD_SIZE, MASTER_ADDR and
+    MASTER_PORT from the environment, as torchrun sets them): SGD steps on <dir>/step<k>-rank<r>/,
+    DDP's defaults (broadcast_buffers, bucketing); rank 0 writes ddp-after.safetensors;
   * make-weights: torch.manual_seed(0), PyTorch default init except convs (torchvision's
     kaiming_normal fan_out, plus small random biases) and BatchNorm (random affine and running
-    stats, num_batches_tracked = 7) so that tests can tell eval-mode BN from an identity.
+    stats, num_batches_tracked = 7) so that tests can tell eval-mode BN from an identity;
+  * grad-cam: Grad-CAM as its paper defines it, on the output of the last convolution block (the
+    backbone's features without the final max-pool), for every valid (patient, slice, label) in
+    patient-major order: autograd of that one logit with respect to all the block's activations,
+    then ReLU(sum_k mean_xy(dY/dA_k) * A_k) on the slice's own activations.
 """
 import json
 import os
@@ -257,6 +264,12 @@ def build_seeded(cfg):
     return net
 
 
+def input_size(cfg):
+    """The model's input size: prep.input_size (model.input_size in configs written before it moved)."""
+    prep = cfg.get("prep", {})
+    return int(prep["input_size"] if "input_size" in prep else cfg["model"]["input_size"])
+
+
 def load_batch(d, num_labels):
     with open(os.path.join(d, "batch.json")) as f:
         meta = json.load(f)
@@ -283,13 +296,87 @@ def load_batch(d, num_labels):
     return images, lengths, labels
 
 
+def ddp_steps(d, cfg):
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        net = build(cfg)
+        net.load_state_dict(load_safetensors(os.path.join(d, "weights.safetensors")), strict=True)
+        lcfg = cfg.get("loss", {})
+        # The label RNN's own head is unused when both RNNs are on and its auxiliary loss is off.
+        unused = net.label_rnn is not None and net.slice_rnn is not None and not float(lcfg.get("aux_weight", 0)) > 0
+        ddp = DistributedDataParallel(net, find_unused_parameters=unused)
+        opt = torch.optim.SGD(ddp.parameters(), lr=float(cfg["optim"]["lr"]))
+        ddp.train()
+        k = 0
+        while os.path.isdir(os.path.join(d, f"step{k}-rank{rank}")):
+            images, lengths, labels = load_batch(os.path.join(d, f"step{k}-rank{rank}"), net.L)
+            x = preprocess(images, cfg.get("prep", {}), input_size(cfg))
+            valid = torch.arange(x.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
+            opt.zero_grad()
+            logits, aux, _ = ddp(x, lengths)
+            total_loss(net, logits, aux, labels, valid, lcfg).backward()
+            opt.step()
+            k += 1
+        if rank == 0:
+            save_safetensors(net.state_dict(), os.path.join(d, "ddp-after.safetensors"), {"format": "pt"})
+    finally:
+        dist.destroy_process_group()
+
+
+def grad_cam(net, x, lengths):
+    """Maps [T,h,w], targets [T,3] and logits [B,S,L] for every valid slice and label (eval mode)."""
+    B, S = x.shape[:2]
+    valid = (torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)).reshape(-1)
+    feats = net.backbone.features
+    with torch.no_grad():
+        a = feats[:-1](x.reshape(B * S, *x.shape[2:])[valid])
+    a.requires_grad_(True)
+    fv = feats[-1](a).mean(dim=(2, 3))
+
+    # The rest of Net.forward, from the pooled features of the valid slices.
+    def padded(rows):
+        out = rows.new_zeros((B * S,) + tuple(rows.shape[1:]))
+        out[valid] = rows
+        return out
+
+    if net.label_rnn is not None:
+        hiddens, aux = net.label_rnn(fv)
+        feat, aux = padded(hiddens).reshape(B, S, -1), padded(aux).reshape(B, S, net.L)
+    else:
+        feat = padded(fv).reshape(B, S, -1)
+    if net.slice_rnn is not None:
+        logits = net.slice_rnn(feat, lengths)
+    elif net.label_rnn is not None:
+        logits = aux
+    else:
+        logits = net.head(padded(fv)).reshape(B, S, net.L)
+    maps, targets, row = [], [], 0
+    for b in range(B):
+        for s in range(int(lengths[b])):
+            for l in range(net.L):
+                (g,) = torch.autograd.grad(logits[b, s, l], a, retain_graph=True)
+                w = g[row].mean(dim=(1, 2), keepdim=True)
+                maps.append(torch.relu((w * a[row]).sum(0)).detach())
+                targets.append([b, s, l])
+            row += 1
+    return torch.stack(maps), torch.tensor(targets, dtype=torch.float32), logits.detach()
+
+
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("forward", "sgd-step", "make-weights"):
-        raise SystemExit("usage: reference.py <forward|sgd-step|make-weights> <dir>")
-    torch.set_num_threads(2)
+    commands = ("forward", "sgd-step", "make-weights", "grad-cam", "ddp-steps")
+    if len(argv) != 3 or argv[1] not in commands:
+        raise SystemExit(f"usage: reference.py <{'|'.join(commands)}> <dir>")
+    torch.set_num_threads(int(os.environ.get("ICHNET_ORACLE_THREADS", "2")))
     cmd, d = argv[1], argv[2]
     with open(os.path.join(d, "config.json")) as f:
         cfg = json.load(f)
+    if cmd == "ddp-steps":
+        ddp_steps(d, cfg)
+        return
     if cmd == "make-weights":
         net = build_seeded(cfg)
         save_safetensors(net.state_dict(), os.path.join(d, "weights.safetensors"), {"format": "pt"})
@@ -299,11 +386,15 @@ def main(argv):
     images, lengths, labels = load_batch(d, net.L)
     if cmd == "sgd-step" and labels is None:
         raise ValueError("sgd-step needs labels.bin")
-    x = preprocess(images, cfg.get("prep", {}), int(cfg["prep"]["input_size"]))
+    x = preprocess(images, cfg.get("prep", {}), input_size(cfg))
     B, S = x.shape[:2]
     valid = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # [B,S]
     lcfg = cfg.get("loss", {})
-    if cmd == "forward":
+    if cmd == "grad-cam":
+        net.eval()
+        maps, targets, logits = grad_cam(net, x, lengths)
+        out = {"maps": maps, "targets": targets, "logits": logits.masked_fill(~valid.unsqueeze(-1), 0)}
+    elif cmd == "forward":
         net.eval()
         with torch.no_grad():
             logits, aux, feats = net(x, lengths)

@@ -11,8 +11,8 @@ import { basename, join, resolve } from 'node:path';
 
 import type { DataConfig } from '../../config/data-schema.js';
 import { RSNA_LABELS } from '../../config/labels.js';
-import { positionOrder } from '../dicom/order.js';
 import { readDicomHeader, type DicomMeta } from '../dicom/read.js';
+import { groupSeries } from '../dicom/series.js';
 import type { Dataset, PatientRecord } from '../types.js';
 import { readCsv } from './csv.js';
 import { Problems } from './problems.js';
@@ -127,15 +127,13 @@ export async function readRsna(config: DataConfig): Promise<Dataset> {
     });
   }
 
-  const bySeries = new Map<string, IndexEntry[]>();
-  for (const e of entries) {
+  const usable = entries.filter((e) => {
     if (csvPath && !labelsByImage.has(e.image)) {
       problems.report(join(dir, e.file), `image has no rows in ${csvPath}`, 'DATA_INVALID');
-      continue;
+      return false;
     }
-    const key = `${e.study}/${e.series}`;
-    bySeries.set(key, [...(bySeries.get(key) ?? []), e]);
-  }
+    return true;
+  });
   if (csvPath) {
     const indexed = new Set(entries.map((e) => e.image));
     for (const image of labelsByImage.keys()) {
@@ -144,12 +142,11 @@ export async function readRsna(config: DataConfig): Promise<Dataset> {
   }
 
   const patients: PatientRecord[] = [];
-  for (const [key, series] of bySeries) {
-    const order = positionOrder(series.map((e) => e.meta as DicomMeta));
-    const sorted = order.map((i) => series[i] as IndexEntry);
+  for (const { study, series, items: sorted } of groupSeries(usable, (e) => e, (e) => e.meta)) {
     const record: PatientRecord = {
-      id: key.split('/')[1] as string,
+      id: series,
       slices: sorted.map((e) => ({ id: e.image, path: join(dir, e.file), rsnaFix: true })),
+      series: { studyInstanceUid: study, seriesInstanceUid: series },
     };
     if (csvPath) {
       const labels = new Uint8Array(sorted.length * L);

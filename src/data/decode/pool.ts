@@ -48,6 +48,7 @@ export class DecodePool {
   private closed = false;
   private readonly counters: DecodeStats = { slices: 0, workerBusyMs: 0 };
   private drainWaiters: Array<() => void> = [];
+  private readonly spares: ArrayBuffer[] = [];
 
   /**
    * @param size - Worker threads (an integer ≥ 0); 0 decodes on the calling thread, in the
@@ -71,6 +72,17 @@ export class DecodePool {
       this.queue.push({ request: { id: this.nextId++, path, rsnaFix }, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /**
+   * Hands back the buffer of a decoded slice's pixels once nothing reads them any more (the loader
+   * does after copying them into a batch): a worker decodes a later slice of the same size into it.
+   * Only whole buffers are kept (a view of part of one is ignored), at most a few per worker.
+   */
+  recycle(pixels: SlicePixels): void {
+    const { buffer, byteOffset, byteLength } = pixels.data;
+    if (this.size === 0 || this.closed || byteOffset !== 0 || byteLength !== buffer.byteLength || buffer instanceof SharedArrayBuffer) return;
+    if (this.spares.length < 4 * this.size) this.spares.push(buffer);
   }
 
   /** Lets the decodes already asked for finish, then stops the workers; later decodes reject. */
@@ -132,7 +144,9 @@ export class DecodePool {
       const job = this.queue.shift() as Job;
       slot.job = job;
       slot.worker.ref();
-      slot.worker.postMessage(job.request);
+      const spare = this.spares.pop();
+      if (spare) slot.worker.postMessage({ ...job.request, spare }, [spare]);
+      else slot.worker.postMessage(job.request);
     }
   }
 }

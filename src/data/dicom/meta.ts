@@ -13,6 +13,8 @@ export interface DicomMeta {
   transferSyntaxUid: string;
   /** The transfer syntax's name (PS3.6), e.g. `Explicit VR Little Endian`. */
   transferSyntaxName: string;
+  /** (0008,0008) Image Type, all values, e.g. `ORIGINAL`, `PRIMARY`, `AXIAL` or `LOCALIZER`. */
+  imageType?: string[];
   /** (0008,0060) Modality, e.g. `CT`. */
   modality?: string;
   /** (0010,0020) Patient ID. */
@@ -178,6 +180,8 @@ export function readMeta(ds: DataSet): DicomMeta {
     const value = text(ds, tag);
     if (value !== undefined) (meta as unknown as Record<string, unknown>)[key] = value;
   }
+  const imageType = strings(ds, 'x00080008');
+  if (imageType) meta.imageType = imageType.map((v) => v.trim().toUpperCase());
   const instanceNumber = numbers(ds, 'x00200013')?.[0];
   if (instanceNumber !== undefined) meta.instanceNumber = instanceNumber;
   const position = tuple(ds, 'x00200032', 3);

@@ -63,6 +63,10 @@ export interface CtSliceInput {
   window?: { center: number; width: number };
   /** YYYYMMDD. */
   studyDate?: string;
+  /** Image Type (0008,0008). Default ORIGINAL\\PRIMARY\\AXIAL; LOCALIZER marks a scout. */
+  imageType?: readonly string[];
+  /** Image Orientation (Patient): row then column direction cosines. Default axial, [1, 0, 0, 0, 1, 0]. */
+  orientation?: readonly [number, number, number, number, number, number];
   seriesDescription?: string;
 }
 
@@ -97,7 +101,7 @@ export function encodeCtSlice(input: CtSliceInput): Uint8Array {
   const ds = formatDecimalString;
   const dataset: Record<string, unknown> = {
     SpecificCharacterSet: 'ISO_IR 100',
-    ImageType: ['ORIGINAL', 'PRIMARY', 'AXIAL'],
+    ImageType: [...(input.imageType ?? ['ORIGINAL', 'PRIMARY', 'AXIAL'])],
     SOPClassUID: CT_IMAGE_STORAGE,
     SOPInstanceUID: input.sopInstanceUid,
     StudyDate: date,
@@ -127,7 +131,7 @@ export function encodeCtSlice(input: CtSliceInput): Uint8Array {
     AcquisitionNumber: '1',
     InstanceNumber: String(input.instanceNumber),
     ImagePositionPatient: input.position.map(ds),
-    ImageOrientationPatient: ['1', '0', '0', '0', '1', '0'],
+    ImageOrientationPatient: (input.orientation ?? [1, 0, 0, 0, 1, 0]).map(ds),
     FrameOfReferenceUID: input.frameOfReferenceUid,
     PositionReferenceIndicator: '',
     SliceLocation: ds(input.position[2]),

@@ -1,0 +1,97 @@
+#include "distributed/data_parallel.h"
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+
+namespace ichnet::distributed {
+
+namespace {
+
+std::vector<torch::Tensor> trainable(torch::nn::Module& model) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model.parameters()) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
+/// Sum of every value, in float64: equal on every rank iff the broadcast reached every rank (the
+/// tensors are bit-identical after it, and the sum is computed the same way everywhere).
+double checksum(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  double sum = 0;
+  for (const auto& p : model.parameters()) sum += p.detach().to(torch::kFloat64).sum().item<double>();
+  for (const auto& b : model.buffers()) sum += b.detach().to(torch::kFloat64).sum().item<double>();
+  return sum;
+}
+
+}  // namespace
+
+DataParallel::DataParallel(std::shared_ptr<ProcessGroup> group, torch::nn::Module& model, bool find_unused)
+    : group_(std::move(group)), model_(model) {
+  if (group_->config().sync_bn) {
+    throw std::invalid_argument("distributed.sync_bn: synchronised BatchNorm is not available in this version; "
+                                "BatchNorm statistics are per rank and broadcast from rank 0 (set sync_bn: false)");
+  }
+  checkSameShapes();
+  broadcastState(true, "broadcasting parameters and buffers from rank 0");
+  const auto mine = torch::tensor({checksum(model_)}, torch::kFloat64);
+  const auto all = group_->allGather(mine, "checking the broadcast parameters");
+  for (int r = 0; r < static_cast<int>(all.size()); ++r) {
+    if (!torch::equal(all[r], mine)) {
+      throw std::runtime_error("rank " + std::to_string(group_->rank()) + ": parameters differ from rank " + std::to_string(r) +
+                               "'s after the broadcast from rank 0 (checksums " + std::to_string(mine.item<double>()) + " and " +
+                               std::to_string(all[r].item<double>()) + ")");
+    }
+  }
+  buckets_ = std::make_unique<GradientBuckets>(*group_, trainable(model_), group_->config().bucket_cap_mb * 1024 * 1024, find_unused);
+}
+
+DataParallel::~DataParallel() = default;
+
+void DataParallel::checkSameShapes() {
+  // One line per parameter and buffer; ranks compare a hash and the count, then rank 0's list is
+  // searched for the first difference only when they differ.
+  std::string layout;
+  for (const auto& item : model_.named_parameters()) layout += item.key() + ":" + c10::str(item.value().sizes()) + "\n";
+  for (const auto& item : model_.named_buffers()) layout += item.key() + ":" + c10::str(item.value().sizes()) + "\n";
+  const auto hash = static_cast<int64_t>(std::hash<std::string>{}(layout) & 0x3fffffffffffffffULL);
+  const auto mine = torch::tensor({hash, static_cast<int64_t>(layout.size())}, torch::kInt64);
+  const auto all = group_->allGather(mine, "checking that every rank has the same parameter shapes");
+  for (int r = 0; r < static_cast<int>(all.size()); ++r) {
+    if (!torch::equal(all[r], mine)) {
+      throw std::runtime_error("rank " + std::to_string(group_->rank()) + ": the model's parameters or buffers differ from rank " +
+                               std::to_string(r) + "'s (names or shapes); every rank must build the same model");
+    }
+  }
+}
+
+void DataParallel::broadcastState(bool parameters, const std::string& what) {
+  std::vector<torch::Tensor> tensors;
+  if (parameters) {
+    for (const auto& p : model_.parameters()) tensors.push_back(p.detach());
+  }
+  for (const auto& b : model_.buffers()) tensors.push_back(b.detach());
+  group_->broadcast(tensors, what);
+}
+
+void DataParallel::beforeForward(int64_t step) {
+  if (group_->config().broadcast_buffers) broadcastState(false, "broadcasting buffers from rank 0 before training step " + std::to_string(step));
+}
+
+void DataParallel::backward(const std::function<void()>& run_backward, int64_t step) {
+  group_->guard("the gradient all-reduce of training step " + std::to_string(step), [&] {
+    buckets_->arm();
+    run_backward();
+    buckets_->finish();
+  });
+}
+
+double DataParallel::meanOverRanks(double value, const std::string& what) const {
+  return group_->allReduceSum(torch::tensor({value}, torch::kFloat64), what).item<double>() / group_->size();
+}
+
+void DataParallel::sync() { broadcastState(true, "broadcasting parameters and buffers from rank 0"); }
+
+}  // namespace ichnet::distributed

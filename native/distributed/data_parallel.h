@@ -1,0 +1,47 @@
+#pragma once
+// PyTorch DDP's semantics for one model replica per rank, on c10d's process group:
+//  * at construction, parameter names and shapes are checked equal across ranks, then parameters
+//    and buffers are broadcast from rank 0 and checked equal everywhere;
+//  * gradients are averaged by bucketed all-reduce overlapping backward (GradientBuckets);
+//  * with `broadcast_buffers`, buffers (BatchNorm statistics) are broadcast from rank 0 before
+//    every training forward.
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "distributed/gradient_buckets.h"
+#include "distributed/process_group.h"
+
+namespace ichnet::distributed {
+
+class DataParallel {
+ public:
+  /// `find_unused`: some parameters get no gradient from the loss (DDP's find_unused_parameters).
+  DataParallel(std::shared_ptr<ProcessGroup> group, torch::nn::Module& model, bool find_unused);
+  ~DataParallel();
+
+  /// Call before each training forward (a collective): with broadcast_buffers, the buffers from rank 0.
+  void beforeForward(int64_t step);
+  /// Runs `backward` with the gradient all-reduce overlapping it; on return every rank holds the
+  /// averaged gradients.
+  void backward(const std::function<void()>& backward, int64_t step);
+  /// The mean over ranks of `value` (a collective).
+  double meanOverRanks(double value, const std::string& what) const;
+  /// Parameters and buffers from rank 0 (a collective): after weights were loaded on rank 0 only,
+  /// and before evaluation or a checkpoint, so that every rank holds rank 0's model.
+  void sync();
+
+  ProcessGroup& group() const { return *group_; }
+
+ private:
+  void broadcastState(bool parameters, const std::string& what);
+  void checkSameShapes();
+
+  std::shared_ptr<ProcessGroup> group_;
+  torch::nn::Module& model_;
+  std::unique_ptr<GradientBuckets> buckets_;
+};
+
+}  // namespace ichnet::distributed

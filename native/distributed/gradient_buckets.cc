@@ -1,0 +1,129 @@
+#include "distributed/gradient_buckets.h"
+
+#include <stdexcept>
+
+namespace ichnet::distributed {
+
+namespace {
+
+// DDP's first bucket (c10d::kDefaultFirstBucketBytes): small, so that the first all-reduce starts
+// as soon as the last layers' gradients exist.
+constexpr int64_t kFirstBucketBytes = 1024 * 1024;
+
+}  // namespace
+
+GradientBuckets::GradientBuckets(const ProcessGroup& group, std::vector<torch::Tensor> params, int64_t bucket_cap_bytes,
+                                 bool find_unused)
+    : group_(group), params_(std::move(params)), find_unused_(find_unused), where_(params_.size()), seen_(params_.size()) {
+  // Reverse registration order; a bucket holds one dtype and device and closes once it reaches its cap.
+  Bucket current;
+  int64_t bytes = 0;
+  const auto close = [&] {
+    if (current.params.empty()) return;
+    buckets_.push_back(std::move(current));
+    current = Bucket();
+    bytes = 0;
+  };
+  for (size_t k = params_.size(); k-- > 0;) {
+    const auto& p = params_[k];
+    if (!current.params.empty()) {
+      const auto& first = params_[current.params.front()];
+      if (first.scalar_type() != p.scalar_type() || first.device() != p.device()) close();
+    }
+    current.params.push_back(k);
+    bytes += p.numel() * static_cast<int64_t>(p.element_size());
+    if (bytes >= (buckets_.empty() ? kFirstBucketBytes : bucket_cap_bytes)) close();
+  }
+  close();
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    auto& bucket = buckets_[b];
+    int64_t numel = 0;
+    for (size_t k : bucket.params) numel += params_[k].numel();
+    const auto& first = params_[bucket.params.front()];
+    bucket.flat = torch::empty({numel}, first.options().requires_grad(false));
+    int64_t offset = 0;
+    for (size_t slot = 0; slot < bucket.params.size(); ++slot) {
+      const auto& p = params_[bucket.params[slot]];
+      bucket.views.push_back(bucket.flat.narrow(0, offset, p.numel()).view(p.sizes()));
+      offset += p.numel();
+      where_[bucket.params[slot]] = {b, slot};
+    }
+  }
+  for (size_t k = 0; k < params_.size(); ++k) {
+    hooks_.push_back(params_[k].register_hook([this, k](torch::Tensor grad) { ready(k, grad); }));
+  }
+}
+
+GradientBuckets::~GradientBuckets() {
+  for (size_t k = 0; k < hooks_.size(); ++k) {
+    try {
+      params_[k].remove_hook(hooks_[k]);
+    } catch (...) {
+    }
+  }
+}
+
+void GradientBuckets::arm() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& bucket : buckets_) {
+    bucket.pending = bucket.params.size();
+    bucket.work.reset();
+  }
+  std::fill(seen_.begin(), seen_.end(), false);
+  next_ = 0;
+  armed_ = true;
+}
+
+void GradientBuckets::ready(size_t param, const torch::Tensor& grad) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!armed_ || seen_[param]) return;
+  seen_[param] = true;
+  const auto [b, slot] = where_[param];
+  auto& bucket = buckets_[b];
+  bucket.views[slot].copy_(grad);
+  --bucket.pending;
+  launchReady();
+}
+
+void GradientBuckets::launchReady() {
+  while (next_ < buckets_.size() && buckets_[next_].pending == 0) launch(buckets_[next_++]);
+}
+
+void GradientBuckets::launch(Bucket& bucket) {
+  // Average as DDP does: divide, then sum over ranks.
+  bucket.flat.div_(group_.size());
+  std::vector<torch::Tensor> tensors{bucket.flat};
+  bucket.work = group_.group()->allreduce(tensors);
+}
+
+void GradientBuckets::finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!armed_) throw std::logic_error("GradientBuckets::finish without arm");
+  armed_ = false;
+  // Parameters that got no gradient here contribute zeros; the buckets left start in order.
+  for (size_t b = next_; b < buckets_.size(); ++b) {
+    auto& bucket = buckets_[b];
+    for (size_t slot = 0; slot < bucket.params.size(); ++slot) {
+      if (!seen_[bucket.params[slot]]) bucket.views[slot].zero_();
+    }
+    bucket.pending = 0;
+  }
+  launchReady();
+  torch::Tensor used;
+  if (find_unused_) {
+    std::vector<torch::Tensor> mask{torch::tensor(std::vector<float>(seen_.begin(), seen_.end()), torch::kFloat32).to(group_.device())};
+    group_.group()->allreduce(mask)->wait();
+    used = mask[0].cpu();
+  }
+  for (auto& bucket : buckets_) bucket.work->wait();
+  torch::NoGradGuard no_grad;
+  for (size_t k = 0; k < params_.size(); ++k) {
+    if (used.defined() && used[static_cast<int64_t>(k)].item<float>() == 0) continue;
+    const auto [b, slot] = where_[k];
+    auto& p = params_[k];
+    if (!p.grad().defined()) p.mutable_grad() = torch::empty_like(p);
+    p.mutable_grad().copy_(buckets_[b].views[slot]);
+  }
+}
+
+}  // namespace ichnet::distributed

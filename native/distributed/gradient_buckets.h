@@ -1,0 +1,65 @@
+#pragma once
+// Gradient averaging for data-parallel training as PyTorch DDP does it: parameters grouped into
+// buckets (in reverse registration order, which is about the order backward produces their
+// gradients; a 1 MiB first bucket, then `bucket_cap_mb`), each bucket all-reduced as soon as its
+// last gradient is ready, so communication overlaps the rest of the backward pass. Buckets are
+// started strictly in order, so every rank issues the same collectives in the same order.
+//
+// Why hooks and not c10d's Reducer: reducer.hpp cannot be compiled against Debian's LibTorch 1.13
+// headers (it includes torch/csrc/distributed/autograd/context/context.h, which libtorch-dev does
+// not ship), and the Reducer's constructor changed three times across LibTorch 2.x. The hooks use
+// only what is stable in both: Tensor::register_hook and ProcessGroup::allreduce. The gradient
+// buckets are not rebuilt in the order observed in the first step (DDP does that once); the
+// reverse registration order already matches this model's backward order.
+#include <torch/torch.h>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+
+#include <mutex>
+#include <vector>
+
+#include "distributed/process_group.h"
+
+namespace ichnet::distributed {
+
+class GradientBuckets {
+ public:
+  /// `find_unused`: some parameters may get no gradient on some ranks (DDP's
+  /// find_unused_parameters): their use is all-reduced too, and a parameter no rank used keeps no
+  /// gradient, as in one process.
+  GradientBuckets(const ProcessGroup& group, std::vector<torch::Tensor> params, int64_t bucket_cap_bytes, bool find_unused);
+  ~GradientBuckets();
+  GradientBuckets(const GradientBuckets&) = delete;
+  GradientBuckets& operator=(const GradientBuckets&) = delete;
+
+  /// Before backward: the hooks start filling buckets.
+  void arm();
+  /// After backward (inside ProcessGroup::guard): starts the buckets not yet started, waits for
+  /// every all-reduce and writes the averaged gradients into the parameters' .grad.
+  void finish();
+  size_t bucketCount() const { return buckets_.size(); }
+
+ private:
+  struct Bucket {
+    std::vector<size_t> params;
+    std::vector<torch::Tensor> views;  // into flat, one per parameter, in its shape
+    torch::Tensor flat;
+    size_t pending = 0;
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+  void ready(size_t param, const torch::Tensor& grad);
+  void launchReady();
+  void launch(Bucket& bucket);
+
+  const ProcessGroup& group_;
+  std::vector<torch::Tensor> params_;
+  bool find_unused_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::pair<size_t, size_t>> where_;  // parameter -> (bucket, slot)
+  std::vector<unsigned> hooks_;
+  std::vector<bool> seen_;
+  size_t next_ = 0;
+  bool armed_ = false;
+  std::mutex mutex_;  // hooks run on autograd's thread for the device
+};
+
+}  // namespace ichnet::distributed

@@ -1,0 +1,80 @@
+/**
+ * Grad-CAM over whole series: runs a session's `gradCam` on a patient's slices (in the same chunks
+ * prediction uses, so each slice sees the same context) and stitches the maps per slice and label.
+ */
+import { SliceLoader } from '../data/loader.js';
+import type { OnError, PatientRecord, SkippedItem } from '../data/types.js';
+import { IchnetError } from '../errors/ichnet-error.js';
+import type { Session } from '../session/session.js';
+
+/** Grad-CAM of one patient: probabilities and a map per slice and label. */
+export interface PatientGradCam {
+  patient: PatientRecord;
+  labels: number;
+  /** slices × labels, NaN for slices that could not be read. */
+  probs: Float32Array;
+  /** slices × labels × height × width, row-major (NaN for unread slices); see `GradCamResult.maps`. */
+  maps: Float32Array;
+  height: number;
+  width: number;
+  skipped: SkippedItem[];
+}
+
+export interface GradCamOptions {
+  labels: number;
+  /** Longest chunk of a series (the checkpoint's `train.eval_max_slices`). */
+  maxSlices: number;
+  onError?: OnError;
+}
+
+/** Grad-CAM of every slice and label of `patient`. */
+export async function patientGradCam(session: Session, patient: PatientRecord, options: GradCamOptions): Promise<PatientGradCam> {
+  const L = options.labels;
+  const n = patient.slices.length;
+  const loader = new SliceLoader([patient], { labels: L, patientsPerBatch: 1, maxSlices: options.maxSlices, mode: 'eval', seed: 0, onError: options.onError ?? 'error' });
+  const probs = new Float32Array(n * L).fill(Number.NaN);
+  let maps: Float32Array | undefined;
+  let height = 0;
+  let width = 0;
+  for await (const { batch, items } of loader.batches()) {
+    const { labels: _unused, ...unlabelled } = batch;
+    const result = await session.gradCam(unlabelled);
+    const [, h, w] = result.mapShape;
+    if (!maps) {
+      height = h;
+      width = w;
+      maps = new Float32Array(n * L * h * w).fill(Number.NaN);
+    }
+    const plane = h * w;
+    const item = items[0];
+    if (!item) continue;
+    // Targets come back in (patient, slice, label) order: map t is chunk slice ⌊t/L⌋, label t mod L.
+    item.slices.forEach((s, k) => {
+      for (let l = 0; l < L; l++) {
+        probs[s * L + l] = 1 / (1 + Math.exp(-(result.logits[k * L + l] as number)));
+        maps?.set(result.maps.subarray((k * L + l) * plane, (k * L + l + 1) * plane), (s * L + l) * plane);
+      }
+    });
+  }
+  return { patient, labels: L, probs, maps: maps ?? new Float32Array(0), height, width, skipped: loader.skipped };
+}
+
+/**
+ * Grad-CAM maps of some labels of one slice, computed on the chunk of the series prediction puts
+ * that slice in (so the slice RNN sees the same neighbours): one map per label, h × w each.
+ */
+export async function sliceGradCam(session: Session, patient: PatientRecord, slice: number, labels: number[], options: GradCamOptions): Promise<{ maps: Float32Array[]; height: number; width: number }> {
+  const start = Math.floor(slice / options.maxSlices) * options.maxSlices;
+  const chunk: PatientRecord = { id: patient.id, slices: patient.slices.slice(start, start + options.maxSlices) };
+  const loader = new SliceLoader([chunk], { labels: options.labels, patientsPerBatch: 1, maxSlices: options.maxSlices, mode: 'eval', seed: 0, onError: options.onError ?? 'error' });
+  for await (const { batch, items } of loader.batches()) {
+    const k = items[0]?.slices.indexOf(slice - start) ?? -1;
+    if (k < 0) continue;
+    const { labels: _unused, ...unlabelled } = batch;
+    const result = await session.gradCam(unlabelled, Int32Array.from(labels.flatMap((l) => [0, k, l])));
+    const [, height, width] = result.mapShape;
+    const plane = height * width;
+    return { maps: labels.map((_, t) => result.maps.slice(t * plane, (t + 1) * plane)), height, width };
+  }
+  throw new IchnetError('DATA_UNREADABLE', `${patient.slices[slice]?.path ?? patient.id}: the slice could not be read for Grad-CAM`);
+}

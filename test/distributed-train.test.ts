@@ -1,0 +1,138 @@
+/**
+ * `ichnet train --nproc 2` end to end on the CPU (Gloo): one run directory written by rank 0,
+ * validation sharded across the ranks equal to one process evaluating the same checkpoint,
+ * Ctrl-C → every rank stops, one resumable checkpoint, exit 130, resumed on another number of
+ * ranks; a rank killed → the job fails naming it; never an orphan.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import type { ExperimentConfigInput } from '../src/index.js';
+import { openDataset } from '../src/data/datasets/index.js';
+import { packageRoot } from '../src/package-root.js';
+import { openCheckpoint } from '../src/train/checkpoint.js';
+import { infer } from '../src/train/infer.js';
+import { scoreInference, tuneThresholdsFor } from '../src/train/scores.js';
+import { tempDir } from './helpers/temp-dir.js';
+import { tinyExperiment } from './helpers/tiny.js';
+
+const cli = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
+const tmp = tempDir('ichnet-ddp-train-');
+const dataRoot = join(tmp, 'data');
+
+/** Writes a config file for a run under <tmp>/<name>/ and returns its path and the run parent. */
+function config(name: string, overrides: Partial<ExperimentConfigInput> = {}): { path: string; out: string } {
+  const out = join(tmp, name);
+  const path = join(tmp, `${name}.json`);
+  const base = tinyExperiment(dataRoot, out, { threads: 1, distributed: { timeout: 20 }, ...overrides });
+  writeFileSync(path, JSON.stringify(base));
+  return { path, out };
+}
+
+/** Runs the CLI; resolves with its exit code and output. */
+function cliRun(args: string[], onSpawn?: (pid: number) => void, timeoutMs = 600_000): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout });
+    });
+    if (child.pid) onSpawn?.(child.pid);
+  });
+}
+
+/** Processes whose command line mentions `text` (ours: the config path), excluding pgrep itself. */
+function processesMentioning(text: string): string[] {
+  const r = spawnSync('pgrep', ['-f', text], { encoding: 'utf8' });
+  return r.stdout.trim().split('\n').filter(Boolean);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once the only run directory under `out` has logged a training step. */
+async function firstStep(out: string): Promise<string> {
+  for (;;) {
+    const runs = existsSync(out) ? readdirSync(out) : [];
+    const metrics = runs.length === 1 ? join(out, runs[0] as string, 'metrics.jsonl') : '';
+    if (metrics && existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"kind":"step"')) return join(out, runs[0] as string);
+    await sleep(200);
+  }
+}
+
+describe('ichnet train --nproc 2 (Gloo on the CPU)', () => {
+  it('trains with one run directory; the sharded validation equals one process evaluating the checkpoint', async () => {
+    const { path, out } = config('full');
+    const r = await cliRun(['train', '--config', path, '--nproc', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    const runs = readdirSync(out);
+    assert.equal(runs.length, 1, `run directories: ${runs.join(', ')}`);
+    const runDir = join(out, runs[0] as string);
+    const final = JSON.parse(readFileSync(join(runDir, 'final-metrics.json'), 'utf8')) as { thresholds: number[]; slice: { f2: { micro: number; macro: number } }; patient: { f2: { micro: number } } };
+    const steps = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; slicesPerSecond?: number });
+    assert.ok(steps.some((s) => s.kind === 'step' && (s.slicesPerSecond ?? 0) > 0));
+
+    // One process: the best checkpoint on the run's validation patients.
+    const opened = await openCheckpoint(runDir, { threads: 2 });
+    try {
+      const dataset = await openDataset(opened.config.data);
+      const wanted = new Set(opened.state.validationPatients);
+      const validation = dataset.patients.filter((p) => wanted.has(p.id));
+      const c = opened.config;
+      const inference = await infer(opened.session, validation, { labels: opened.state.labels.length, patientsPerBatch: c.train.patients_per_batch, maxSlices: c.train.eval_max_slices, prefetch: 2, onError: 'error', workers: 0 });
+      const scores = scoreInference(opened.state.labels, validation, inference, final.thresholds);
+      assert.ok(Math.abs(scores.slice.f2.micro - final.slice.f2.micro) < 1e-9, `slice F2 ${scores.slice.f2.micro} vs ${final.slice.f2.micro}`);
+      assert.ok(Math.abs(scores.slice.f2.macro - final.slice.f2.macro) < 1e-9);
+      assert.ok(Math.abs(scores.patient.f2.micro - final.patient.f2.micro) < 1e-9);
+      // The thresholds tuned during training (on the gathered shards) are one process's.
+      assert.deepEqual(tuneThresholdsFor(opened.state.labels, validation, inference), final.thresholds);
+    } finally {
+      await opened.session.close();
+    }
+    assert.deepEqual(processesMentioning(path), []);
+  });
+
+  it('Ctrl-C: every rank stops, one resumable checkpoint, exit 130; it resumes on 1 rank', async () => {
+    const { path, out } = config('interrupt', { train: { epochs: 3, patients_per_batch: 2, max_slices: 4, eval_max_slices: 4, validation: 0.25, report_samples: 0, log_every: 1 } });
+    let launcher = 0;
+    const done = cliRun(['train', '--config', path, '--nproc', '2'], (pid) => (launcher = pid));
+    const runDir = await firstStep(out);
+    process.kill(launcher, 'SIGINT');
+    const r = await done;
+    assert.equal(r.code, 130, r.stderr);
+    const state = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'last', 'state.json'), 'utf8')) as { interrupted: boolean; worldSize: number; globalStep: number };
+    assert.equal(state.interrupted, true);
+    assert.equal(state.worldSize, 2);
+    assert.deepEqual(processesMentioning(path), [], 'no rank left running');
+    const resumed = await cliRun(['train', '--resume', runDir]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const after = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'last', 'state.json'), 'utf8')) as { interrupted: boolean; globalStep: number; worldSize: number };
+    assert.equal(after.worldSize, 1);
+    assert.ok(after.globalStep > state.globalStep);
+  });
+
+  it('a rank killed: the job fails within the timeout, naming the rank; nothing left running', async () => {
+    const { path, out } = config('killed', { train: { epochs: 30, patients_per_batch: 2, max_slices: 4, eval_max_slices: 4, validation: 0.25, report_samples: 0, log_every: 1 } });
+    let launcher = 0;
+    const done = cliRun(['train', '--config', path, '--nproc', '2'], (pid) => (launcher = pid));
+    await firstStep(out);
+    const ranks = spawnSync('pgrep', ['-P', String(launcher)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    const rank1 = ranks.find((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes('RANK=1'));
+    assert.ok(rank1, `rank 1 among ${ranks.join(', ')}`);
+    const t0 = Date.now();
+    process.kill(Number(rank1), 'SIGKILL');
+    const r = await done;
+    assert.notEqual(r.code, 0);
+    assert.ok(Date.now() - t0 < 20_000 + 15_000, `took ${Date.now() - t0} ms`);
+    assert.match(r.stderr, new RegExp(`rank 1 \\(pid ${rank1}\\) was killed by SIGKILL`));
+    assert.match(r.stderr, new RegExp(`rank 0 of 2: .* failed: .*rank 1 \\(pid ${rank1}\\) has exited`, 's'));
+    assert.deepEqual(processesMentioning(path), [], 'no rank left running');
+  });
+});
