@@ -37,4 +37,4 @@ export type { PhantomOptions } from './data/synth/patient.js';
 export type { LesionType } from './data/synth/lesions.js';
 export { sampleAugmentation } from './data/augment.js';
 export { Rng } from './data/rng.js';
-export type { Dataset, PatientRecord, SkippedItem, SliceRef } from './data/types.js';
+export type { Dataset, PatientRecord, SeriesIdentity, SkippedItem, SliceRef } from './data/types.js';
