@@ -39,6 +39,8 @@ export interface NativeSession {
   trainStep(batch: Batch): Promise<StepResult>;
   evalStep(batch: Batch): Promise<StepResult>;
   predict(batch: Batch): Promise<StepResult>;
+  /** Prepares `batch`'s model input on the session's staging thread; settles when done, never rejects for a staging failure. Throws for a malformed batch. */
+  stage(batch: Batch, mode: 'train' | 'eval'): Promise<void>;
   gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult>;
   setLearningRate(lr: number): Promise<void>;
   loadWeights(path: string): Promise<LoadReport>;
@@ -94,7 +96,7 @@ const CODE_BY_MESSAGE: ReadonlyArray<[RegExp, IchnetErrorCode]> = [
   [/device: expected/, 'CONFIG_INVALID'],
   [/shape mismatch, nothing was loaded/, 'WEIGHTS_MISMATCH'],
   [/loss is (NaN|infinite) at step/, 'LOSS_NOT_FINITE'],
-  [/^distributed\.(backend|sync_bn)/, 'CONFIG_INVALID'],
+  [/^distributed\.backend/, 'CONFIG_INVALID'],
   [/^(rank \d+ of \d+: |distributed: )/, 'DISTRIBUTED_FAILURE'],
   [/precision: 'fp16' runs on CUDA only/, 'CONFIG_INVALID'],
   // native/io/file_writer.cc and the checkpoint writer in native/session/session.cc
