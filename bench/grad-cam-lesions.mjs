@@ -12,7 +12,8 @@
  * - `chance`: the share of the head the dilated mask covers (a map spread evenly over the head);
  * - `hit`: how often the map's hottest pixel lies in the dilated mask (the pointing game);
  * - `any`: the share inside the dilated union of every lesion on the slice, whatever its type (a
- *   map that finds another type's lesion counts here, not in the share).
+ *   map that finds another type's lesion counts here, not in the share);
+ * - `outside head`: the share on the air around the head, where no lesion can be.
  *
  *   node bench/grad-cam-lesions.mjs --checkpoint RUN [--patients 40] [--seed 9001] [--dilate 2,cell] [--json]
  *
@@ -134,13 +135,14 @@ try {
         const heat = resizeBilinear(mapOf(cam, s, l), cam.height, cam.width, n, n);
         let hottest = 0;
         for (let i = 1; i < heat.length; i++) if (heat[i] > heat[hottest]) hottest = i;
-        let head = 0;
-        for (let i = 0; i < base.length; i++) if (base[i] > -500) head++;
-        const row = { label: type, patient: id, slice: s, lesionPixels: mask.reduce((a, b) => a + b, 0), probability: cam.probs[s * L + l], byRadius: [] };
+        // The head: every pixel the lesion-free render does not leave as air.
+        const inHead = base.map((v) => (v > -500 ? 1 : 0));
+        const head = inHead.reduce((a, b) => a + b, 0);
+        const row = { label: type, patient: id, slice: s, lesionPixels: mask.reduce((a, b) => a + b, 0), probability: cam.probs[s * L + l], outsideHead: shareIn(heat, inHead.map((v) => 1 - v)), byRadius: [] };
         for (const r of radii) {
           const region = dilate(mask, n, r);
           let regionInHead = 0;
-          for (let i = 0; i < base.length; i++) if (base[i] > -500 && region[i]) regionInHead++;
+          for (let i = 0; i < base.length; i++) if (inHead[i] && region[i]) regionInHead++;
           let ceiling = 0;
           for (const b of bases) ceiling = Math.max(ceiling, shareIn(b, region));
           row.byRadius.push({
@@ -176,6 +178,7 @@ try {
     map: { height: bases ? Math.sqrt(bases.length) : NaN, input: size, slice: config.synthetic.size },
     positiveSlices: positives,
     truePositiveSlices: rows.length,
+    outsideHead: summarise(rows.map((r) => r.outsideHead)),
     overall: report(rows),
     perLabel: Object.fromEntries(labels.map((l) => [l, report(rows.filter((r) => r.label === l))])),
     ...(o.json ? { rows } : {}),
@@ -185,6 +188,7 @@ try {
     const f = (v) => (Number.isNaN(v) ? '—' : v.toFixed(2));
     const q = (s) => `${f(s.median)} [${f(s.q1)}, ${f(s.q3)}]`;
     console.log(`Grad-CAM mass inside the lesion on ${rows.length} true-positive slice-labels of ${positives} positive ones, ${o.patients} fresh phantoms (seed ${o.seed}); maps ${size / 16}×${size / 16} of a ${size}² input, slices ${config.synthetic.size}²`);
+    console.log(`share of the map outside the head: ${q(result.outsideHead)}`);
     radii.forEach((radius, k) => {
       console.log(`\ndilated ${radius} px — median [q1, q3]`);
       console.log('label  n    share               ceiling             chance              any lesion          hit');
