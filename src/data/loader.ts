@@ -9,6 +9,7 @@ import type { AugmentConfig } from '../config/augment-schema.js';
 import type { Batch } from '../session/types.js';
 import { sampleAugmentation } from './augment.js';
 import { Problems } from './datasets/problems.js';
+import { sharedPixelArray } from './decode/batch-memory.js';
 import { defaultDecodeWorkers, sharedDecodePool, type DecodePool } from './decode/pool.js';
 import type { PixelShape } from './decode/protocol.js';
 import { pixelView, planeSize, shapeKey, shapeOf } from './decode/request.js';
@@ -298,7 +299,7 @@ export class SliceLoader {
   private batchArray(kind: SlicePixels['kind'], length: number): Int16Array | Uint8Array {
     const at = this.released.findIndex((a) => a.length === length && (kind === 'hu') === a instanceof Int16Array);
     if (at >= 0) return (this.released.splice(at, 1) as [Int16Array | Uint8Array])[0];
-    return kind === 'hu' ? new Int16Array(new SharedArrayBuffer(length * 2)) : new Uint8Array(new SharedArrayBuffer(length));
+    return sharedPixelArray(kind, length);
   }
 
   /** The memory of a batch of `members` (the next sequences of the plan) of `shape`. */
