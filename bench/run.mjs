@@ -5,7 +5,7 @@
  *
  *   npm run bench                       the full run (~4 minutes on 2 idle cores, ~7 busy)
  *   npm run bench -- --quick            fewer repetitions, for development
- *   npm run bench -- --only data,train  sections: data, train, infer, e2e, predict, loader-memory, loader-workers, prep-device
+ *   npm run bench -- --only data,train  sections: data, train, infer, e2e, predict, loader-memory, loader-workers, prep-device, ddp
  *   npm run bench -- --json             JSON on stdout instead of the table
  *   npm run bench -- --save FILE        also write the JSON results to FILE
  *   options: --verbose (children's output on stderr), --data-dir DIR (synthetic sets, default
@@ -38,7 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { busyThreads, loadAverage, processTree, runOneShot, startWorker, summary, threadCpu, treeCpuSeconds } from './lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SECTIONS = ['data', 'train', 'infer', 'e2e', 'predict', 'loader-memory', 'loader-workers', 'prep-device'];
+const SECTIONS = ['data', 'train', 'infer', 'e2e', 'predict', 'loader-memory', 'loader-workers', 'prep-device', 'ddp'];
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
@@ -111,8 +111,8 @@ const VGG16_TRAIN_FLOP = 92e9;
 
 /** Repetitions: [warm-up, measured] per row. */
 const REPS = opts.quick
-  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3 }
-  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3, loaderWorkers: 4, prepDevice: 8 };
+  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3, ddp: [2, 4] }
+  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 12] };
 
 /** Synthetic sets, generated once into the data dir and reused by both sides (and later runs). */
 const SETS = {
@@ -445,6 +445,70 @@ async function sectionPrepDevice() {
   }
 }
 
+/**
+ * Data-parallel training, ichnet against PyTorch DDP on the quickstart model (bench/ichnet.mjs ddp,
+ * bench/reference.py ddp; every rank a fresh process with torchrun's environment).
+ * CPU (Gloo; 2 ranks × 1 thread, 1 × 24 slices per rank, so the global batch is the quickstart
+ * row's 2 × 24): (i) the all-reduce + bucketing overhead per step: each rank alternates a
+ * data-parallel step with the same step of a local copy of the model (both ranks at once, so both
+ * kinds share the cores alike); overhead = median over steps of (DDP − local), each side against
+ * itself; the row's ratio is PyTorch's overhead ÷ ichnet's. (ii) Global slices/s of those 2 ranks
+ * × 1 thread, and of 1 process × 2 threads on the same global batch, as measured.
+ * CUDA (NCCL; 2 × 24 slices per rank): world size 1 (DDP step ÷ local step − 1, the target is
+ * ≤ 3 %) and every GPU of the machine; scaling efficiency = N GPUs' global slices/s ÷ (N × one
+ * GPU's local slices/s).
+ */
+async function sectionDdp() {
+  const { freeLoopbackPort } = await import('../dist/src/distributed/launcher.js');
+  const [warmup, reps] = REPS.ddp;
+  const base = { model: QUICKSTART, optim: { name: 'adam', lr: 1e-3 }, slices: 24, warmup, reps, seed: 0, ...DEVICE };
+  const scripts = { ichnet: [node, join(root, 'bench/ichnet.mjs')], torch: [python, join(root, 'bench/reference.py')] };
+  const median = (v) => summary(v).median;
+  /** One job of `world` ranks of `side` (every rank's result), started together. */
+  const job = async (side, world, params) => {
+    const port = await freeLoopbackPort();
+    const [cmd, script] = scripts[side];
+    const placement = (r) => ({ MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(r), WORLD_SIZE: String(world), LOCAL_RANK: String(r), LOCAL_WORLD_SIZE: String(world) });
+    const runs = await Promise.all(Array.from({ length: world }, (_, r) => runOneShot(cmd, [script, 'ddp', JSON.stringify(params)], { log: childLog, env: { ...childEnv, ...placement(r) } })));
+    const results = runs.map((x) => x.result);
+    const r0 = results[0];
+    log(`    ${side}, ${world} process(es) × ${params.threads} thread(s)${params.distributed ? ` (${r0.backend})` : ''}: step ${params.distributed ? `data-parallel ${fmt(median(r0.dp))} s, ` : ''}local ${fmt(median(r0.local))} s`);
+    return results;
+  };
+  /** Rank 0's per-step (data-parallel − local) seconds: both ranks step together, so rank 0's times are the job's. */
+  const overhead = (results) => results[0].dp.map((sec, i) => sec - results[0].local[i]);
+  /** Global slices/s of `kind` steps (every rank holds as many slices). */
+  const rate = (results, kind, ranks) => summary(results[0][kind].map((sec) => (ranks * results[0].slices) / sec));
+  const sides = ['ichnet', 'torch'];
+  const runs = Object.fromEntries(sides.map((side) => [side, {}]));
+  /** A table row from each side's summary `f(side)`; `inverse`: lower is better (ratio PyTorch ÷ ichnet). */
+  const row = (key, label, unit, f, inverse = false) => {
+    const ratio = inverse ? f('torch').median / f('ichnet').median : f('ichnet').median / f('torch').median;
+    results.rows.push({ key, label, unit, ichnet: f('ichnet'), torch: f('torch'), ratio: summary([ratio]), ratioOfMedians: ratio, ...(inverse ? { inverse } : {}) });
+  };
+  if (!GPU) {
+    // (i) and (ii): 2 ranks × 1 thread; (ii): 1 process × 2 threads on the global batch.
+    for (const side of sides) runs[side].ranks = await job(side, 2, { ...base, patients: 1, threads: 1, distributed: true });
+    for (const side of [...sides].reverse()) runs[side].single = await job(side, 1, { ...base, patients: 2, threads: 2, distributed: false });
+    row('ddp-overhead', 'data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median of (DDP step − the same local step) — PyTorch ÷ ichnet', 'ms/step', (side) => summary(overhead(runs[side].ranks).map((s) => s * 1000)), true);
+    row('ddp-2x1', 'data-parallel training, 2 ranks × 1 thread (Gloo), quickstart, global batch 2 × 24 slices', 'slices/s', (side) => rate(runs[side].ranks, 'dp', 2));
+    row('ddp-1x2', 'the same global batch in 1 process × 2 threads, no data parallelism', 'slices/s', (side) => rate(runs[side].single, 'local', 1));
+    results.sections.ddp = { runs, ranksOverSingle: Object.fromEntries(sides.map((side) => [side, rate(runs[side].ranks, 'dp', 2).median / rate(runs[side].single, 'local', 1).median])) };
+    return;
+  }
+  // CUDA: world size 1, then every GPU.
+  const gpus = results.machine.gpu.split('\n').filter((l) => l.startsWith('GPU ')).length || 1;
+  for (const side of sides) runs[side].one = await job(side, 1, { ...base, patients: 2, threads: T, distributed: true });
+  if (gpus > 1) for (const side of [...sides].reverse()) runs[side].all = await job(side, gpus, { ...base, patients: 2, threads: Math.max(1, Math.floor(T / gpus)), distributed: true });
+  const pct = (side) => summary(runs[side].one[0].dp.map((sec, i) => (sec / runs[side].one[0].local[i] - 1) * 100));
+  row('ddp-ws1', 'data-parallel world size 1 (NCCL, one GPU), quickstart, 2 × 24 slices: DDP step ÷ local step − 1 (target ≤ 3 %) — PyTorch ÷ ichnet', '%', pct, true);
+  if (gpus > 1) {
+    const efficiency = (side) => summary(rate(runs[side].all, 'dp', gpus).values.map((v) => v / (gpus * rate(runs[side].one, 'local', 1).median)));
+    row('ddp-scaling', `data-parallel scaling efficiency, NCCL, 1 → ${gpus} GPUs, quickstart, 2 × 24 slices per GPU: ${gpus} GPUs' global slices/s ÷ (${gpus} × one GPU's)`, 'fraction', efficiency);
+  }
+  results.sections.ddp = { runs, gpus };
+}
+
 // ---------------------------------------------------------------- output
 function table() {
   const head = ['benchmark', 'unit', 'ichnet median [min–max]', 'PyTorch median [min–max]', 'ichnet vs PyTorch, >1 = ichnet better: ratio of medians [paired min–max]'];
@@ -494,6 +558,11 @@ function report() {
         `RSS before ${lm.beforeMiB.toFixed(0)} MiB, after the first batch ${lm.firstMiB.toFixed(0)} MiB, after the last ${lm.lastMiB.toFixed(0)} MiB, max ${lm.maxMiB.toFixed(0)} MiB (${lm.samples} samples)`,
     );
   }
+  const ddp = results.sections.ddp;
+  if (ddp?.ranksOverSingle) {
+    lines.push('');
+    lines.push(`data parallelism on this machine's cores, 2 ranks × 1 thread ÷ 1 process × 2 threads, global slices/s on the same global batch: ichnet ${fmt(ddp.ranksOverSingle.ichnet)}, PyTorch ${fmt(ddp.ranksOverSingle.torch)}`);
+  }
   const cores = Object.entries(results.sections).filter(([, s]) => s.ichnet?.coresBusy);
   if (cores.length) {
     lines.push('');
@@ -542,6 +611,7 @@ async function main() {
   if (opts.only.includes('loader-memory')) await run('loader-memory', sectionLoaderMemory);
   if (opts.only.includes('loader-workers')) await run('loader-workers', sectionLoaderWorkers);
   if (opts.only.includes('prep-device')) await run('prep-device', sectionPrepDevice);
+  if (opts.only.includes('ddp')) await run('ddp', sectionDdp);
   results.load.end = loadAverage();
   results.totalSeconds = (performance.now() - t0) / 1000;
   log(`bench: finished in ${results.totalSeconds.toFixed(0)} s`);

@@ -79,6 +79,7 @@ Session::Session(const SessionConfig& config)
     const bool unused = config.model.label_rnn != model::RnnKind::None && config.model.slice_rnn != model::RnnKind::None &&
                         !(config.loss.aux_weight > 0);
     ddp_ = std::make_unique<distributed::DataParallel>(distributed::ProcessGroup::join(config.distributed, device_), *model_, unused);
+    if (auto batch_norm = ddp_->batchNormForward()) model_->backbone()->setBatchNormForward(std::move(batch_norm));
   }
 }
 

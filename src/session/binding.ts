@@ -100,7 +100,7 @@ const CODE_BY_MESSAGE: ReadonlyArray<[RegExp, IchnetErrorCode]> = [
   [/device: expected/, 'CONFIG_INVALID'],
   [/shape mismatch, nothing was loaded/, 'WEIGHTS_MISMATCH'],
   [/loss is (NaN|infinite) at step/, 'LOSS_NOT_FINITE'],
-  [/^distributed\.(backend|sync_bn)/, 'CONFIG_INVALID'],
+  [/^distributed\.backend/, 'CONFIG_INVALID'],
   [/^(rank \d+ of \d+: |distributed: )/, 'DISTRIBUTED_FAILURE'],
   [/precision: 'fp16' runs on CUDA only/, 'CONFIG_INVALID'],
   // native/io/file_writer.cc and the checkpoint writer in native/session/session.cc

@@ -27,6 +27,8 @@ export interface RankSpec {
   killAtStep?: { rank: number; step: number; signal: 'SIGKILL' | 'SIGSTOP' };
   /** What must be equal on every rank (distributed.fingerprint). */
   fingerprint?: string;
+  /** distributed.sync_bn (default false). */
+  syncBn?: boolean;
 }
 
 async function main(specPath: string): Promise<void> {
@@ -46,6 +48,7 @@ async function main(specPath: string): Promise<void> {
       world_size: Number(env('WORLD_SIZE')),
       timeout_ms: spec.timeoutMs ?? 30_000,
       fingerprint: spec.fingerprint ?? '',
+      sync_bn: spec.syncBn ?? false,
     },
   });
   try {
