@@ -171,7 +171,7 @@ async function ddp({ model, optim, patients, slices, threads, warmup, reps, dist
 }
 
 /** One epoch of the quickstart model on a synthetic set with Trainer (validation, checkpoints and report included). */
-async function e2e({ root, model, epochs = 1, validation, threads, out, device = 'cpu', precision = 'fp32', channelsLast = false }) {
+async function e2e({ root, model, epochs = 1, validation, threads, out, device = 'cpu', precision = 'fp32', channelsLast = false, overlap = true }) {
   const runParent = out ?? (await mkdtemp(join(tmpdir(), 'ichnet-bench-run-')));
   const config = await loadExperimentConfig({
     preset: 'quickstart',
@@ -185,6 +185,7 @@ async function e2e({ root, model, epochs = 1, validation, threads, out, device =
       `data.root=${root}`,
       `train.epochs=${epochs}`,
       `train.validation=${validation}`,
+      `train.overlap=${overlap}`,
       'augment.schedule.kind=constant',
       `threads=${threads}`,
       `device=${device}`,

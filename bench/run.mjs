@@ -10,6 +10,7 @@
  *   npm run bench -- --save FILE        also write the JSON results to FILE
  *   options: --verbose (children's output on stderr), --data-dir DIR (synthetic sets, default
  *   $TMPDIR/ichnet-bench-data, reused between runs), --fresh-data, --threads N (default: all cores),
+ *   --no-overlap (e2e: ichnet's Trainer with train.overlap false, each step preparing its own batch),
  *   --nchw (CPU: both sides in NCHW instead of channels_last), --device cpu|cuda (default cpu; cuda: both sides train and infer on the GPU with bf16 autocast,
  *   channels_last, cuDNN benchmark, pinned host memory, and the seed row is also reported against
  *   the GPU's measured bf16 matrix rate), --omp-wait both|passive|default (OMP_WAIT_POLICY of the
@@ -56,6 +57,7 @@ function parseArgs(argv) {
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--fresh-data') o.freshData = true;
     else if (a === '--nchw') o.nchw = true;
+    else if (a === '--no-overlap') o.noOverlap = true;
     else if (a.startsWith('--only')) {
       o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
       const bad = o.only.filter((s) => !SECTIONS.includes(s));
@@ -247,7 +249,7 @@ async function paired(pair, cmd, paramsFor, [warmup, reps]) {
 }
 
 // ---------------------------------------------------------------- sections
-const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device, channelsLast: Boolean(DEVICE.channelsLast) }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [], selfRows: [] };
+const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device, channelsLast: Boolean(DEVICE.channelsLast), overlap: !opts.noOverlap }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [], selfRows: [] };
 
 async function versions() {
   const pair = startPair();
@@ -307,7 +309,7 @@ async function sectionModel(kind) {
 
 async function sectionE2e() {
   const dir = await ensureSet('dicom128');
-  const params = { root: dir, model: QUICKSTART, validation: 0.1, threads: T, workers: T, seed: 0, ...DEVICE };
+  const params = { root: dir, model: QUICKSTART, validation: 0.1, threads: T, workers: T, seed: 0, overlap: !opts.noOverlap, ...DEVICE };
   const sides = ['ichnet', ...REF_POLICIES.map((p) => `torch:${p}`)];
   const runs = Object.fromEntries(sides.map((side) => [side, []]));
   for (let r = 0; r < REPS.e2e; r++) {
@@ -533,6 +535,7 @@ function report() {
   lines.push(`PyTorch: torch ${v.torch ?? '?'}, torchvision ${v.torchvision ?? '?'}, OpenCV ${v.cv2 ?? '?'}, pydicom ${v.pydicom ?? '?'}, numpy ${v.numpy ?? '?'}, Python ${v.python ?? '?'} (${python})`);
   if (GPU) lines.push(`device: CUDA, bf16 autocast, channels_last, cuDNN benchmark, pinned host memory (both sides); ${v.gpu ?? ''}, CUDA ${v.cuda ?? '?'}, cuDNN ${v.cudnn ?? '?'}`);
   lines.push(`threads: ${T} (ichnet intra-op threads; PyTorch torch.set_num_threads(${T}) and DataLoader num_workers=${T}); ichnet OMP_WAIT_POLICY ${childEnv.OMP_WAIT_POLICY ?? 'unset'}; the reference's model/inference/e2e rows under ${REF_POLICIES.map((p) => (p === 'passive' ? 'PASSIVE' : 'unset')).join(' and ')}, the faster counting`);
+  if (opts.noOverlap) lines.push('ichnet: train.overlap false (--no-overlap): every step prepares its own batch');
   if (!GPU) lines.push(`memory format: ${DEVICE.channelsLast ? 'channels_last' : 'NCHW (--nchw)'} for both sides' models`);
   const la = results.load;
   lines.push(`load average (1/5/15 min): start ${la.start.one}/${la.start.five}/${la.start.fifteen}, end ${la.end?.one}/${la.end?.five}/${la.end?.fifteen}`);

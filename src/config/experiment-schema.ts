@@ -52,6 +52,7 @@ export const trainSchema = z.strictObject({
   monitor: metricName.default('val_f2_micro').describe('the metric that picks the best checkpoint (last stage)'),
   tune_thresholds: z.boolean().default(true).describe('per-label F2-optimal thresholds on validation, stored with the checkpoint'),
   prefetch: z.number().int().min(1).default(2).describe('batches decoded ahead of the device'),
+  overlap: z.boolean().default(true).describe("prepare batch k+1 (host preprocessing, a GPU's upload) on a second thread while step k runs; false: each step prepares its own"),
   log_every: z.number().int().min(1).default(10).describe('steps between metrics.jsonl lines'),
   report_samples: z.number().int().min(0).default(8).describe('sample slices shown in report.html'),
   pretrained: z.string().optional().describe('weights file loaded before training (e.g. torchvision vgg16 .pth)'),

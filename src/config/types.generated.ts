@@ -401,6 +401,10 @@ export interface ExperimentConfig {
      */
     prefetch: number;
     /**
+     * prepare batch k+1 (host preprocessing, a GPU's upload) on a second thread while step k runs; false: each step prepares its own
+     */
+    overlap: boolean;
+    /**
      * steps between metrics.jsonl lines
      */
     log_every: number;
@@ -637,6 +641,10 @@ export interface ExperimentConfig {
        * batches decoded ahead of the device
        */
       prefetch?: number;
+      /**
+       * prepare batch k+1 (host preprocessing, a GPU's upload) on a second thread while step k runs; false: each step prepares its own
+       */
+      overlap?: boolean;
       /**
        * steps between metrics.jsonl lines
        */
@@ -1103,6 +1111,10 @@ export interface ExperimentConfigInput {
      */
     prefetch?: number;
     /**
+     * prepare batch k+1 (host preprocessing, a GPU's upload) on a second thread while step k runs; false: each step prepares its own
+     */
+    overlap?: boolean;
+    /**
      * steps between metrics.jsonl lines
      */
     log_every?: number;
@@ -1339,6 +1351,10 @@ export interface ExperimentConfigInput {
        * batches decoded ahead of the device
        */
       prefetch?: number;
+      /**
+       * prepare batch k+1 (host preprocessing, a GPU's upload) on a second thread while step k runs; false: each step prepares its own
+       */
+      overlap?: boolean;
       /**
        * steps between metrics.jsonl lines
        */

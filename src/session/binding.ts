@@ -39,6 +39,8 @@ export interface NativeSession {
   trainStep(batch: Batch): Promise<StepResult>;
   evalStep(batch: Batch): Promise<StepResult>;
   predict(batch: Batch): Promise<StepResult>;
+  /** Prepares `batch`'s model input on the session's staging thread; settles when done, never rejects for a staging failure. Throws for a malformed batch. */
+  stage(batch: Batch, mode: 'train' | 'eval'): Promise<void>;
   gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult>;
   setLearningRate(lr: number): Promise<void>;
   loadWeights(path: string): Promise<LoadReport>;
