@@ -270,7 +270,7 @@ function mainThreadCpuSeconds() {
 /**
  * The loader alone (decode + batching, no preprocessing) with `workers` decode threads, over one
  * epoch after a warm-up batch (which starts the workers): slices/s, the main thread's busy time
- * (event-loop utilisation) and the workers' summed decode time.
+ * (event-loop utilisation) and the workers' summed decode time, how the batches were made.
  */
 async function loaderWorkers({ root, workers, patientsPerBatch, maxSlices, seed }) {
   const dataset = await openDataset({ format: 'folders', root });
@@ -308,6 +308,9 @@ async function loaderWorkers({ root, workers, patientsPerBatch, maxSlices, seed 
     mainCpuMsPerSlice: (mainCpu * 1000) / slices,
     otherThreadsCpuMsPerSlice: ((processCpuSeconds - mainCpu) * 1000) / slices,
     processCpuSeconds,
+    // Batches the workers decoded in place, and those copied together from decoded slices; messages.
+    assembly: loader.assembly,
+    requests: after.requests - before.requests,
   };
 }
 

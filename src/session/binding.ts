@@ -68,6 +68,12 @@ export interface NativeAddon {
    * optional RSNA fix; see src/data/dicom/hu.ts.
    */
   storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope: number, intercept: number, bits: number, signed: boolean, rsnaFix: boolean): Int16Array;
+  /**
+   * Adds `change` bytes (negative: takes them back) to the memory V8 counts as held outside its heap
+   * and weighs when deciding to collect; returns the new total. For SharedArrayBuffers, which V8
+   * does not count (src/data/decode/batch-memory.ts).
+   */
+  adjustExternalMemory(change: number): number;
   /** OpenCV-exact CLAHE of one gray image (row-major, width × height bytes); see src/prep/clahe.ts. */
   clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number, device?: string): Promise<Uint8Array>;
 }

@@ -122,7 +122,7 @@ interface TrainedEpoch {
   slices: number;
   /** The learning rate of the last step. */
   lr: number;
-  /** Time the step loop spent waiting for the loader's next batch. */
+  /** Time the step loop spent waiting for the loader's next batch while no step ran. */
   dataWait: WaitClock;
   /** `halted`: the signal or a failing listener stopped the epoch after `batches` batches; `stopped`: `stopTraining`. */
   end: 'complete' | 'stopped' | 'halted';
