@@ -9,6 +9,7 @@
  *   node bench/ichnet.mjs synth '<json>'        writes a synthetic DICOM set (writeSyntheticDataset)
  *   node bench/ichnet.mjs checkpoint '<json>'   writes an untrained checkpoint of a model (for the predict rows)
  *   node bench/ichnet.mjs predict '<json>'      `ichnet predict` on a folder of studies; result on fd 3
+ *   node bench/ichnet.mjs ddp '<json>'          one rank of the ddp rows (torchrun's environment); result on fd 3
  *
  * Every measurement is wall time around awaited public API calls: `SliceLoader` + `preprocess()`
  * for the data pipeline, `Session.trainStep` / `Session.predict` on a preprocessed float32 batch
@@ -82,16 +83,8 @@ const commands = {
   /** A session and one preprocessed float32 batch [B, S, 3, H, W] with random labels. */
   async 'model-setup'({ model, optim, patients, slices, threads, seed = 0, device = 'cpu', precision = 'fp32', channelsLast = false }) {
     const session = await Session.create({ ...sections(model), optim, device, precision, channels_last: channelsLast, threads, seed });
-    const L = session.config.model.labels.length;
-    const H = session.config.prep.input_size;
-    const stream = new Rng(seed + 1);
-    const random = () => stream.float();
-    const images = new Float32Array(patients * slices * 3 * H * H);
-    for (let i = 0; i < images.length; i++) images[i] = (random() + random() + random() - 1.5) * 2; // ≈ N(0, 1)
-    const labels = new Uint8Array(patients * slices * L);
-    for (let i = 0; i < labels.length; i++) labels[i] = random() < 0.2 ? 1 : 0;
     state.session = session;
-    state.batch = { images, shape: [patients, slices, 3, H, H], lengths: new Int32Array(patients).fill(slices), labels };
+    state.batch = randomBatch(session, patients, slices, seed + 1);
     return { info: await session.info(), slices: patients * slices };
   },
   async 'train-rep'() {
@@ -130,8 +123,55 @@ function sections({ input_size, ...model }) {
   return { model, prep: { input_size } };
 }
 
+/** A preprocessed float32 batch [B, S, 3, H, W] of ≈ N(0, 1) pixels with random labels, for `session`'s model. */
+function randomBatch(session, patients, slices, seed) {
+  const L = session.config.model.labels.length;
+  const H = session.config.prep.input_size;
+  const stream = new Rng(seed);
+  const random = () => stream.float();
+  const images = new Float32Array(patients * slices * 3 * H * H);
+  for (let i = 0; i < images.length; i++) images[i] = (random() + random() + random() - 1.5) * 2;
+  const labels = new Uint8Array(patients * slices * L);
+  for (let i = 0; i < labels.length; i++) labels[i] = random() < 0.2 ? 1 : 0;
+  return { images, shape: [patients, slices, 3, H, H], lengths: new Int32Array(patients).fill(slices), labels };
+}
+
+/**
+ * One rank of the ddp rows. With `distributed`, started once per rank with torchrun's environment:
+ * a data-parallel session and a local one (no `distributed`) of the same model, on one random batch
+ * each; after warm-ups it alternates a data-parallel step with a local step, so that both kinds run
+ * while the other ranks do the same. Without, the local session alone. Step seconds of each kind.
+ */
+async function ddp({ model, optim, patients, slices, threads, warmup, reps, distributed, seed = 0, device = 'cpu', precision = 'fp32', channelsLast = false }) {
+  const env = process.env;
+  const rank = Number(env.RANK ?? 0);
+  const rankDevice = device === 'cuda' ? `cuda:${env.LOCAL_RANK ?? 0}` : device;
+  const base = { ...sections(model), optim, device: rankDevice, precision, channels_last: channelsLast, threads, seed };
+  const local = await Session.create(base);
+  const dp = distributed
+    ? await Session.create({ ...base, distributed: { master_addr: env.MASTER_ADDR, master_port: Number(env.MASTER_PORT), rank, world_size: Number(env.WORLD_SIZE), timeout_ms: 120_000 } })
+    : null;
+  try {
+    const batch = randomBatch(local, patients, slices, seed + 1 + rank);
+    const times = { dp: [], local: [] };
+    const step = async (session, kind, keep) => {
+      const t0 = now();
+      await session.trainStep(batch);
+      if (keep) times[kind].push(now() - t0);
+    };
+    for (let r = 0; r < warmup + reps; r++) {
+      if (dp) await step(dp, 'dp', r >= warmup);
+      await step(local, 'local', r >= warmup);
+    }
+    return { rank, slices: patients * slices, ...times, backend: dp ? (await dp.info()).backend : undefined };
+  } finally {
+    await dp?.close();
+    await local.close();
+  }
+}
+
 /** One epoch of the quickstart model on a synthetic set with Trainer (validation, checkpoints and report included). */
-async function e2e({ root, model, epochs = 1, validation, threads, out, device = 'cpu', precision = 'fp32', channelsLast = false }) {
+async function e2e({ root, model, epochs = 1, validation, threads, out, device = 'cpu', precision = 'fp32', channelsLast = false, overlap = true }) {
   const runParent = out ?? (await mkdtemp(join(tmpdir(), 'ichnet-bench-run-')));
   const config = await loadExperimentConfig({
     preset: 'quickstart',
@@ -145,6 +185,7 @@ async function e2e({ root, model, epochs = 1, validation, threads, out, device =
       `data.root=${root}`,
       `train.epochs=${epochs}`,
       `train.validation=${validation}`,
+      `train.overlap=${overlap}`,
       'augment.schedule.kind=constant',
       `threads=${threads}`,
       `device=${device}`,
@@ -229,7 +270,7 @@ function mainThreadCpuSeconds() {
 /**
  * The loader alone (decode + batching, no preprocessing) with `workers` decode threads, over one
  * epoch after a warm-up batch (which starts the workers): slices/s, the main thread's busy time
- * (event-loop utilisation) and the workers' summed decode time.
+ * (event-loop utilisation) and the workers' summed decode time, how the batches were made.
  */
 async function loaderWorkers({ root, workers, patientsPerBatch, maxSlices, seed }) {
   const dataset = await openDataset({ format: 'folders', root });
@@ -267,6 +308,9 @@ async function loaderWorkers({ root, workers, patientsPerBatch, maxSlices, seed 
     mainCpuMsPerSlice: (mainCpu * 1000) / slices,
     otherThreadsCpuMsPerSlice: ((processCpuSeconds - mainCpu) * 1000) / slices,
     processCpuSeconds,
+    // Batches the workers decoded in place, and those copied together from decoded slices; messages.
+    assembly: loader.assembly,
+    requests: after.requests - before.requests,
   };
 }
 
@@ -312,7 +356,7 @@ async function predict({ checkpoint: dir, root, out }) {
 }
 
 const [mode, arg] = process.argv.slice(2);
-const oneShot = { e2e, 'loader-memory': loaderMemory, 'loader-workers': loaderWorkers, synth, checkpoint, predict };
+const oneShot = { e2e, 'loader-memory': loaderMemory, 'loader-workers': loaderWorkers, synth, checkpoint, predict, ddp };
 if (mode === 'serve') {
   await serve();
 } else if (oneShot[mode]) {
@@ -323,6 +367,6 @@ if (mode === 'serve') {
     process.exitCode = 1;
   }
 } else {
-  console.error('usage: node bench/ichnet.mjs <serve|e2e|loader-memory|loader-workers|synth|checkpoint|predict> [json]');
+  console.error('usage: node bench/ichnet.mjs <serve|e2e|loader-memory|loader-workers|synth|checkpoint|predict|ddp> [json]');
   process.exit(2);
 }

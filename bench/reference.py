@@ -5,6 +5,7 @@ torch, torchvision, cv2, pydicom and numpy, or ICHNET_PYTHON).
     reference.py serve               JSON-lines commands on stdin, replies on fd 3
     reference.py e2e '<json>'        one training epoch of the quickstart model; result on fd 3
     reference.py predict '<json>'    a checkpoint's predictions for a folder of studies; result on fd 3
+    reference.py ddp '<json>'        one rank of the ddp rows (torchrun's environment); result on fd 3
 
 Written the way a PyTorch user would write the same work, not as a transliteration of ichnet:
 
@@ -312,11 +313,8 @@ def autocast(device, dtype):
     return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
-def cmd_model_setup(p):
-    torch.set_num_threads(p["threads"])
-    torch.manual_seed(p.get("seed", 0))
-    m = model_cfg(p["model"])
-    net = torchvision_init(oracle.Net(m))
+def model_state(p, net, m, optimized=None):
+    """What a training step needs: `net` (or its DDP wrapper, `optimized`) on p's device, Adam, a random batch."""
     device, amp = gpu_recipe(p, net)
     B, S, H = p["patients"], p["slices"], m["input_size"]
     opt = p.get("optim", {})
@@ -327,13 +325,25 @@ def cmd_model_setup(p):
     if device.type == "cuda":
         x, labels = x.pin_memory(), labels.pin_memory()
     scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
-    STATE["model"] = dict(net=net, opt=optimizer, x=x, lengths=lengths, labels=labels, device=device, amp=amp,
-                          scaler=scaler, valid=valid_mask(lengths, S).to(device))
+    return dict(net=net, opt=optimizer, x=x, lengths=lengths, labels=labels, device=device, amp=amp,
+                scaler=scaler, valid=valid_mask(lengths, S).to(device))
+
+
+def cmd_model_setup(p):
+    torch.set_num_threads(p["threads"])
+    torch.manual_seed(p.get("seed", 0))
+    m = model_cfg(p["model"])
+    net = torchvision_init(oracle.Net(m))
+    STATE["model"] = model_state(p, net, m)
+    B, S = p["patients"], p["slices"]
     return {"parameters": sum(t.numel() for t in net.parameters()), "threads": torch.get_num_threads(), "slices": B * S}
 
 
 def cmd_train_rep(_):
-    s = STATE["model"]
+    return train_step(STATE["model"])
+
+
+def train_step(s):
     net, opt, device = s["net"], s["opt"], s["device"]
     t0 = time.perf_counter()
     net.train()
@@ -387,6 +397,51 @@ def serve():
 
 
 # ---------------------------------------------------------------- end to end
+def ddp(p):
+    """One rank of the ddp rows. With p["distributed"], started once per rank with torchrun's
+    environment: DistributedDataParallel (Gloo on the CPU, NCCL on CUDA; find_unused_parameters, as
+    the label RNN's own head gets no gradient without the auxiliary loss) and an unwrapped copy of the
+    same model, each with its random batch; after warm-ups it alternates a DDP step with a step of the
+    copy, so that both kinds run while the other ranks do the same. Without, the copy alone."""
+    import copy
+    import datetime
+
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    torch.set_num_threads(p["threads"])
+    rank, local_rank = int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0))
+    cuda = p.get("device") == "cuda"
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    torch.manual_seed(p.get("seed", 0))
+    m = model_cfg(p["model"])
+    net = torchvision_init(oracle.Net(m))
+    dp = None
+    if p["distributed"]:
+        dist.init_process_group("nccl" if cuda else "gloo", timeout=datetime.timedelta(seconds=120))
+        twin = copy.deepcopy(net)
+        torch.manual_seed(p.get("seed", 0) + 1 + rank)
+        dp = model_state(p, twin, m)
+        dp["net"] = DistributedDataParallel(twin, device_ids=[local_rank] if cuda else None, find_unused_parameters=True)
+    torch.manual_seed(p.get("seed", 0) + 1 + rank)
+    local = model_state(p, net, m)
+    times = {"dp": [], "local": []}
+    try:
+        for r in range(p["warmup"] + p["reps"]):
+            for kind, s in (("dp", dp), ("local", local)):
+                if s is None:
+                    continue
+                seconds = train_step(s)["seconds"]
+                if r >= p["warmup"]:
+                    times[kind].append(seconds)
+    finally:
+        if dp is not None:
+            dist.destroy_process_group()
+    return {"rank": rank, "slices": p["patients"] * p["slices"], **times,
+            "backend": ("nccl" if cuda else "gloo") if dp is not None else None}
+
+
 def e2e(p):
     """One epoch of the quickstart model (Adam 1e-3, 2 patients a step, 24-slice windows, augmentation, CLAHE),
     then a validation pass and a checkpoint, as a compact PyTorch training script would."""
@@ -505,7 +560,7 @@ def predict(p):
 
 def main(argv):
     mode = argv[1] if len(argv) > 1 else ""
-    one_shot = {"e2e": e2e, "predict": predict}
+    one_shot = {"e2e": e2e, "predict": predict, "ddp": ddp}
     if mode == "serve":
         serve()
     elif mode in one_shot:
@@ -515,7 +570,7 @@ def main(argv):
             reply({"id": 0, "ok": False, "error": f"{type(e).__name__}: {e}"})
             sys.exit(1)
     else:
-        sys.exit("usage: reference.py <serve|e2e|predict> [json]")
+        sys.exit("usage: reference.py <serve|e2e|predict|ddp> [json]")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@
  *
  *   npm run bench                       the full run (~4 minutes on 2 idle cores, ~7 busy)
  *   npm run bench -- --quick            fewer repetitions, for development
- *   npm run bench -- --only data,train  sections: data, train, infer, e2e, predict, loader-memory, loader-workers, prep-device
+ *   npm run bench -- --only data,train  sections: data, train, infer, e2e, predict, loader-memory, loader-workers, prep-device, ddp
  *   npm run bench -- --json             JSON on stdout instead of the table
  *   npm run bench -- --save FILE        also write the JSON results to FILE
  *   options: --verbose (children's output on stderr), --data-dir DIR (synthetic sets, default
  *   $TMPDIR/ichnet-bench-data, reused between runs), --fresh-data, --threads N (default: all cores),
+ *   --no-overlap (e2e: ichnet's Trainer with train.overlap false, each step preparing its own batch),
  *   --nchw (CPU: both sides in NCHW instead of channels_last), --device cpu|cuda (default cpu; cuda: both sides train and infer on the GPU with bf16 autocast,
  *   channels_last, cuDNN benchmark, pinned host memory, and the seed row is also reported against
  *   the GPU's measured bf16 matrix rate), --omp-wait both|passive|default (OMP_WAIT_POLICY of the
@@ -38,7 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { busyThreads, loadAverage, processTree, runOneShot, startWorker, summary, threadCpu, treeCpuSeconds } from './lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SECTIONS = ['data', 'train', 'infer', 'e2e', 'predict', 'loader-memory', 'loader-workers', 'prep-device'];
+const SECTIONS = ['data', 'train', 'infer', 'e2e', 'predict', 'loader-memory', 'loader-workers', 'prep-device', 'ddp'];
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
@@ -56,6 +57,7 @@ function parseArgs(argv) {
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--fresh-data') o.freshData = true;
     else if (a === '--nchw') o.nchw = true;
+    else if (a === '--no-overlap') o.noOverlap = true;
     else if (a.startsWith('--only')) {
       o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
       const bad = o.only.filter((s) => !SECTIONS.includes(s));
@@ -111,8 +113,8 @@ const VGG16_TRAIN_FLOP = 92e9;
 
 /** Repetitions: [warm-up, measured] per row. */
 const REPS = opts.quick
-  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3 }
-  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3, loaderWorkers: 4, prepDevice: 8 };
+  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3, ddp: [2, 4] }
+  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 12] };
 
 /** Synthetic sets, generated once into the data dir and reused by both sides (and later runs). */
 const SETS = {
@@ -247,7 +249,7 @@ async function paired(pair, cmd, paramsFor, [warmup, reps]) {
 }
 
 // ---------------------------------------------------------------- sections
-const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device, channelsLast: Boolean(DEVICE.channelsLast) }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [], selfRows: [] };
+const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device, channelsLast: Boolean(DEVICE.channelsLast), overlap: !opts.noOverlap }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [], selfRows: [] };
 
 async function versions() {
   const pair = startPair();
@@ -307,7 +309,7 @@ async function sectionModel(kind) {
 
 async function sectionE2e() {
   const dir = await ensureSet('dicom128');
-  const params = { root: dir, model: QUICKSTART, validation: 0.1, threads: T, workers: T, seed: 0, ...DEVICE };
+  const params = { root: dir, model: QUICKSTART, validation: 0.1, threads: T, workers: T, seed: 0, overlap: !opts.noOverlap, ...DEVICE };
   const sides = ['ichnet', ...REF_POLICIES.map((p) => `torch:${p}`)];
   const runs = Object.fromEntries(sides.map((side) => [side, []]));
   for (let r = 0; r < REPS.e2e; r++) {
@@ -445,6 +447,70 @@ async function sectionPrepDevice() {
   }
 }
 
+/**
+ * Data-parallel training, ichnet against PyTorch DDP on the quickstart model (bench/ichnet.mjs ddp,
+ * bench/reference.py ddp; every rank a fresh process with torchrun's environment).
+ * CPU (Gloo; 2 ranks × 1 thread, 1 × 24 slices per rank, so the global batch is the quickstart
+ * row's 2 × 24): (i) the all-reduce + bucketing overhead per step: each rank alternates a
+ * data-parallel step with the same step of a local copy of the model (both ranks at once, so both
+ * kinds share the cores alike); overhead = median over steps of (DDP − local), each side against
+ * itself; the row's ratio is PyTorch's overhead ÷ ichnet's. (ii) Global slices/s of those 2 ranks
+ * × 1 thread, and of 1 process × 2 threads on the same global batch, as measured.
+ * CUDA (NCCL; 2 × 24 slices per rank): world size 1 (DDP step ÷ local step − 1, the target is
+ * ≤ 3 %) and every GPU of the machine; scaling efficiency = N GPUs' global slices/s ÷ (N × one
+ * GPU's local slices/s).
+ */
+async function sectionDdp() {
+  const { freeLoopbackPort } = await import('../dist/src/distributed/launcher.js');
+  const [warmup, reps] = REPS.ddp;
+  const base = { model: QUICKSTART, optim: { name: 'adam', lr: 1e-3 }, slices: 24, warmup, reps, seed: 0, ...DEVICE };
+  const scripts = { ichnet: [node, join(root, 'bench/ichnet.mjs')], torch: [python, join(root, 'bench/reference.py')] };
+  const median = (v) => summary(v).median;
+  /** One job of `world` ranks of `side` (every rank's result), started together. */
+  const job = async (side, world, params) => {
+    const port = await freeLoopbackPort();
+    const [cmd, script] = scripts[side];
+    const placement = (r) => ({ MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(r), WORLD_SIZE: String(world), LOCAL_RANK: String(r), LOCAL_WORLD_SIZE: String(world) });
+    const runs = await Promise.all(Array.from({ length: world }, (_, r) => runOneShot(cmd, [script, 'ddp', JSON.stringify(params)], { log: childLog, env: { ...childEnv, ...placement(r) } })));
+    const results = runs.map((x) => x.result);
+    const r0 = results[0];
+    log(`    ${side}, ${world} process(es) × ${params.threads} thread(s)${params.distributed ? ` (${r0.backend})` : ''}: step ${params.distributed ? `data-parallel ${fmt(median(r0.dp))} s, ` : ''}local ${fmt(median(r0.local))} s`);
+    return results;
+  };
+  /** Rank 0's per-step (data-parallel − local) seconds: both ranks step together, so rank 0's times are the job's. */
+  const overhead = (results) => results[0].dp.map((sec, i) => sec - results[0].local[i]);
+  /** Global slices/s of `kind` steps (every rank holds as many slices). */
+  const rate = (results, kind, ranks) => summary(results[0][kind].map((sec) => (ranks * results[0].slices) / sec));
+  const sides = ['ichnet', 'torch'];
+  const runs = Object.fromEntries(sides.map((side) => [side, {}]));
+  /** A table row from each side's summary `f(side)`; `inverse`: lower is better (ratio PyTorch ÷ ichnet). */
+  const row = (key, label, unit, f, inverse = false) => {
+    const ratio = inverse ? f('torch').median / f('ichnet').median : f('ichnet').median / f('torch').median;
+    results.rows.push({ key, label, unit, ichnet: f('ichnet'), torch: f('torch'), ratio: summary([ratio]), ratioOfMedians: ratio, ...(inverse ? { inverse } : {}) });
+  };
+  if (!GPU) {
+    // (i) and (ii): 2 ranks × 1 thread; (ii): 1 process × 2 threads on the global batch.
+    for (const side of sides) runs[side].ranks = await job(side, 2, { ...base, patients: 1, threads: 1, distributed: true });
+    for (const side of [...sides].reverse()) runs[side].single = await job(side, 1, { ...base, patients: 2, threads: 2, distributed: false });
+    row('ddp-overhead', 'data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median of (DDP step − the same local step) — PyTorch ÷ ichnet', 'ms/step', (side) => summary(overhead(runs[side].ranks).map((s) => s * 1000)), true);
+    row('ddp-2x1', 'data-parallel training, 2 ranks × 1 thread (Gloo), quickstart, global batch 2 × 24 slices', 'slices/s', (side) => rate(runs[side].ranks, 'dp', 2));
+    row('ddp-1x2', 'the same global batch in 1 process × 2 threads, no data parallelism', 'slices/s', (side) => rate(runs[side].single, 'local', 1));
+    results.sections.ddp = { runs, ranksOverSingle: Object.fromEntries(sides.map((side) => [side, rate(runs[side].ranks, 'dp', 2).median / rate(runs[side].single, 'local', 1).median])) };
+    return;
+  }
+  // CUDA: world size 1, then every GPU.
+  const gpus = results.machine.gpu.split('\n').filter((l) => l.startsWith('GPU ')).length || 1;
+  for (const side of sides) runs[side].one = await job(side, 1, { ...base, patients: 2, threads: T, distributed: true });
+  if (gpus > 1) for (const side of [...sides].reverse()) runs[side].all = await job(side, gpus, { ...base, patients: 2, threads: Math.max(1, Math.floor(T / gpus)), distributed: true });
+  const pct = (side) => summary(runs[side].one[0].dp.map((sec, i) => (sec / runs[side].one[0].local[i] - 1) * 100));
+  row('ddp-ws1', 'data-parallel world size 1 (NCCL, one GPU), quickstart, 2 × 24 slices: DDP step ÷ local step − 1 (target ≤ 3 %) — PyTorch ÷ ichnet', '%', pct, true);
+  if (gpus > 1) {
+    const efficiency = (side) => summary(rate(runs[side].all, 'dp', gpus).values.map((v) => v / (gpus * rate(runs[side].one, 'local', 1).median)));
+    row('ddp-scaling', `data-parallel scaling efficiency, NCCL, 1 → ${gpus} GPUs, quickstart, 2 × 24 slices per GPU: ${gpus} GPUs' global slices/s ÷ (${gpus} × one GPU's)`, 'fraction', efficiency);
+  }
+  results.sections.ddp = { runs, gpus };
+}
+
 // ---------------------------------------------------------------- output
 function table() {
   const head = ['benchmark', 'unit', 'ichnet median [min–max]', 'PyTorch median [min–max]', 'ichnet vs PyTorch, >1 = ichnet better: ratio of medians [paired min–max]'];
@@ -469,6 +535,7 @@ function report() {
   lines.push(`PyTorch: torch ${v.torch ?? '?'}, torchvision ${v.torchvision ?? '?'}, OpenCV ${v.cv2 ?? '?'}, pydicom ${v.pydicom ?? '?'}, numpy ${v.numpy ?? '?'}, Python ${v.python ?? '?'} (${python})`);
   if (GPU) lines.push(`device: CUDA, bf16 autocast, channels_last, cuDNN benchmark, pinned host memory (both sides); ${v.gpu ?? ''}, CUDA ${v.cuda ?? '?'}, cuDNN ${v.cudnn ?? '?'}`);
   lines.push(`threads: ${T} (ichnet intra-op threads; PyTorch torch.set_num_threads(${T}) and DataLoader num_workers=${T}); ichnet OMP_WAIT_POLICY ${childEnv.OMP_WAIT_POLICY ?? 'unset'}; the reference's model/inference/e2e rows under ${REF_POLICIES.map((p) => (p === 'passive' ? 'PASSIVE' : 'unset')).join(' and ')}, the faster counting`);
+  if (opts.noOverlap) lines.push('ichnet: train.overlap false (--no-overlap): every step prepares its own batch');
   if (!GPU) lines.push(`memory format: ${DEVICE.channelsLast ? 'channels_last' : 'NCHW (--nchw)'} for both sides' models`);
   const la = results.load;
   lines.push(`load average (1/5/15 min): start ${la.start.one}/${la.start.five}/${la.start.fifteen}, end ${la.end?.one}/${la.end?.five}/${la.end?.fifteen}`);
@@ -493,6 +560,11 @@ function report() {
       `loader memory (ichnet SliceLoader alone, one epoch, ${lm.slices} DICOM slices of 512² = ${lm.pixelMiB.toFixed(0)} MiB of HU pixels, ${lm.batches} batches, ${lm.seconds.toFixed(1)} s): ` +
         `RSS before ${lm.beforeMiB.toFixed(0)} MiB, after the first batch ${lm.firstMiB.toFixed(0)} MiB, after the last ${lm.lastMiB.toFixed(0)} MiB, max ${lm.maxMiB.toFixed(0)} MiB (${lm.samples} samples)`,
     );
+  }
+  const ddp = results.sections.ddp;
+  if (ddp?.ranksOverSingle) {
+    lines.push('');
+    lines.push(`data parallelism on this machine's cores, 2 ranks × 1 thread ÷ 1 process × 2 threads, global slices/s on the same global batch: ichnet ${fmt(ddp.ranksOverSingle.ichnet)}, PyTorch ${fmt(ddp.ranksOverSingle.torch)}`);
   }
   const cores = Object.entries(results.sections).filter(([, s]) => s.ichnet?.coresBusy);
   if (cores.length) {
@@ -542,6 +614,7 @@ async function main() {
   if (opts.only.includes('loader-memory')) await run('loader-memory', sectionLoaderMemory);
   if (opts.only.includes('loader-workers')) await run('loader-workers', sectionLoaderWorkers);
   if (opts.only.includes('prep-device')) await run('prep-device', sectionPrepDevice);
+  if (opts.only.includes('ddp')) await run('ddp', sectionDdp);
   results.load.end = loadAverage();
   results.totalSeconds = (performance.now() - t0) / 1000;
   log(`bench: finished in ${results.totalSeconds.toFixed(0)} s`);

@@ -1,7 +1,9 @@
 /**
  * The decode pool: slices decoded on worker threads give pydicom's Hounsfield units and the
- * main-thread decoder's pixels, errors still name the file, and the loader's batches do not depend
- * on how many workers decode them.
+ * main-thread decoder's pixels, errors still name the file, and the loader's batches — decoded by
+ * the workers straight into batch memory, or copied together when a slice or patient is left out
+ * or has another size — equal the slices decoded one by one and do not depend on how many workers
+ * decode them.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,11 +12,14 @@ import { after, describe, it } from 'node:test';
 
 import { augmentSchema } from '../src/config/augment-schema.js';
 import { openDataset } from '../src/data/datasets/index.js';
+import { sharedPixelArray } from '../src/data/decode/batch-memory.js';
 import { DecodePool } from '../src/data/decode/pool.js';
 import { IchnetError } from '../src/errors/ichnet-error.js';
-import { SliceLoader } from '../src/data/loader.js';
+import { SliceLoader, type LoadedBatch, type LoaderOptions } from '../src/data/loader.js';
 import { readSlice } from '../src/data/slices.js';
 import { writeSyntheticDataset } from '../src/data/synth/index.js';
+import type { SliceRef } from '../src/data/types.js';
+import { writeCourseFixture, writeSlice } from './helpers/fixtures.js';
 import { runPython } from './helpers/oracle.js';
 import { tempDir } from './helpers/temp-dir.js';
 
@@ -80,24 +85,107 @@ describe('decode pool', () => {
     assert.throws(() => new DecodePool(1.5), /expected an integer >= 0, got 1.5/);
   });
 
-  it('gives the loader the same batches with 0, 1 or 2 workers, reusing released batches', async () => {
+  it('gives the loader the same batches with 0, 1 or 2 workers, decoded in place into released batches', async () => {
     const info = await writeSyntheticDataset({ out: join(dir, 'loader'), patients: 5, slices: [3, 6], size: 32, seed: 5, format: 'dicom' });
     const ds = await openDataset({ root: info.root });
     const collect = async (workers: number) => {
       const out: string[] = [];
       const options = { labels: ds.labelNames.length, patientsPerBatch: 2, maxSlices: 4, mode: 'train' as const, seed: 2, workers, augment: augmentSchema.parse({ schedule: { kind: 'constant' } }) };
       const loader = new SliceLoader(ds.patients, options);
-      for await (const loaded of loader.batches(1)) {
-        const { batch, items } = loaded;
-        out.push(JSON.stringify([items.map((i) => [i.patient.id, i.slices]), Array.from(batch.aug ?? []), Buffer.from(batch.images.buffer).toString('base64')]));
-        // Released arrays are reused by later batches (old pixels overwritten, padding zeroed).
-        loader.release(loaded);
+      for (const epoch of [1, 2]) {
+        for await (const loaded of loader.batches(epoch)) {
+          const { batch, items } = loaded;
+          await assertDecodedOneByOne(loaded);
+          out.push(JSON.stringify([items.map((i) => [i.patient.id, i.slices]), Array.from(batch.aug ?? []), Buffer.from(batch.images.buffer).toString('base64')]));
+          // Released arrays are reused by later batches (old pixels overwritten, padding zeroed).
+          loader.release(loaded);
+        }
       }
+      assert.deepEqual(loader.assembly, { inPlace: 6, copied: 0 }, `${workers} workers: every batch decoded in place`);
       return out;
     };
     const main = await collect(0);
-    assert.equal(main.length, 3);
+    assert.equal(main.length, 6);
     assert.deepEqual(await collect(1), main);
     assert.deepEqual(await collect(2), main);
   });
+
+  it('copies a batch together as in place when slices or patients are left out or differ in size', async () => {
+    // 12 patients of 16² PNG slices; p2 loses a slice, p4 every slice (unreadable), p6 is 20² (a
+    // batch of its own size), p9 has one 20² slice (left out), so the later batches shift.
+    const fx = await writeCourseFixture(join(dir, 'odd'), [5, 6, 3, 6, 4, 6, 5, 6, 6, 5, 6, 3], 16);
+    const slice = (p: number, s: number) => join(fx.root, 'train', `ID_p${p}`, `${fx.patients.get(`ID_p${p}`)?.[s]}.png`);
+    writeFileSync(slice(2, 1), readFileSync(slice(2, 1)).subarray(0, 40));
+    for (let s = 0; s < 4; s++) writeFileSync(slice(4, s), Buffer.from('not an image'));
+    for (let s = 0; s < 5; s++) await writeSlice(slice(6, s), s, 20, 60 + s);
+    await writeSlice(slice(9, 3), 3, 20, 99);
+    const ds = await openDataset({ root: fx.root });
+    const want = [slice(2, 1), ...[0, 1, 2, 3].map((s) => slice(4, s)), slice(9, 3)].sort();
+    for (const mode of ['train', 'eval'] as const) {
+      const collect = async (workers: number) => {
+        const options: LoaderOptions = { labels: 5, patientsPerBatch: 2, maxSlices: 4, mode, seed: 3, workers, onError: 'skip' };
+        const loader = new SliceLoader(ds.patients, options);
+        const out: string[] = [];
+        let held: [LoadedBatch, Buffer] | undefined;
+        for (const epoch of [0, 1]) {
+          for await (const loaded of loader.batches(epoch)) {
+            await assertDecodedOneByOne(loaded);
+            out.push(JSON.stringify([loaded.items.map((i) => [i.patient.id, i.slices]), loaded.batch.shape, Buffer.from(loaded.batch.images.buffer).toString('base64')]));
+            // One batch is kept and never released: nothing may write into it afterwards.
+            if (!held && loaded.batch.shape[0] === 2) held = [loaded, Buffer.from(Buffer.from(loaded.batch.images.buffer))];
+            else loader.release(loaded);
+          }
+        }
+        assert.ok(held && Buffer.from(held[0].batch.images.buffer).equals(held[1]), 'a batch not released keeps its pixels');
+        assert.deepEqual(loader.skipped.map((s) => s.path).sort(), want);
+        const { inPlace, copied } = loader.assembly;
+        assert.ok(inPlace > 0 && copied > 0, `${mode}, ${workers} workers: both ways used (${inPlace} in place, ${copied} copied)`);
+        return out;
+      };
+      const main = await collect(0);
+      assert.deepEqual(await collect(1), main, mode);
+      assert.deepEqual(await collect(2), main, mode);
+    }
+  });
 });
+
+describe('batch memory', () => {
+  it('is collected like an ArrayBuffer when unreferenced, though V8 does not count shared memory itself', async () => {
+    // 1 GiB of 16 MiB arrays, each written and dropped: uncounted, nothing makes V8 collect them
+    // and the process grows by all of it; counted, V8 collects them as it would ArrayBuffers.
+    const before = process.memoryUsage.rss();
+    let peak = before;
+    for (let i = 0; i < 64; i++) {
+      sharedPixelArray('uint8', 16 << 20).fill(1);
+      await new Promise((r) => setImmediate(r));
+      peak = Math.max(peak, process.memoryUsage.rss());
+    }
+    const grewMiB = (peak - before) / 2 ** 20;
+    assert.ok(grewMiB < 512, `resident memory grew by ${grewMiB.toFixed(0)} MiB for 1024 MiB allocated and dropped`);
+  });
+});
+
+/**
+ * A batch equals its items' slices decoded one by one on this thread (`readSlice`), row b slice k
+ * at (b·S + k)·plane, zeros after each row's length, the labels beside them.
+ */
+async function assertDecodedOneByOne({ batch, items }: LoadedBatch): Promise<void> {
+  const [B, S, C, H, W] = batch.shape;
+  const plane = C * H * W;
+  const L = (batch.labels?.length ?? 0) / (B * S);
+  assert.equal(batch.labels !== undefined, items.every((i) => i.patient.labels), 'labels exactly when every patient has them');
+  assert.equal(items.length, B);
+  assert.ok(batch.images.buffer instanceof SharedArrayBuffer, 'batch memory the workers can write');
+  const want = batch.images instanceof Int16Array ? new Int16Array(B * S * plane) : new Uint8Array(B * S * plane);
+  for (const [b, item] of items.entries()) {
+    assert.equal(batch.lengths[b], item.slices.length);
+    for (const [k, s] of item.slices.entries()) {
+      const pixels = await readSlice((item.patient.slices[s] as SliceRef).path);
+      assert.deepEqual([pixels.channels, pixels.height, pixels.width], [C, H, W]);
+      want.set(pixels.data as Int16Array & Uint8Array, (b * S + k) * plane);
+      if (batch.labels) assert.deepEqual(batch.labels.subarray((b * S + k) * L, (b * S + k + 1) * L), item.patient.labels?.subarray(s * L, (s + 1) * L));
+    }
+  }
+  assert.equal(batch.images.length, want.length);
+  assert.ok(Buffer.from(batch.images.buffer).equals(Buffer.from(want.buffer)), `batch of ${items.map((i) => i.patient.id).join(', ')}`);
+}

@@ -120,6 +120,29 @@ describe('DICOMweb input (real Orthanc)', () => {
     assert.match(missing.stderr, /study 1\.2\.3\.404: not found on/);
   });
 
+  it('explains a study fetched from the server exactly as the same files on disk, and names a study it lacks', () => {
+    const study = [...studies].find((uid) => uid !== '2.25.1000') as string; // a synthetic patient's, not the extras'
+    const auth = ['--header', `Authorization: ${orthanc.authorization}`];
+    const fromDisk = join(tmp, 'explain-disk');
+    const disk = runCli(['explain', '--checkpoint', runDir, '--data', tree, '--patient', study, '--out', fromDisk]);
+    assert.equal(disk.code, 0, disk.stderr);
+    // Without --study, the study --patient names is the one fetched.
+    const fromServer = join(tmp, 'explain-server');
+    const server = runCli(['explain', '--checkpoint', runDir, '--dicomweb', orthanc.dicomweb, ...auth, '--patient', study, '--out', fromServer]);
+    assert.equal(server.code, 0, server.stderr);
+    assert.match(server.stdout, /1 studies, 1 CT series/);
+    assert.deepEqual(readdirSync(fromServer).sort(), readdirSync(fromDisk).sort());
+    assert.ok(readFileSync(join(fromServer, 'maps.npy')).equals(readFileSync(join(fromDisk, 'maps.npy'))), 'the same maps, bit for bit');
+    const index = (dir: string) => {
+      const { checkpoint: _c, ...rest } = JSON.parse(readFileSync(join(dir, 'explain.json'), 'utf8')) as Record<string, unknown>;
+      return rest;
+    };
+    assert.deepEqual(index(fromServer), index(fromDisk));
+    const missing = runCli(['explain', '--checkpoint', runDir, '--dicomweb', orthanc.dicomweb, ...auth, '--patient', '1.2.3.404', '--out', join(tmp, 'explain-none')]);
+    assert.equal(missing.code, 16); // DICOMWEB
+    assert.match(missing.stderr, /study 1\.2\.3\.404: not found on/);
+  });
+
   it('retries 5xx answers and timeouts, and gives up with the cause after the last retry', async () => {
     const study = [...studies][0] as string;
     const headers = { Authorization: orthanc.authorization };

@@ -5,7 +5,10 @@
  *  (b) PyTorch DDP (torch.distributed, Gloo, 2 processes) on test/oracle/reference.py's model.
  * Each rank's loss is its mean over its valid slices, and DDP averages the ranks' gradients: that
  * equals the global batch's mean only when every rank holds as many valid slices, so each step's
- * batches are chosen that way (5 + 5, 4 + 4, 5 + 5 slices).
+ * batches are chosen that way (5 + 5, 4 + 4, 5 + 5 slices). With `sync_bn`, BatchNorm covers the
+ * global batch, as in (a); the PyTorch DDP oracle's BatchNorm layers then all-reduce their
+ * statistics with torch.distributed.nn.functional.all_reduce (nn.SyncBatchNorm runs on CUDA only in
+ * Debian's PyTorch), and ranks holding different numbers of slices are compared with it too.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -27,10 +30,16 @@ const STEPS = [
   [2, 2, 1, 3],
   [4, 1, 2, 3],
 ];
+/** As STEPS, with ranks holding different numbers of valid slices (7 + 2, 3 + 8, 4 + 4). */
+const UNEQUAL_STEPS = [
+  [3, 4, 1, 1],
+  [1, 2, 4, 4],
+  [2, 2, 3, 1],
+];
 const WORLD = 2;
 const oracleScript = resolve(packageRoot, 'test', 'oracle', 'reference.py');
 
-async function parityCase(backbone: 'vgg16' | 'vgg16_bn') {
+async function parityCase(backbone: 'vgg16' | 'vgg16_bn', { syncBn = false, steps = STEPS }: { syncBn?: boolean; steps?: number[][] } = {}) {
   const config = tinyConfig({
     seed: 3,
     threads: 1,
@@ -40,20 +49,21 @@ async function parityCase(backbone: 'vgg16' | 'vgg16_bn') {
   });
   const dir = tempDir('ichnet-ddp-');
   const single = await Session.create(config);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(single.config));
+  // The oracle reads distributed.sync_bn; the one-process session has no distributed section.
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...single.config, distributed: { sync_bn: syncBn } }));
   // PyTorch's initial weights (random BatchNorm statistics, so that broadcasting them matters).
   runOracle('make-weights', dir);
   const weights = join(dir, 'weights.safetensors');
   await single.loadWeights(weights);
-  writeJobBatches(dir, STEPS, WORLD);
+  writeJobBatches(dir, steps, WORLD);
 
   // (a) one process, global batches
-  for (let k = 0; k < STEPS.length; k++) await single.trainStep(readOracleBatch(join(dir, `step${k}-global`)));
+  for (let k = 0; k < steps.length; k++) await single.trainStep(readOracleBatch(join(dir, `step${k}-global`)));
   await single.saveWeights(join(dir, 'single-after.safetensors'));
   await single.close();
 
   // ichnet, 2 ranks
-  const spec = writeSpec(join(dir, 'spec.json'), { config, weights, dir, out: join(dir, 'ichnet-after-rank{rank}.safetensors') });
+  const spec = writeSpec(join(dir, 'spec.json'), { config, weights, dir, out: join(dir, 'ichnet-after-rank{rank}.safetensors'), syncBn });
   const ours = await runRanks(process.execPath, () => [rankScript, spec], WORLD, { port: await freePort() });
   for (const e of ours) assert.equal(e.code, 0, `ichnet rank ${e.rank} exited with ${e.code ?? e.signal}: ${e.stderr}`);
 
@@ -113,6 +123,21 @@ describe('data-parallel training (Gloo, 2 ranks) against one process and PyTorch
 
   it('VGG16-BN (BatchNorm statistics per rank, broadcast from rank 0 each step) equals PyTorch DDP', async () => {
     const w = await parityCase('vgg16_bn');
+    assertSame(w.rank1, w.rank0, w.before, 1e-12, 'rank 1 vs rank 0');
+    const moved = assertSame(w.rank0, w.ddp, w.before, 1e-5, 'ichnet DDP vs PyTorch DDP');
+    assert.ok(moved >= w.ddp.size / 2, `only ${moved} of ${w.ddp.size} tensors moved by more than 1e-3`);
+  });
+
+  it('VGG16-BN with sync_bn: weights and BatchNorm running statistics equal one process over the global batch and PyTorch DDP', async () => {
+    const w = await parityCase('vgg16_bn', { syncBn: true });
+    assertSame(w.rank1, w.rank0, w.before, 1e-12, 'rank 1 vs rank 0');
+    const moved = assertSame(w.rank0, w.single, w.before, 1e-5, 'ichnet DDP vs one process');
+    assertSame(w.rank0, w.ddp, w.before, 1e-5, 'ichnet DDP vs PyTorch DDP');
+    assert.ok(moved >= w.ddp.size / 2, `only ${moved} of ${w.ddp.size} tensors moved by more than 1e-3`);
+  });
+
+  it('VGG16-BN with sync_bn, ranks holding different numbers of slices: equals PyTorch DDP', async () => {
+    const w = await parityCase('vgg16_bn', { syncBn: true, steps: UNEQUAL_STEPS });
     assertSame(w.rank1, w.rank0, w.before, 1e-12, 'rank 1 vs rank 0');
     const moved = assertSame(w.rank0, w.ddp, w.before, 1e-5, 'ichnet DDP vs PyTorch DDP');
     assert.ok(moved >= w.ddp.size / 2, `only ${moved} of ${w.ddp.size} tensors moved by more than 1e-3`);

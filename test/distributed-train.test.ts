@@ -2,7 +2,8 @@
  * `ichnet train --nproc 2` end to end on the CPU (Gloo): one run directory written by rank 0,
  * validation sharded across the ranks equal to one process evaluating the same checkpoint,
  * Ctrl-C → every rank stops, one resumable checkpoint, exit 130, resumed on another number of
- * ranks; a rank killed → the job fails naming it; never an orphan.
+ * ranks, or on as many, continuing the same trajectory; a rank killed → the job fails naming it;
+ * never an orphan.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import { packageRoot } from '../src/package-root.js';
 import { openCheckpoint } from '../src/train/checkpoint.js';
 import { infer } from '../src/train/infer.js';
 import { scoreInference, tuneThresholdsFor } from '../src/train/scores.js';
+import { readSafetensors } from './helpers/safetensors.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { tinyExperiment } from './helpers/tiny.js';
 
@@ -67,14 +69,35 @@ async function firstStep(out: string): Promise<string> {
   }
 }
 
-describe('ichnet train --nproc 2 (Gloo on the CPU)', () => {
-  it('trains with one run directory; the sharded validation equals one process evaluating the checkpoint', async () => {
+/** The tiny experiment's two epochs straight through on 2 ranks, run once for the tests that read it. */
+let straight: Promise<{ path: string; runDir: string }> | undefined;
+function straightRun(): Promise<{ path: string; runDir: string }> {
+  straight ??= (async () => {
     const { path, out } = config('full');
     const r = await cliRun(['train', '--config', path, '--nproc', '2']);
     assert.equal(r.code, 0, r.stderr);
     const runs = readdirSync(out);
     assert.equal(runs.length, 1, `run directories: ${runs.join(', ')}`);
-    const runDir = join(out, runs[0] as string);
+    return { path, runDir: join(out, runs[0] as string) };
+  })();
+  return straight;
+}
+
+/** Ctrl-C to the launcher of `config`'s run on 2 ranks once a step is logged; its run directory. */
+async function interruptedRun(path: string, out: string): Promise<string> {
+  let launcher = 0;
+  const done = cliRun(['train', '--config', path, '--nproc', '2'], (pid) => (launcher = pid));
+  const runDir = await firstStep(out);
+  process.kill(launcher, 'SIGINT');
+  const r = await done;
+  assert.equal(r.code, 130, r.stderr);
+  assert.deepEqual(processesMentioning(path), [], 'no rank left running');
+  return runDir;
+}
+
+describe('ichnet train --nproc 2 (Gloo on the CPU)', () => {
+  it('trains with one run directory; the sharded validation equals one process evaluating the checkpoint', async () => {
+    const { path, runDir } = await straightRun();
     const final = JSON.parse(readFileSync(join(runDir, 'final-metrics.json'), 'utf8')) as { thresholds: number[]; slice: { f2: { micro: number; macro: number } }; patient: { f2: { micro: number } } };
     const steps = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; slicesPerSecond?: number });
     assert.ok(steps.some((s) => s.kind === 'step' && (s.slicesPerSecond ?? 0) > 0));
@@ -101,21 +124,39 @@ describe('ichnet train --nproc 2 (Gloo on the CPU)', () => {
 
   it('Ctrl-C: every rank stops, one resumable checkpoint, exit 130; it resumes on 1 rank', async () => {
     const { path, out } = config('interrupt', { train: { epochs: 3, patients_per_batch: 2, max_slices: 4, eval_max_slices: 4, validation: 0.25, report_samples: 0, log_every: 1 } });
-    let launcher = 0;
-    const done = cliRun(['train', '--config', path, '--nproc', '2'], (pid) => (launcher = pid));
-    const runDir = await firstStep(out);
-    process.kill(launcher, 'SIGINT');
-    const r = await done;
-    assert.equal(r.code, 130, r.stderr);
+    const runDir = await interruptedRun(path, out);
     const state = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'last', 'state.json'), 'utf8')) as { interrupted: boolean; worldSize: number; globalStep: number };
     assert.equal(state.interrupted, true);
     assert.equal(state.worldSize, 2);
-    assert.deepEqual(processesMentioning(path), [], 'no rank left running');
     const resumed = await cliRun(['train', '--resume', runDir]);
     assert.equal(resumed.code, 0, resumed.stderr);
     const after = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'last', 'state.json'), 'utf8')) as { interrupted: boolean; globalStep: number; worldSize: number };
     assert.equal(after.worldSize, 1);
     assert.ok(after.globalStep > state.globalStep);
+  });
+
+  it('Ctrl-C, then --resume on 2 ranks: the final weights equal those of the run that went straight through', async () => {
+    const { runDir: straightDir } = await straightRun();
+    const { path, out } = config('resumed');
+    const runDir = await interruptedRun(path, out);
+    const stopped = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'last', 'state.json'), 'utf8')) as { interrupted: boolean; globalStep: number };
+    assert.equal(stopped.interrupted, true);
+    const resumed = await cliRun(['train', '--resume', runDir, '--nproc', '2']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(processesMentioning(runDir), [], 'no rank left running');
+    const read = (dir: string) => ({
+      state: JSON.parse(readFileSync(join(dir, 'checkpoints', 'last', 'state.json'), 'utf8')) as { globalStep: number; worldSize: number },
+      weights: readSafetensors(join(dir, 'checkpoints', 'last', 'model.safetensors')),
+    });
+    const a = read(straightDir);
+    const b = read(runDir);
+    assert.ok(stopped.globalStep < a.state.globalStep, `stopped at step ${stopped.globalStep} of ${a.state.globalStep}`);
+    assert.equal(b.state.globalStep, a.state.globalStep);
+    assert.equal(b.state.worldSize, 2);
+    // Exactly equal: the same batches, augmentation and order of floating-point operations (the
+    // gradient sum of two ranks does not depend on their order), and the optimizer state restored.
+    assert.deepEqual([...b.weights.keys()].sort(), [...a.weights.keys()].sort());
+    for (const [key, t] of a.weights) assert.deepEqual(b.weights.get(key)?.data, t.data, `${key} differs after resuming`);
   });
 
   it('a rank killed: the job fails within the timeout, naming the rank; nothing left running', async () => {

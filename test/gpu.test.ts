@@ -125,25 +125,34 @@ describe('CUDA', { skip: cuda ? false : 'LibTorch sees no CUDA device' }, () => 
       assert.ok(within / host.length >= 0.995, `${width}x${height}: ${within} of ${host.length} pixels within ±1`);
     }
   });
-  it('a data-parallel job of world size 1 on NCCL: the same training steps as without it', { skip: runtimeInfo().c10dBackends.includes('nccl') ? false : 'this addon has no NCCL backend' }, async () => {
+  it('a data-parallel job of world size 1 on NCCL, with and without sync_bn: the same training steps as without it', { skip: runtimeInfo().c10dBackends.includes('nccl') ? false : 'this addon has no NCCL backend' }, async () => {
     const port = await freeLoopbackPort();
     const plain = await Session.create(tinyConfig({ device: 'cuda', seed: 21 }));
     const file = join(dir, 'nccl.safetensors');
     await plain.saveWeights(file);
-    const ddp = await Session.create(
-      tinyConfig({ device: 'cuda', seed: 21, distributed: { backend: 'nccl', master_addr: '127.0.0.1', master_port: port, rank: 0, world_size: 1 } }),
-    );
-    await ddp.loadWeights(file);
-    await ddp.syncReplicas();
-    assert.equal((await ddp.info()).backend, 'nccl');
+    // Both sessions share the process's one group; the second's BatchNorm all-reduces its statistics over it.
+    const jobSession = async (syncBn: boolean) => {
+      const s = await Session.create(
+        tinyConfig({ device: 'cuda', seed: 21, distributed: { backend: 'nccl', master_addr: '127.0.0.1', master_port: port, rank: 0, world_size: 1, sync_bn: syncBn } }),
+      );
+      await s.loadWeights(file);
+      await s.syncReplicas();
+      assert.equal((await s.info()).backend, 'nccl');
+      return s;
+    };
+    const ddp = await jobSession(false);
+    const synced = await jobSession(true);
     for (const seed of [31, 32, 33]) {
       const batch = randomBatch(seed, [3, 2], { pixels: 'uint8' });
       const a = await plain.trainStep(batch);
-      const b = await ddp.trainStep(batch);
-      assert.ok(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(a.loss), `loss ${b.loss} vs ${a.loss}`);
-      assert.equal(b.globalLoss, b.loss);
+      for (const s of [ddp, synced]) {
+        const b = await s.trainStep(batch);
+        assert.ok(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(a.loss), `loss ${b.loss} vs ${a.loss}`);
+        assert.equal(b.globalLoss, b.loss);
+      }
     }
     await plain.close();
     await ddp.close();
+    await synced.close();
   });
 });

@@ -65,6 +65,17 @@ mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1); std = torch.tensor(
     assert.ok(err < 1e-6, `relative error ${err}`);
   });
 
+  it('reads pixels that live in a SharedArrayBuffer (the loader\'s batches) as it reads any other', async () => {
+    const batch = randomBatch(22, [2, 1], { pixels: 'int16', size: 40 });
+    const images = batch.images as Int16Array;
+    // A view 16 bytes into a larger shared buffer, as the loader's decode workers write into.
+    const shared = new Int16Array(new SharedArrayBuffer(images.byteLength + 32), 16, images.length);
+    shared.set(images);
+    const prep = { windows: [[40, 80]] as [number, number][], clahe: { enabled: true }, input_size: 32 };
+    const want = await preprocess(batch, { prep });
+    assert.deepEqual(await preprocess({ ...batch, images: shared }, { prep }), want);
+  });
+
   it('repeats a gray 8-bit slice to three equal channels scaled to [0, 1]', async () => {
     const batch = randomBatch(22, [1], { pixels: 'uint8', size: 32 });
     const out = await preprocess(batch, { prep: { ...plain, input_size: 32 } });

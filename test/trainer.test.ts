@@ -5,6 +5,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
+import sharp from 'sharp';
+
 import { Trainer, type ExperimentConfigInput } from '../src/index.js';
 import { packageRoot } from '../src/package-root.js';
 import { tempDir } from './helpers/temp-dir.js';
@@ -76,6 +78,31 @@ describe('trainer', () => {
     const predicted = await trainer.predict({ root: dataRoot });
     assert.equal(predicted.probs.size, predicted.dataset.patients.length);
     for (const p of predicted.dataset.patients) assert.equal(predicted.probs.get(p.id)?.length, p.slices.length * 5);
+  });
+
+  it("shows a Grad-CAM overlay in report.html for each label present or predicted on a sample slice", async () => {
+    const html = readFileSync(join(runDir, 'report.html'), 'utf8');
+    const samples = html.match(/<figure class="sample [\s\S]*?<\/ul><\/figcaption><\/figure>/g) ?? [];
+    assert.equal(samples.length, 2); // train.report_samples
+    const pixels = async (uri: string) => (await sharp(Buffer.from(uri.replace(/^data:image\/png;base64,/, ''), 'base64')).raw().toBuffer({ resolveWithObject: true }));
+    let hot = 0;
+    for (const card of samples) {
+      const [, image] = /<div class="img"><img src="([^"]+)"/.exec(card) ?? [];
+      const cams = [...card.matchAll(/<figure class="cam"><img src="([^"]+)"[^>]*\/><figcaption>([^<]+)<\/figcaption><\/figure>/g)].map((m) => ({ uri: m[1] as string, label: m[2] as string }));
+      const flagged = [...card.matchAll(/<li class="chip (tp|fn|fp)"[^>]*><span class="name">(\w+)/g)].map((m) => m[2]);
+      // The labels present or predicted; on a slice with neither, its most probable label.
+      if (flagged.length > 0) assert.deepEqual(cams.map((c) => c.label), flagged);
+      else assert.equal(cams.length, 1);
+      const plain = await pixels(image as string);
+      for (const cam of cams) {
+        const overlay = await pixels(cam.uri);
+        assert.deepEqual([overlay.info.width, overlay.info.height, overlay.info.channels], [32, 32, 3]);
+        assert.deepEqual([plain.info.width, plain.info.height, plain.info.channels], [32, 32, 3]);
+        // The heat map shows where it is non-zero; elsewhere the slice is untouched.
+        if (!overlay.data.equals(plain.data)) hot++;
+      }
+    }
+    assert.ok(hot > 0, 'some overlay shows a heat map');
   });
 
   it('predicts and evaluates from the command line, and both evaluation paths agree', () => {

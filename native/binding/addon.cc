@@ -8,6 +8,7 @@
 
 #include "binding/hu_binding.h"
 #include "binding/malloc_tuning.h"
+#include "binding/memory_binding.h"
 #include "binding/preprocess_binding.h"
 #include "binding/promise_worker.h"
 #include "binding/clahe_binding.h"
@@ -64,6 +65,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerClahe(env, exports);
   registerPreprocess(env, exports);
   registerHu(env, exports);
+  registerMemory(env, exports);
   return exports;
 }
 

@@ -29,7 +29,11 @@ class ComputeThread {
   ComputeThread& operator=(const ComputeThread&) = delete;
 
   /// Runs `job` on this thread and waits for it; its exception, if any, is rethrown here.
-  void run(std::function<void()> job) {
+  void run(std::function<void()> job) { post(std::move(job)).get(); }
+
+  /// Queues `job` behind the jobs already queued and returns at once; the future says when it has
+  /// run (and holds its exception). The destructor runs every queued job before it returns.
+  std::future<void> post(std::function<void()> job) {
     std::packaged_task<void()> task(std::move(job));
     auto done = task.get_future();
     {
@@ -37,7 +41,7 @@ class ComputeThread {
       queue_.push_back(std::move(task));
     }
     ready_.notify_one();
-    done.get();
+    return done;
   }
 
  private:

@@ -3,6 +3,8 @@
 #include "binding/convert.h"
 #include "binding/promise_worker.h"
 
+#include <future>
+
 namespace ichnet::binding {
 
 namespace {
@@ -29,6 +31,7 @@ Napi::Function SessionWrap::define(Napi::Env env) {
                          InstanceMethod<&SessionWrap::trainStep>("trainStep"),
                          InstanceMethod<&SessionWrap::evalStep>("evalStep"),
                          InstanceMethod<&SessionWrap::predict>("predict"),
+                         InstanceMethod<&SessionWrap::stage>("stage"),
                          InstanceMethod<&SessionWrap::gradCam>("gradCam"),
                          InstanceMethod<&SessionWrap::setLearningRate>("setLearningRate"),
                          InstanceMethod<&SessionWrap::loadWeights>("loadWeights"),
@@ -77,17 +80,50 @@ Napi::Value SessionWrap::create(const Napi::CallbackInfo& info) {
       {}, thread);
 }
 
+session::PreparedInput SessionWrap::takeStaged(const Napi::Value& batch, bool augment) {
+  if (staged_.batch.IsEmpty()) return {};
+  const bool same = staged_.augment == augment && batch.StrictEquals(staged_.batch.Value());
+  auto input = std::move(staged_.input);
+  staged_ = Staged{};
+  return same ? input : session::PreparedInput{};
+}
+
+Napi::Value SessionWrap::stage(const Napi::CallbackInfo& info) {
+  auto s = session();
+  const auto value = info.Length() > 0 ? info[0] : info.Env().Undefined();
+  const auto batch = parseBatch(value, num_labels_, false);
+  if (info.Length() < 2 || !info[1].IsString()) throw Napi::TypeError::New(info.Env(), "stage: expected mode 'train' or 'eval'");
+  const auto mode = info[1].As<Napi::String>().Utf8Value();
+  if (mode != "train" && mode != "eval") throw Napi::TypeError::New(info.Env(), "stage: expected mode 'train' or 'eval', got '" + mode + "'");
+  const bool augment = mode == "train";
+  if (!staging_thread_) staging_thread_ = std::make_shared<ComputeThread>();
+  auto made = std::make_shared<std::promise<torch::Tensor>>();
+  staged_ = Staged{Napi::Persistent(value.As<Napi::Object>()), augment, made->get_future().share()};
+  // Queued on the staging thread now, not when a libuv thread gets to it: a step waiting for this
+  // input on the session's thread then never depends on a free libuv thread.
+  std::shared_future<void> ran = staging_thread_->post([s, batch, augment, made] {
+    try {
+      made->set_value(s->prepareInput(batch, augment));
+    } catch (...) {
+      made->set_exception(std::current_exception());
+    }
+  });
+  // The libuv thread only waits; the promise holds the batch's arrays until staging has read them.
+  return PromiseWorker<bool>::start(info.Env(), [ran] { ran.wait(); return true; }, undefinedResult, {value});
+}
+
 Napi::Value SessionWrap::step(const Napi::CallbackInfo& info, StepKind kind) {
   auto s = session();
   const auto batch = parseBatch(info.Length() > 0 ? info[0] : info.Env().Undefined(), num_labels_, kind != StepKind::Predict);
+  const auto prepared = takeStaged(info[0], kind == StepKind::Train);
   std::vector<Napi::Value> keep = {info[0]};
   return run<session::StepResult>(
       info.Env(),
-      [s, batch, kind] {
+      [s, batch, kind, prepared] {
         switch (kind) {
-          case StepKind::Train: return s->trainStep(batch);
-          case StepKind::Eval: return s->evalStep(batch);
-          default: return s->predict(batch);
+          case StepKind::Train: return s->trainStep(batch, prepared);
+          case StepKind::Eval: return s->evalStep(batch, prepared);
+          default: return s->predict(batch, prepared);
         }
       },
       [](Napi::Env env, session::StepResult& r) -> Napi::Value { return stepResultToJs(env, r); }, keep);
@@ -198,13 +234,16 @@ Napi::Value SessionWrap::close(const Napi::CallbackInfo& info) {
     return done.Promise();
   }
   closed_ = true;
-  // Jobs queued before this one still run first (they hold their own references); this job drops
-  // the wrap's reference on the compute thread. The wrap lets go of the thread too: it is joined
-  // when the last queued job's worker releases it.
+  // Jobs queued before this one still run first (they hold their own references); this job joins
+  // the staging thread (after the staging it still has queued, which an unused staged input may
+  // be) and drops the wrap's reference, on the compute thread. The wrap lets go of the thread too:
+  // it is joined when the last queued job's worker releases it.
+  staged_ = Staged{};
   auto s = std::move(session_);
+  auto staging = std::move(staging_thread_);
   auto thread = std::move(thread_);
   return PromiseWorker<bool>::start(
-      env, [s]() mutable { s.reset(); return true; }, undefinedResult, {}, std::move(thread));
+      env, [s, staging]() mutable { staging.reset(); s.reset(); return true; }, undefinedResult, {}, std::move(thread));
 }
 
 }  // namespace ichnet::binding

@@ -23,6 +23,12 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value trainStep(const Napi::CallbackInfo& info);
   Napi::Value evalStep(const Napi::CallbackInfo& info);
   Napi::Value predict(const Napi::CallbackInfo& info);
+  /// stage(batch, 'train' | 'eval') -> Promise<void>: prepares the batch's model input on this
+  /// session's staging thread now, for the next trainStep (train) or evalStep/predict (eval) given
+  /// this same batch object to use instead of preprocessing. The promise settles when staging has
+  /// finished and no longer reads the batch; it resolves even when staging failed: the step that
+  /// uses the batch rejects with that error.
+  Napi::Value stage(const Napi::CallbackInfo& info);
   /// gradCam(batch, targets?) -> Promise<{ logits, maps, mapShape, targets }>.
   Napi::Value gradCam(const Napi::CallbackInfo& info);
   Napi::Value setLearningRate(const Napi::CallbackInfo& info);
@@ -44,6 +50,9 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   enum class StepKind { Train, Eval, Predict };
   Napi::Value step(const Napi::CallbackInfo& info, StepKind kind);
   std::shared_ptr<session::Session> session() const;
+  /// The staged input of `batch` for a step with or without augmentation, or none; either way the
+  /// slot is emptied (a step that does not use the staged batch means it is not coming).
+  session::PreparedInput takeStaged(const Napi::Value& batch, bool augment);
   /// Starts `job` on this session's thread; the promise settles with to_js(result).
   template <typename Result>
   Napi::Promise run(Napi::Env env, std::function<Result()> job, std::function<Napi::Value(Napi::Env, Result&)> to_js,
@@ -51,6 +60,15 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
 
   std::shared_ptr<session::Session> session_;
   std::shared_ptr<ComputeThread> thread_;
+  /// Runs Session::prepareInput; started by the first stage() call.
+  std::shared_ptr<ComputeThread> staging_thread_;
+  /// The one staged batch (at most one: staging another replaces it): the JS batch it was made
+  /// from (compared by identity), with or without augmentation, and its input.
+  struct Staged {
+    Napi::ObjectReference batch;
+    bool augment = false;
+    session::PreparedInput input;
+  } staged_;
   int64_t num_labels_ = 0;
   bool closed_ = false;
 };

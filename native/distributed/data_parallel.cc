@@ -4,6 +4,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "distributed/sync_batch_norm.h"
+
 namespace ichnet::distributed {
 
 namespace {
@@ -30,12 +32,8 @@ double checksum(torch::nn::Module& model) {
 
 DataParallel::DataParallel(std::shared_ptr<ProcessGroup> group, torch::nn::Module& model, bool find_unused)
     : group_(std::move(group)), model_(model) {
-  if (group_->config().sync_bn) {
-    throw std::invalid_argument("distributed.sync_bn: synchronised BatchNorm is not available in this version; "
-                                "BatchNorm statistics are per rank and broadcast from rank 0 (set sync_bn: false)");
-  }
   checkSameShapes();
-  broadcastState(true, "broadcasting parameters and buffers from rank 0");
+  broadcastState("broadcasting parameters and buffers from rank 0");
   const auto mine = torch::tensor({checksum(model_)}, torch::kFloat64);
   const auto all = group_->allGather(mine, "checking the broadcast parameters");
   for (int r = 0; r < static_cast<int>(all.size()); ++r) {
@@ -46,6 +44,16 @@ DataParallel::DataParallel(std::shared_ptr<ProcessGroup> group, torch::nn::Modul
     }
   }
   buckets_ = std::make_unique<GradientBuckets>(*group_, trainable(model_), group_->config().bucket_cap_mb * 1024 * 1024, find_unused);
+  // Synchronised BatchNorm layers compute equal running statistics on every rank: no broadcast.
+  for (const auto& module : model_.modules()) {
+    if (group_->config().sync_bn && dynamic_cast<torch::nn::BatchNorm2dImpl*>(module.get())) continue;
+    for (const auto& b : module->buffers(/*recurse=*/false)) step_buffers_.push_back(b.detach());
+  }
+}
+
+model::VggBackboneImpl::BatchNormForward DataParallel::batchNormForward() const {
+  if (!group_->config().sync_bn) return {};
+  return [group = group_](torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x) { return syncBatchNorm(group, layer, x); };
 }
 
 DataParallel::~DataParallel() = default;
@@ -67,17 +75,17 @@ void DataParallel::checkSameShapes() {
   }
 }
 
-void DataParallel::broadcastState(bool parameters, const std::string& what) {
+void DataParallel::broadcastState(const std::string& what) {
   std::vector<torch::Tensor> tensors;
-  if (parameters) {
-    for (const auto& p : model_.parameters()) tensors.push_back(p.detach());
-  }
+  for (const auto& p : model_.parameters()) tensors.push_back(p.detach());
   for (const auto& b : model_.buffers()) tensors.push_back(b.detach());
   group_->broadcast(tensors, what);
 }
 
 void DataParallel::beforeForward(int64_t step) {
-  if (group_->config().broadcast_buffers) broadcastState(false, "broadcasting buffers from rank 0 before training step " + std::to_string(step));
+  if (group_->config().broadcast_buffers) {
+    group_->broadcast(step_buffers_, "broadcasting buffers from rank 0 before training step " + std::to_string(step));
+  }
 }
 
 void DataParallel::backward(const std::function<void()>& run_backward, int64_t step) {
@@ -92,6 +100,6 @@ double DataParallel::meanOverRanks(double value, const std::string& what) const 
   return group_->allReduceSum(torch::tensor({value}, torch::kFloat64), what).item<double>() / group_->size();
 }
 
-void DataParallel::sync() { broadcastState(true, "broadcasting parameters and buffers from rank 0"); }
+void DataParallel::sync() { broadcastState("broadcasting parameters and buffers from rank 0"); }
 
 }  // namespace ichnet::distributed

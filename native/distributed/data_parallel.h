@@ -3,16 +3,20 @@
 //  * at construction, parameter names and shapes are checked equal across ranks, then parameters
 //    and buffers are broadcast from rank 0 and checked equal everywhere;
 //  * gradients are averaged by bucketed all-reduce overlapping backward (GradientBuckets);
-//  * with `broadcast_buffers`, buffers (BatchNorm statistics) are broadcast from rank 0 before
-//    every training forward.
+//  * with `sync_bn`, BatchNorm layers in training mode normalise with the statistics of every
+//    rank's batch (sync_batch_norm.h), which keeps their running statistics equal everywhere;
+//  * with `broadcast_buffers`, the other buffers (without `sync_bn`: the BatchNorm statistics) are
+//    broadcast from rank 0 before every training forward.
 #include <torch/torch.h>
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "distributed/gradient_buckets.h"
 #include "distributed/process_group.h"
+#include "model/vgg.h"
 
 namespace ichnet::distributed {
 
@@ -22,7 +26,12 @@ class DataParallel {
   DataParallel(std::shared_ptr<ProcessGroup> group, torch::nn::Module& model, bool find_unused);
   ~DataParallel();
 
-  /// Call before each training forward (a collective): with broadcast_buffers, the buffers from rank 0.
+  /// With `sync_bn`, the synchronised BatchNorm forward for the backbone's BatchNorm layers in
+  /// training mode; empty without.
+  model::VggBackboneImpl::BatchNormForward batchNormForward() const;
+
+  /// Call before each training forward (a collective): with broadcast_buffers, the buffers from
+  /// rank 0 (with sync_bn, those of the layers other than BatchNorm).
   void beforeForward(int64_t step);
   /// Runs `backward` with the gradient all-reduce overlapping it; on return every rank holds the
   /// averaged gradients.
@@ -36,12 +45,13 @@ class DataParallel {
   ProcessGroup& group() const { return *group_; }
 
  private:
-  void broadcastState(bool parameters, const std::string& what);
+  void broadcastState(const std::string& what);
   void checkSameShapes();
 
   std::shared_ptr<ProcessGroup> group_;
   torch::nn::Module& model_;
   std::unique_ptr<GradientBuckets> buckets_;
+  std::vector<torch::Tensor> step_buffers_;  // what broadcast_buffers sends before each step
 };
 
 }  // namespace ichnet::distributed

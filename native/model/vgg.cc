@@ -41,7 +41,10 @@ VggBackboneImpl::VggBackboneImpl(bool batch_norm, double width) {
 torch::Tensor VggBackboneImpl::lastConvBlock(const torch::Tensor& x) {
   torch::Tensor y = x;
   // Every layer but the last: the plan ends with a max-pool.
-  for (auto it = features_->begin(); it + 1 != features_->end(); ++it) y = it->forward(y);
+  for (auto it = features_->begin(); it + 1 != features_->end(); ++it) {
+    auto* batch_norm = batch_norm_forward_ ? dynamic_cast<torch::nn::BatchNorm2dImpl*>(it->ptr().get()) : nullptr;
+    y = batch_norm && batch_norm->is_training() ? batch_norm_forward_(*batch_norm, y) : it->forward(y);
+  }
   return y;
 }
 

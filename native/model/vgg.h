@@ -3,6 +3,8 @@
 // `features.N.weight` keys of torchvision state dicts load unchanged; then global average pooling.
 #include <torch/torch.h>
 
+#include <functional>
+
 namespace ichnet::model {
 
 class VggBackboneImpl : public torch::nn::Module {
@@ -17,8 +19,14 @@ class VggBackboneImpl : public torch::nn::Module {
   torch::Tensor pool(const torch::Tensor& activations);
   int64_t outChannels() const { return out_channels_; }
 
+  /// What each BatchNorm layer computes in training mode instead of its own forward (data-parallel
+  /// training's synchronised BatchNorm); empty: their own forward. Evaluation mode is unchanged.
+  using BatchNormForward = std::function<torch::Tensor(torch::nn::BatchNorm2dImpl&, const torch::Tensor&)>;
+  void setBatchNormForward(BatchNormForward forward) { batch_norm_forward_ = std::move(forward); }
+
  private:
   torch::nn::Sequential features_{nullptr};
+  BatchNormForward batch_norm_forward_;
   int64_t out_channels_ = 0;
 };
 TORCH_MODULE(VggBackbone);

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <future>
 
 namespace ichnet::session {
 
@@ -13,6 +14,11 @@ struct Batch {
   torch::Tensor labels;   // uint8 [B, S, L] on CPU, or undefined
   torch::Tensor aug;      // float32 [B, kAugParamCount] per-patient augmentation (training only), or undefined
 };
+
+/// A batch's model input made ahead of its step on another thread (Session::prepareInput: the
+/// preprocessing, and on a GPU the upload), or none (`valid()` false): the step then makes it.
+/// Waiting on it rethrows what preparing threw.
+using PreparedInput = std::shared_future<torch::Tensor>;
 
 struct StepResult {
   double loss{};                // NaN when no labels were given

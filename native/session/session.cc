@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fcntl.h>
 #include <stdio.h>
@@ -79,6 +80,7 @@ Session::Session(const SessionConfig& config)
     const bool unused = config.model.label_rnn != model::RnnKind::None && config.model.slice_rnn != model::RnnKind::None &&
                         !(config.loss.aux_weight > 0);
     ddp_ = std::make_unique<distributed::DataParallel>(distributed::ProcessGroup::join(config.distributed, device_), *model_, unused);
+    if (auto batch_norm = ddp_->batchNormForward()) model_->backbone()->setBatchNormForward(std::move(batch_norm));
   }
 }
 
@@ -98,10 +100,28 @@ struct Session::Forward {
   torch::Tensor valid;  // bool [B, S] on the device
 };
 
-Session::Forward Session::forward(const Batch& batch, bool augment) {
+int Session::stagingThreads() const {
+  // On a GPU the compute thread mostly queues kernels and waits, so staging gets every thread. On
+  // the CPU the step's own threads keep the cores busy: staging takes half of them (at least one),
+  // which fills the cores the step leaves idle (its serial parts: the RNNs, the optimizer) without
+  // doubling the threads competing for them.
+  return device_.is_cuda() ? config_.threads : std::max(1, config_.threads / 2);
+}
+
+torch::Tensor Session::input(const Batch& batch, bool augment) const {
   // Only valid slices are preprocessed and run through the backbone.
   auto x = prep::preprocessBatch(batch.images, batch.lengths, config_.prep, augment ? batch.aug : torch::Tensor(), device_);
   if (config_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  return x;
+}
+
+torch::Tensor Session::prepareInput(const Batch& batch, bool augment) const {
+  useIntraOpThreads(stagingThreads());
+  return input(batch, augment);
+}
+
+Session::Forward Session::forward(const Batch& batch, bool augment, const PreparedInput& prepared) {
+  const auto x = prepared.valid() ? prepared.get() : input(batch, augment);
   // bf16 autocasts on CUDA and on the CPU; fp16 on CUDA only (the constructor rejects it elsewhere).
   const bool autocast = config_.precision != Precision::Fp32;
   Autocast guard(autocast, device_.type(), config_.precision == Precision::Bf16 ? at::kBFloat16 : at::kHalf);
@@ -164,7 +184,7 @@ void Session::optimizerStep() {
   optimizer_->step();
 }
 
-StepResult Session::trainStep(const Batch& batch) {
+StepResult Session::trainStep(const Batch& batch, const PreparedInput& prepared) {
   std::lock_guard<std::mutex> lock(mutex_);
   enterWorkerThread();
   model_->train();
@@ -182,7 +202,7 @@ StepResult Session::trainStep(const Batch& batch) {
   double global_loss = std::nan("");
   try {
     if (ddp_) ddp_->beforeForward(step_);
-    f = forward(batch, /*augment=*/true);
+    f = forward(batch, /*augment=*/true, prepared);
     loss = lossOf(f, batch);
     const auto backward = [&] { (scaledLoss() ? loss * grad_scale_ : loss).backward(); };
     // Backward is queued before the loss is read, so that reading it (a device synchronisation on
@@ -209,12 +229,12 @@ StepResult Session::trainStep(const Batch& batch) {
   return result;
 }
 
-StepResult Session::evaluate(const Batch& batch, bool with_loss) {
+StepResult Session::evaluate(const Batch& batch, bool with_loss, const PreparedInput& prepared) {
   std::lock_guard<std::mutex> lock(mutex_);
   enterWorkerThread();
   model_->eval();
   c10::InferenceMode inference;
-  const auto f = forward(batch, /*augment=*/false);
+  const auto f = forward(batch, /*augment=*/false, prepared);
   const double loss = with_loss ? lossOf(f, batch).item<double>() : std::nan("");
   return toResult(f.out.slice_logits, f.valid, loss);
 }
@@ -226,8 +246,7 @@ model::GradCamResult Session::gradCam(const Batch& batch, const torch::Tensor& t
   torch::Tensor x;
   {
     torch::NoGradGuard no_grad;
-    x = prep::preprocessBatch(batch.images, batch.lengths, config_.prep, torch::Tensor(), device_);
-    if (config_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+    x = input(batch, /*augment=*/false);
   }
   struct RnnTraining {  // restores evaluation mode however the call ends
     model::IchNetImpl& m;
@@ -237,8 +256,8 @@ model::GradCamResult Session::gradCam(const Batch& batch, const torch::Tensor& t
   return model::gradCam(*model_, x, batch.lengths, batch.slices, targets);
 }
 
-StepResult Session::evalStep(const Batch& batch) { return evaluate(batch, true); }
-StepResult Session::predict(const Batch& batch) { return evaluate(batch, false); }
+StepResult Session::evalStep(const Batch& batch, const PreparedInput& prepared) { return evaluate(batch, true, prepared); }
+StepResult Session::predict(const Batch& batch, const PreparedInput& prepared) { return evaluate(batch, false, prepared); }
 
 void Session::setLearningRate(double lr) {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -44,9 +44,16 @@ class Session {
   explicit Session(const SessionConfig& config);
   ~Session();
 
-  StepResult trainStep(const Batch& batch);
-  StepResult evalStep(const Batch& batch);
-  StepResult predict(const Batch& batch);
+  /// `prepared`, when valid, is this batch's input from prepareInput(batch, augment) (augment:
+  /// true for trainStep); the step waits for it instead of preprocessing.
+  StepResult trainStep(const Batch& batch, const PreparedInput& prepared = {});
+  StepResult evalStep(const Batch& batch, const PreparedInput& prepared = {});
+  StepResult predict(const Batch& batch, const PreparedInput& prepared = {});
+  /// The model input of `batch` exactly as a step computes it (docs/ARCHITECTURE.md §3; with the
+  /// augmentation of `batch.aug` when `augment`), on the session's device. Reads only the
+  /// session's configuration, so it runs on a staging thread while a step runs on the session's
+  /// own; that thread gets stagingThreads() intra-op threads.
+  torch::Tensor prepareInput(const Batch& batch, bool augment) const;
   /// Grad-CAM maps of `targets` (int64 [T, 3]: patient, slice, label; undefined = every valid slice
   /// and label) on the evaluation-mode model, in fp32 whatever the session's precision.
   model::GradCamResult gradCam(const Batch& batch, const torch::Tensor& targets);
@@ -70,9 +77,13 @@ class Session {
 
  private:
   struct Forward;
-  Forward forward(const Batch& batch, bool augment);
+  /// The model input of `batch` on the calling thread, as it is set up.
+  torch::Tensor input(const Batch& batch, bool augment) const;
+  Forward forward(const Batch& batch, bool augment, const PreparedInput& prepared);
+  /// Intra-op threads of the thread that calls prepareInput: see session.cc.
+  int stagingThreads() const;
   torch::Tensor lossOf(const Forward& f, const Batch& batch) const;
-  StepResult evaluate(const Batch& batch, bool with_loss);
+  StepResult evaluate(const Batch& batch, bool with_loss, const PreparedInput& prepared);
   void enterWorkerThread() const;
   /// fp16 on CUDA: the loss is scaled before backward (dynamic loss scaling).
   bool scaledLoss() const;

@@ -21,7 +21,7 @@ export interface ExplainArgs extends InputArgs {
 export async function explainCommand(args: ExplainArgs): Promise<number> {
   const opened = await openCheckpoint(args.checkpoint, args.device ? { device: args.device } : {});
   try {
-    const input = await openInput(args.dicomweb !== undefined && !args.study?.length ? { ...args, study: [args.patient] } : args);
+    const input = await openInput(args.dicomweb !== undefined && !args.study?.length && !args.qido?.length ? { ...args, study: [args.patient] } : args);
     try {
       const dataset = await openDataset(dataSchema.parse({ ...input.data, format: input.data.format ?? 'auto' }));
       const chosen = dataset.patients.filter((p) => p.id === args.patient || p.series?.studyInstanceUid === args.patient);

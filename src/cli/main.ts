@@ -17,12 +17,15 @@ import { PREDICT_FORMATS, predictCommand } from './predict.js';
 import { synthCommand } from './synth.js';
 import { trainCommand } from './train.js';
 
-/** The input options of `predict` and `explain`: a dataset folder or a DICOMweb server. */
-function inputOptions<T>(y: Argv<T>) {
+/**
+ * The input options of `predict` and `explain`: a dataset folder or a DICOMweb server;
+ * `studyDefault` says what is fetched without `--study`.
+ */
+function inputOptions<T>(y: Argv<T>, studyDefault: string) {
   return y
     .option('data', { type: 'string', describe: 'dataset directory or any folder tree of DICOM files' })
     .option('dicomweb', { type: 'string', describe: 'DICOMweb base URL (http:// or https://), e.g. http://localhost:8042/dicom-web' })
-    .option('study', { type: 'string', array: true, describe: 'Study Instance UID to fetch (repeatable; default: a QIDO-RS search for CT studies)' })
+    .option('study', { type: 'string', array: true, describe: `Study Instance UID to fetch (repeatable; default: ${studyDefault})` })
     .option('qido', { type: 'string', array: true, describe: 'QIDO-RS study search filter Keyword=value (repeatable), e.g. StudyDate=20260101-' })
     .option('header', { type: 'string', array: true, describe: "HTTP header for the DICOMweb server (repeatable), e.g. 'Authorization: Basic …'" })
     .option('download-dir', { type: 'string', describe: 'keep the fetched DICOM files here (default: a temporary folder, removed)' })
@@ -92,7 +95,7 @@ await yargs(hideBin(process.argv))
     'predict',
     'Predict per-slice and per-patient probabilities for a dataset, a DICOM folder tree or DICOMweb studies (labels not needed)',
     (y) =>
-      inputOptions(y)
+      inputOptions(y, 'a QIDO-RS search for CT studies')
         .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint or run directory' })
         .option('out', { type: 'string', demandOption: true, describe: 'output CSV (per slice; <out>.patients.csv per patient)' })
         .option('format', {
@@ -113,13 +116,13 @@ await yargs(hideBin(process.argv))
     'explain',
     'Grad-CAM per label and slice for one patient: PNG overlays and the raw maps',
     (y) =>
-      inputOptions(y)
+      inputOptions(y, 'the study --patient names, or with --qido a search')
         .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint or run directory' })
         .option('patient', { type: 'string', demandOption: true, describe: 'patient (series) id, or a Study Instance UID' })
         .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
         .option('overlays', { choices: ['positive', 'all'] as const, default: 'positive' as const, describe: "positive: slices at or above each label's threshold and each label's top slice; all: every slice and label" })
         .option('device', { type: 'string', describe: 'auto, cpu, cuda, cuda:<i> (default: as trained)' })
-        .example('$0 explain --checkpoint runs/… --data data/synthetic --patient ID_1a2b3c_00007 --out explain/', ''),
+        .example('$0 explain --checkpoint runs/… --data data/synthetic --patient ID_1f53a7_00007 --out explain/', 'a patient of the quickstart data'),
     (argv) => run(() => explainCommand({ ...inputArgs(argv), checkpoint: argv.checkpoint, patient: argv.patient, out: argv.out, overlays: argv.overlays, device: argv.device })),
   )
   .command(

@@ -52,6 +52,7 @@ export const trainSchema = z.strictObject({
   monitor: metricName.default('val_f2_micro').describe('the metric that picks the best checkpoint (last stage)'),
   tune_thresholds: z.boolean().default(true).describe('per-label F2-optimal thresholds on validation, stored with the checkpoint'),
   prefetch: z.number().int().min(1).default(2).describe('batches decoded ahead of the device'),
+  overlap: z.boolean().default(true).describe("prepare batch k+1 (host preprocessing, a GPU's upload) on a second thread while step k runs; false: each step prepares its own"),
   log_every: z.number().int().min(1).default(10).describe('steps between metrics.jsonl lines'),
   report_samples: z.number().int().min(0).default(8).describe('sample slices shown in report.html'),
   pretrained: z.string().optional().describe('weights file loaded before training (e.g. torchvision vgg16 .pth)'),
@@ -61,8 +62,8 @@ export const distributedSchema = z.strictObject({
   backend: z.enum(['auto', 'gloo', 'nccl']).default('auto').describe("c10d backend: auto = NCCL on CUDA when the addon has it, else Gloo"),
   timeout: z.number().positive().default(60).describe('seconds: rendezvous, and how long a rank waits for a silent peer before failing'),
   lr_scaling: z.enum(['none', 'linear']).default('none').describe('linear: the learning rate times the number of ranks (the global batch grows with them)'),
-  sync_bn: z.boolean().default(false).describe('BatchNorm statistics over all ranks (not available yet: BatchNorm statistics are per rank, broadcast from rank 0)'),
-  broadcast_buffers: z.boolean().default(true).describe("rank 0's BatchNorm running statistics to every rank before each training step"),
+  sync_bn: z.boolean().default(false).describe("BatchNorm batch statistics over every rank's slices (PyTorch's SyncBatchNorm): all-reduced in each training forward and backward; the running statistics are then equal on every rank without a broadcast"),
+  broadcast_buffers: z.boolean().default(true).describe("rank 0's BatchNorm running statistics to every rank before each training step (with sync_bn they are equal already and not sent)"),
   bucket_cap_mb: z.number().int().positive().default(25).describe('gradient all-reduce bucket size in MiB'),
 });
 

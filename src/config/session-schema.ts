@@ -94,8 +94,8 @@ export const distributedSessionSchema = z.strictObject({
   rank: z.number().int().min(0).describe('this process among all (RANK)'),
   world_size: z.number().int().min(1).describe('how many processes (WORLD_SIZE)'),
   timeout_ms: z.number().int().positive().default(60_000).describe('rendezvous and every collective; a peer silent this long is an error'),
-  broadcast_buffers: z.boolean().default(true).describe("rank 0's BatchNorm statistics to every rank before each training forward (DDP's default)"),
-  sync_bn: z.boolean().default(false).describe('BatchNorm batch statistics over all ranks: not available yet (true is an error); statistics are per rank, broadcast from rank 0'),
+  broadcast_buffers: z.boolean().default(true).describe("rank 0's buffers to every rank before each training forward (DDP's default); with sync_bn the BatchNorm statistics are equal already and not sent"),
+  sync_bn: z.boolean().default(false).describe("BatchNorm batch statistics over every rank's slices (PyTorch's SyncBatchNorm): count, sum and sum of squares all-reduced in forward, the two gradient sums in backward; their running statistics are not broadcast"),
   bucket_cap_mb: z.number().int().positive().default(25).describe("gradient all-reduce bucket size (DDP's bucket_cap_mb)"),
   fingerprint: z.string().default('').describe('`key=value` lines that must be equal on every rank (the experiment config); compared at rendezvous'),
 });

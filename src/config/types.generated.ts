@@ -401,6 +401,10 @@ export interface ExperimentConfig {
      */
     prefetch: number;
     /**
+     * prepare batch k+1 (host preprocessing, a GPU's upload) on a second thread while step k runs; false: each step prepares its own
+     */
+    overlap: boolean;
+    /**
      * steps between metrics.jsonl lines
      */
     log_every: number;
@@ -638,6 +642,10 @@ export interface ExperimentConfig {
        */
       prefetch?: number;
       /**
+       * prepare batch k+1 (host preprocessing, a GPU's upload) on a second thread while step k runs; false: each step prepares its own
+       */
+      overlap?: boolean;
+      /**
        * steps between metrics.jsonl lines
        */
       log_every?: number;
@@ -672,11 +680,11 @@ export interface ExperimentConfig {
      */
     lr_scaling: "none" | "linear";
     /**
-     * BatchNorm statistics over all ranks (not available yet: BatchNorm statistics are per rank, broadcast from rank 0)
+     * BatchNorm batch statistics over every rank's slices (PyTorch's SyncBatchNorm): all-reduced in each training forward and backward; the running statistics are then equal on every rank without a broadcast
      */
     sync_bn: boolean;
     /**
-     * rank 0's BatchNorm running statistics to every rank before each training step
+     * rank 0's BatchNorm running statistics to every rank before each training step (with sync_bn they are equal already and not sent)
      */
     broadcast_buffers: boolean;
     /**
@@ -1103,6 +1111,10 @@ export interface ExperimentConfigInput {
      */
     prefetch?: number;
     /**
+     * prepare batch k+1 (host preprocessing, a GPU's upload) on a second thread while step k runs; false: each step prepares its own
+     */
+    overlap?: boolean;
+    /**
      * steps between metrics.jsonl lines
      */
     log_every?: number;
@@ -1340,6 +1352,10 @@ export interface ExperimentConfigInput {
        */
       prefetch?: number;
       /**
+       * prepare batch k+1 (host preprocessing, a GPU's upload) on a second thread while step k runs; false: each step prepares its own
+       */
+      overlap?: boolean;
+      /**
        * steps between metrics.jsonl lines
        */
       log_every?: number;
@@ -1374,11 +1390,11 @@ export interface ExperimentConfigInput {
      */
     lr_scaling?: "none" | "linear";
     /**
-     * BatchNorm statistics over all ranks (not available yet: BatchNorm statistics are per rank, broadcast from rank 0)
+     * BatchNorm batch statistics over every rank's slices (PyTorch's SyncBatchNorm): all-reduced in each training forward and backward; the running statistics are then equal on every rank without a broadcast
      */
     sync_bn?: boolean;
     /**
-     * rank 0's BatchNorm running statistics to every rank before each training step
+     * rank 0's BatchNorm running statistics to every rank before each training step (with sync_bn they are equal already and not sent)
      */
     broadcast_buffers?: boolean;
     /**
@@ -1616,11 +1632,11 @@ export interface SessionConfig {
      */
     timeout_ms: number;
     /**
-     * rank 0's BatchNorm statistics to every rank before each training forward (DDP's default)
+     * rank 0's buffers to every rank before each training forward (DDP's default); with sync_bn the BatchNorm statistics are equal already and not sent
      */
     broadcast_buffers: boolean;
     /**
-     * BatchNorm batch statistics over all ranks: not available yet (true is an error); statistics are per rank, broadcast from rank 0
+     * BatchNorm batch statistics over every rank's slices (PyTorch's SyncBatchNorm): count, sum and sum of squares all-reduced in forward, the two gradient sums in backward; their running statistics are not broadcast
      */
     sync_bn: boolean;
     /**
@@ -1842,11 +1858,11 @@ export interface SessionConfigInput {
      */
     timeout_ms?: number;
     /**
-     * rank 0's BatchNorm statistics to every rank before each training forward (DDP's default)
+     * rank 0's buffers to every rank before each training forward (DDP's default); with sync_bn the BatchNorm statistics are equal already and not sent
      */
     broadcast_buffers?: boolean;
     /**
-     * BatchNorm batch statistics over all ranks: not available yet (true is an error); statistics are per rank, broadcast from rank 0
+     * BatchNorm batch statistics over every rank's slices (PyTorch's SyncBatchNorm): count, sum and sum of squares all-reduced in forward, the two gradient sums in backward; their running statistics are not broadcast
      */
     sync_bn?: boolean;
     /**

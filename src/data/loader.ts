@@ -2,14 +2,17 @@
  * Turns patients into native batches (docs/ARCHITECTURE.md §2): series windows in training, whole
  * series in chunks for evaluation and prediction, decoded ahead of the device in a bounded queue
  * so decoding overlaps the native step and memory is bounded by the queue, not by the dataset.
- * Slices are decoded by a pool of worker threads (decode/pool.ts); this thread only schedules
- * them and copies the pixels into batches.
+ * Slices are decoded by a pool of worker threads (decode/pool.ts) straight into the memory of the
+ * batch they will belong to; this thread only plans, schedules and labels batches (see `Group`).
  */
 import type { AugmentConfig } from '../config/augment-schema.js';
 import type { Batch } from '../session/types.js';
 import { sampleAugmentation } from './augment.js';
 import { Problems } from './datasets/problems.js';
+import { sharedPixelArray } from './decode/batch-memory.js';
 import { defaultDecodeWorkers, sharedDecodePool, type DecodePool } from './decode/pool.js';
+import type { PixelShape } from './decode/protocol.js';
+import { pixelView, planeSize, shapeKey, shapeOf } from './decode/request.js';
 import { hashParts, Rng } from './rng.js';
 import { shardIndices } from './shard.js';
 import type { OnError, PatientRecord, SkippedItem, SliceRef, SlicePixels } from './types.js';
@@ -32,8 +35,6 @@ export interface LoaderOptions {
    * loaders asking for the same number share one pool.
    */
   workers?: number | 'auto';
-  /** Slices of one sequence handed to the decoders at once (default: all of them). */
-  concurrency?: number;
   /** Sequences decoded ahead of the one being batched (default: patientsPerBatch, at least 2). */
   lookahead?: number;
   onError?: OnError;
@@ -61,9 +62,45 @@ export interface LoadedBatch {
   items: BatchItem[];
 }
 
+/**
+ * A batch's memory, laid out before its slices are decoded: the plan says which sequences will
+ * share the next batch (the next `rows` of the plan, when none is left out and all have `shape`),
+ * so each slice gets its final place, row b, slice s at (b·S + s)·plane, and a worker writes it
+ * there. The batch is that memory when the prediction holds; when it does not (a slice or a
+ * patient left out, another image size), the batch is copied together from the decoded slices
+ * exactly as the prediction would have laid it out, so the batches never depend on which way they
+ * were made.
+ */
+interface Group {
+  /** rows × S × plane elements over a SharedArrayBuffer (zeroed when new, old pixels when reused). */
+  images: Int16Array | Uint8Array;
+  shape: PixelShape;
+  rows: number;
+  S: number;
+  /** Rows handed to sequences so far. */
+  assigned: number;
+}
+
+interface Placement {
+  group: Group;
+  row: number;
+}
+
 interface Sequence {
   item: BatchItem;
+  /** The decoded slices (views of the group's memory for the placed ones). */
   pixels: SlicePixels[];
+  placement: Placement | undefined;
+  /** Every slice of the item decoded and written at its place. */
+  inPlace: boolean;
+}
+
+/** How the batches of a loader were made so far. */
+export interface AssemblyCounts {
+  /** Batches whose pixels the workers wrote in place. */
+  inPlace: number;
+  /** Batches copied together from decoded slices (the prediction did not hold). */
+  copied: number;
 }
 
 /** A fixed-capacity async queue: the producer waits while it is full. */
@@ -109,21 +146,8 @@ class BoundedQueue<T> {
   }
 }
 
-/** Maps `fn` over `items` with at most `limit` in flight, keeping order. */
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-const shapeKey = (p: SlicePixels) => `${p.kind}:${p.channels}:${p.width}x${p.height}`;
+/** Released batch arrays kept for reuse: enough for the batches in flight between consumer and decoders. */
+const MAX_RELEASED = 4;
 
 export class SliceLoader {
   private readonly problems: Problems;
@@ -131,6 +155,9 @@ export class SliceLoader {
   private readonly pool: DecodePool;
   /** Pixel arrays of batches the consumer released, for the next batches of the same size. */
   private readonly released: Array<Int16Array | Uint8Array> = [];
+  /** The shape of the latest decoded sequence: the next groups are laid out for it. */
+  private layout: PixelShape | undefined;
+  private readonly counts: AssemblyCounts = { inPlace: 0, copied: 0 };
 
   constructor(
     private readonly patients: PatientRecord[],
@@ -144,13 +171,19 @@ export class SliceLoader {
 
   /**
    * Hands a batch's pixel array back once nothing reads it any more (e.g. after the training step
-   * that used it has resolved): a later batch of the same size and type is assembled into it. Reused
-   * memory is already mapped, so assembling costs a copy instead of a copy plus a page fault per
-   * 4 KiB, and the garbage collector is not pushed by fresh 10–100 MiB arrays every batch. Optional.
+   * that used it has resolved): the workers decode a later batch of the same size and type into it.
+   * Until then nothing writes it. Reused memory is already mapped (no page fault per 4 KiB), and
+   * the garbage collector is not pushed by fresh 10–100 MiB arrays every batch. Optional.
    */
   release(loaded: LoadedBatch): void {
     const { images } = loaded.batch;
-    if ((images instanceof Int16Array || images instanceof Uint8Array) && this.released.length < 2) this.released.push(images);
+    if (!(images instanceof Int16Array || images instanceof Uint8Array) || !(images.buffer instanceof SharedArrayBuffer)) return;
+    if (this.released.length < MAX_RELEASED && !this.released.includes(images)) this.released.push(images);
+  }
+
+  /** How the batches so far were made: in place, or copied (counts over all epochs). */
+  get assembly(): AssemblyCounts {
+    return { ...this.counts };
   }
 
   /** Slices decoded and worker time spent by the decode pool this loader uses (shared). */
@@ -207,23 +240,34 @@ export class SliceLoader {
     }
   }
 
-  /** Decodes a sequence's slices; a bad slice is an error or is dropped (and listed). */
-  private async decode(item: BatchItem): Promise<Sequence | undefined> {
-    const decoded = await mapLimited(item.slices, this.options.concurrency ?? item.slices.length, async (s) => {
-      const { path, rsnaFix } = item.patient.slices[s] as SliceRef;
-      try {
-        return await this.pool.decode(path, { rsnaFix });
-      } catch (e) {
-        this.report(path, (e as Error).message.replace(`${path}: `, ''), e instanceof IchnetError ? e.code : undefined);
-        return undefined;
-      }
-    });
+  /**
+   * Decodes a sequence's slices, into its placement when it has one; a bad slice is an error or is
+   * dropped (and listed), in the order of the series.
+   */
+  private async decode(item: BatchItem, placement: Placement | undefined): Promise<Sequence | undefined> {
+    const refs = item.slices.map((s) => item.patient.slices[s] as SliceRef);
+    const group = placement?.group;
+    const plane = group ? planeSize(group.shape) : 0;
+    const at = (k: number) => ((placement as Placement).row * (group as Group).S + k) * plane;
+    const jobs = refs.map(({ path, rsnaFix }, k) => (group ? { path, rsnaFix: rsnaFix === true, offset: at(k) } : { path, rsnaFix: rsnaFix === true }));
+    const outcomes = await this.pool.decodeSlices(jobs, group && { buffer: group.images.buffer as SharedArrayBuffer, shape: group.shape });
     const slices: number[] = [];
     const pixels: SlicePixels[] = [];
-    decoded.forEach((p, k) => {
-      if (p) {
-        slices.push(item.slices[k] as number);
-        pixels.push(p);
+    let inPlace = group !== undefined;
+    outcomes.forEach((outcome, k) => {
+      if (!outcome.ok) {
+        const { path } = refs[k] as SliceRef;
+        this.report(path, outcome.message.replace(`${path}: `, ''), outcome.code);
+        inPlace = false;
+        return;
+      }
+      slices.push(item.slices[k] as number);
+      if (outcome.placed) {
+        const { shape, images } = group as Group;
+        pixels.push({ ...shape, data: pixelView(shape, images.buffer as SharedArrayBuffer, at(k), plane) } as SlicePixels);
+      } else {
+        pixels.push(outcome.pixels);
+        inPlace = false;
       }
     });
     if (pixels.length === 0) return undefined;
@@ -234,15 +278,34 @@ export class SliceLoader {
       this.report(path, `slice is ${shapeKey(pixels[odd] as SlicePixels)} but the series' first slice is ${first}; patient ${item.patient.id} left out`, 'DATA_INVALID');
       return undefined;
     }
-    return { item: { ...item, slices }, pixels };
+    return { item: { ...item, slices }, pixels, placement, inPlace };
   }
 
-  /** A pixel array: a released one of that type and length (holding old pixels) when there is one. */
-  private pixelArray(kind: SlicePixels['kind'], length: number): Int16Array | Uint8Array {
+  /**
+   * Takes the layout from the first slice of `item`, decoded once more later: without it, the
+   * epoch's first batch would be copied together. A slice that fails is reported when its
+   * sequence is decoded, not here.
+   */
+  private async learnLayout(item: BatchItem): Promise<void> {
+    const { path, rsnaFix } = item.patient.slices[item.slices[0] as number] as SliceRef;
+    const [outcome] = await this.pool.decodeSlices([{ path, rsnaFix: rsnaFix === true }]);
+    if (outcome?.ok && !outcome.placed) this.layout = shapeOf(outcome.pixels);
+  }
+
+  /**
+   * A batch array over a SharedArrayBuffer (the workers write into it): a released one of that type
+   * and length (holding old pixels) when there is one.
+   */
+  private batchArray(kind: SlicePixels['kind'], length: number): Int16Array | Uint8Array {
     const at = this.released.findIndex((a) => a.length === length && (kind === 'hu') === a instanceof Int16Array);
-    if (at < 0) return kind === 'hu' ? new Int16Array(length) : new Uint8Array(length);
-    const [reused] = this.released.splice(at, 1) as [Int16Array | Uint8Array];
-    return reused;
+    if (at >= 0) return (this.released.splice(at, 1) as [Int16Array | Uint8Array])[0];
+    return sharedPixelArray(kind, length);
+  }
+
+  /** The memory of a batch of `members` (the next sequences of the plan) of `shape`. */
+  private openGroup(shape: PixelShape, members: BatchItem[]): Group {
+    const S = Math.max(...members.map((m) => m.slices.length));
+    return { images: this.batchArray(shape.kind, members.length * S * planeSize(shape)), shape, rows: members.length, S, assigned: 0 };
   }
 
   private assemble(sequences: Sequence[], epoch: number, rng: Rng): LoadedBatch {
@@ -252,7 +315,12 @@ export class SliceLoader {
     const S = Math.max(...sequences.map((s) => s.pixels.length));
     const L = this.options.labels;
     const plane = C * H * W;
-    const images = this.pixelArray(first.kind, B * S * plane);
+    // In place when the batch is exactly the group its sequences were decoded into: then the copy
+    // below would write every pixel where it already is.
+    const group = sequences[0]?.placement?.group;
+    const inPlace = group !== undefined && group.rows === B && sequences.every((s, b) => s.inPlace && s.placement?.group === group && s.placement.row === b);
+    const images = inPlace ? group.images : this.batchArray(first.kind, B * S * plane);
+    this.counts[inPlace ? 'inPlace' : 'copied']++;
     const lengths = new Int32Array(B);
     const labelled = sequences.every((s) => s.item.patient.labels);
     const labels = labelled ? new Uint8Array(B * S * L) : undefined;
@@ -260,14 +328,13 @@ export class SliceLoader {
       lengths[b] = seq.pixels.length;
       images.fill(0, (b * S + seq.pixels.length) * plane, (b + 1) * S * plane); // padding (a reused array holds old pixels)
       seq.pixels.forEach((p, s) => {
-        (images as Int16Array | Uint8Array).set(p.data as Int16Array & Uint8Array, (b * S + s) * plane);
+        if (!inPlace) images.set(p.data as Int16Array & Uint8Array, (b * S + s) * plane);
         if (labels) {
           const from = (seq.item.slices[s] as number) * L;
           labels.set((seq.item.patient.labels as Uint8Array).subarray(from, from + L), (b * S + s) * L);
         }
       });
     });
-    for (const seq of sequences) for (const p of seq.pixels) this.pool.recycle(p);
     const batch: Batch = { images, shape: [B, S, C, H, W], lengths };
     if (labels) batch.labels = labels;
     if (this.options.mode === 'train' && this.options.augment) batch.aug = sampleAugmentation(this.options.augment, epoch, B, rng);
@@ -284,15 +351,31 @@ export class SliceLoader {
     const queue = new BoundedQueue<LoadedBatch>(Math.max(1, this.options.prefetch ?? 2));
     const produce = async () => {
       const buckets = new Map<string, Sequence[]>();
+      const B = this.options.patientsPerBatch;
       // Sequences are decoded `ahead` at a time so the pool never waits on batching; they are
       // taken in plan order, so batches do not depend on which decode finishes first.
       const plan = this.plan(rng, epoch);
-      const ahead = Math.max(1, this.options.lookahead ?? Math.max(2, this.options.patientsPerBatch));
+      const ahead = Math.max(1, this.options.lookahead ?? Math.max(2, B));
       const pending: Promise<Sequence | undefined>[] = [];
       let planned = 0;
+      let open: Group | undefined;
+      if (!this.layout && plan.length > B) await this.learnLayout(plan[0] as BatchItem);
+      // The next planned sequence's place: the next row of the open group, or row 0 of a new group
+      // of the next B sequences when the batch being collected would start with it (every sequence
+      // still decoding joins the bucket of the current layout). Otherwise, and before the first
+      // sequence gives the shape, no place: its batch is copied together.
+      const placement = (): Placement | undefined => {
+        if (open && open.assigned < open.rows) return { group: open, row: open.assigned++ };
+        open = undefined;
+        const layout = this.layout;
+        if (!layout || ((buckets.get(shapeKey(layout))?.length ?? 0) + pending.length) % B !== 0) return undefined;
+        open = this.openGroup(layout, plan.slice(planned, planned + B));
+        return { group: open, row: open.assigned++ };
+      };
       const fill = () => {
         while (pending.length < ahead && planned < plan.length) {
-          const decoding = this.decode(plan[planned++] as BatchItem);
+          const place = placement();
+          const decoding = this.decode(plan[planned++] as BatchItem, place);
           decoding.catch(() => undefined); // awaited below; this only keeps an early stop from leaving it unhandled
           pending.push(decoding);
         }
@@ -301,16 +384,23 @@ export class SliceLoader {
       while (pending.length > 0) {
         if (queue.stopped) return;
         const seq = await (pending.shift() as Promise<Sequence | undefined>);
-        fill();
-        if (!seq) continue;
-        const key = shapeKey(seq.pixels[0] as SlicePixels);
-        const bucket = [...(buckets.get(key) ?? []), seq];
-        if (bucket.length === this.options.patientsPerBatch) {
-          buckets.delete(key);
-          await queue.push(this.assemble(bucket, epoch, rng));
-        } else {
-          buckets.set(key, bucket);
+        const key = seq && shapeKey(seq.pixels[0] as SlicePixels);
+        // A sequence left out or of another shape shifts which sequences share the later batches:
+        // the open group's remaining rows would be the wrong ones.
+        if (!key || !this.layout || key !== shapeKey(this.layout)) open = undefined;
+        let full: Sequence[] | undefined;
+        if (seq && key) {
+          this.layout = shapeOf(seq.pixels[0] as SlicePixels);
+          const bucket = [...(buckets.get(key) ?? []), seq];
+          if (bucket.length === B) {
+            buckets.delete(key);
+            full = bucket;
+          } else {
+            buckets.set(key, bucket);
+          }
         }
+        fill();
+        if (full) await queue.push(this.assemble(full, epoch, rng));
       }
       for (const bucket of buckets.values()) {
         if (queue.stopped) return;

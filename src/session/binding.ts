@@ -39,6 +39,8 @@ export interface NativeSession {
   trainStep(batch: Batch): Promise<StepResult>;
   evalStep(batch: Batch): Promise<StepResult>;
   predict(batch: Batch): Promise<StepResult>;
+  /** Prepares `batch`'s model input on the session's staging thread; settles when done, never rejects for a staging failure. Throws for a malformed batch. */
+  stage(batch: Batch, mode: 'train' | 'eval'): Promise<void>;
   gradCam(batch: Batch, targets?: Int32Array): Promise<GradCamResult>;
   setLearningRate(lr: number): Promise<void>;
   loadWeights(path: string): Promise<LoadReport>;
@@ -66,6 +68,12 @@ export interface NativeAddon {
    * optional RSNA fix; see src/data/dicom/hu.ts.
    */
   storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope: number, intercept: number, bits: number, signed: boolean, rsnaFix: boolean): Int16Array;
+  /**
+   * Adds `change` bytes (negative: takes them back) to the memory V8 counts as held outside its heap
+   * and weighs when deciding to collect; returns the new total. For SharedArrayBuffers, which V8
+   * does not count (src/data/decode/batch-memory.ts).
+   */
+  adjustExternalMemory(change: number): number;
   /** OpenCV-exact CLAHE of one gray image (row-major, width × height bytes); see src/prep/clahe.ts. */
   clahe(image: Uint8Array, width: number, height: number, clipLimit: number, tilesX: number, tilesY: number, device?: string): Promise<Uint8Array>;
 }
@@ -94,7 +102,7 @@ const CODE_BY_MESSAGE: ReadonlyArray<[RegExp, IchnetErrorCode]> = [
   [/device: expected/, 'CONFIG_INVALID'],
   [/shape mismatch, nothing was loaded/, 'WEIGHTS_MISMATCH'],
   [/loss is (NaN|infinite) at step/, 'LOSS_NOT_FINITE'],
-  [/^distributed\.(backend|sync_bn)/, 'CONFIG_INVALID'],
+  [/^distributed\.backend/, 'CONFIG_INVALID'],
   [/^(rank \d+ of \d+: |distributed: )/, 'DISTRIBUTED_FAILURE'],
   [/precision: 'fp16' runs on CUDA only/, 'CONFIG_INVALID'],
   // native/io/file_writer.cc and the checkpoint writer in native/session/session.cc

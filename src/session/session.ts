@@ -55,6 +55,24 @@ export class Session {
   }
 
   /**
+   * Starts preparing `batch`'s model input (the preprocessing of docs/ARCHITECTURE.md §3, with the
+   * augmentation of `batch.aug` for `train`; on a GPU also the upload) on the session's staging
+   * thread, while earlier calls, a step say, still run. The next `trainStep` (`train`) or
+   * `evalStep` / `predict` (`eval`) given this same batch object uses it instead of preprocessing;
+   * its results are the same bit for bit. One batch is staged at a time: staging another, or a step
+   * on another batch, drops it. Do not modify the batch's arrays until the returned promise
+   * settles, which is when staging has finished. It never rejects: when staging fails (a malformed
+   * batch included), the step that uses the batch rejects with the error.
+   */
+  stage(batch: Batch, mode: 'train' | 'eval'): Promise<void> {
+    try {
+      return this.native.stage(batch, mode).catch(() => undefined);
+    } catch {
+      return Promise.resolve();
+    }
+  }
+
+  /**
    * Grad-CAM on the last VGG16 convolution block for each `targets` triple (patient, slice, label),
    * flattened; omitted: every valid slice and label. The gradient of the slice's label logit flows
    * back through the slice and label RNNs to that slice's activations. The model runs in

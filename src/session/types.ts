@@ -10,7 +10,8 @@ export interface Batch {
    * patient's length. `Uint8Array`: 8-bit images (1 gray or 3 RGB channels), scaled to [0, 1];
    * `Int16Array`: Hounsfield units (1 channel), one channel per CT window; both are resized to the
    * model's input size and normalised on the device. `Float32Array`: already preprocessed
-   * [B, S, 3, H, W] model input, used as is.
+   * [B, S, 3, H, W] model input, used as is. The memory may be an `ArrayBuffer` or a
+   * `SharedArrayBuffer` (the loader's batches are the latter: its decode workers write into them).
    */
   images: Uint8Array | Int16Array | Float32Array;
   /** [patients, slices, channels, height, width]. */

@@ -45,6 +45,7 @@ export async function predictDataset(opened: OpenedCheckpoint, data: DataConfigI
     patientsPerBatch: t.patients_per_batch,
     maxSlices: t.eval_max_slices,
     prefetch: t.prefetch,
+    overlap: t.overlap,
     onError: dataConfig.on_error,
     workers: dataConfig.workers,
     ...(onBatch ? { onBatch: (slices: number) => onBatch(slices, total) } : {}),

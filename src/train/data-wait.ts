@@ -1,6 +1,7 @@
 /**
- * How long a loop waited for its data: the time spent inside the source's `next()`, i.e. the
- * decoding and batching that prefetching did not hide behind the previous step.
+ * How long a step loop waited for its data: the time it spent waiting for the loader's next batch
+ * while no step of its own was running, i.e. the decoding and batching that neither prefetching
+ * nor the step in flight hid.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -9,18 +10,19 @@ export interface WaitClock {
   seconds: number;
 }
 
-/** Yields what `source` yields, adding the time each `next()` took to `clock.seconds`. */
-export async function* timeWaits<T>(source: AsyncIterable<T>, clock: WaitClock): AsyncGenerator<T> {
-  const it = source[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const t0 = performance.now();
-      const next = await it.next();
-      clock.seconds += (performance.now() - t0) / 1000;
-      if (next.done) return;
-      yield next.value;
-    }
-  } finally {
-    await it.return?.();
-  }
+/**
+ * Awaits `next` and adds the wait to `clock.seconds`: all of it, or with `during` (the step that
+ * runs meanwhile) only what remained after `during` settled.
+ */
+export async function awaitData<T>(next: Promise<T>, clock: WaitClock, during?: Promise<unknown>): Promise<T> {
+  const t0 = performance.now();
+  let busyUntil = during ? Number.POSITIVE_INFINITY : t0;
+  const settled = (): void => {
+    busyUntil = performance.now();
+  };
+  during?.then(settled, settled);
+  const value = await next;
+  const now = performance.now();
+  if (busyUntil < now) clock.seconds += (now - Math.max(t0, busyUntil)) / 1000;
+  return value;
 }

@@ -2,6 +2,7 @@
 import { SliceLoader, scatterToPatients } from '../data/loader.js';
 import type { OnError, PatientRecord, SkippedItem } from '../data/types.js';
 import type { Session } from '../session/session.js';
+import { StagedBatches } from './staged-batches.js';
 
 export interface Inference {
   /** Patient id → probabilities, slices × labels (sigmoid of the slice logits). */
@@ -21,6 +22,8 @@ export interface InferOptions {
   onError: OnError;
   /** Decode worker threads (`data.workers`). */
   workers: number | 'auto';
+  /** Stage batch k+1 on the session while batch k runs (`train.overlap`; default true). */
+  overlap?: boolean;
   /** Called after each batch with the slices done so far. */
   onBatch?: (slices: number) => void;
 }
@@ -33,14 +36,23 @@ export async function infer(session: Session, patients: PatientRecord[], options
   let lossSum = 0;
   let slices = 0;
   const t0 = performance.now();
-  for await (const loaded of loader.batches()) {
-    const n = loaded.batch.lengths.reduce((a, v) => a + v, 0);
-    const result = labelled ? await session.evalStep(loaded.batch) : await session.predict(loaded.batch);
-    if (labelled) lossSum += result.loss * n;
-    slices += n;
-    scatterToPatients(loaded, result.logits, options.labels, logits);
-    loader.release(loaded);
-    options.onBatch?.(slices);
+  const batches = new StagedBatches(loader.batches(), session, 'eval', options.overlap ?? true);
+  try {
+    for (let loaded = await batches.next(); loaded; ) {
+      const step = labelled ? session.evalStep(loaded.batch) : session.predict(loaded.batch);
+      step.catch(() => undefined); // awaited below, once the next batch is staged
+      const following = await batches.next(step);
+      const result = await step;
+      const n = loaded.batch.lengths.reduce((a, v) => a + v, 0);
+      if (labelled) lossSum += result.loss * n;
+      slices += n;
+      scatterToPatients(loaded, result.logits, options.labels, logits);
+      loader.release(loaded);
+      options.onBatch?.(slices);
+      loaded = following;
+    }
+  } finally {
+    await batches.close();
   }
   const probs = new Map<string, Float32Array>();
   for (const [id, l] of logits) probs.set(id, l.map((v) => 1 / (1 + Math.exp(-v))));

@@ -16,7 +16,7 @@ export interface HistoryEntry {
   valAucMacro?: number;
   slicesPerSecond?: number;
   seconds?: number;
-  /** Epochs: seconds the training steps waited for the loader's next batch (decoding not hidden by prefetching). */
+  /** Epochs: seconds the step loop waited for the loader's next batch while no step ran (decoding hidden neither by prefetching nor by the step in flight). */
   dataWaitSeconds?: number;
   /** Inputs left out so far under `data.on_error: skip` (data, training and validation). */
   skipped?: number;

@@ -4,10 +4,21 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import type { ExperimentConfig } from '../config/experiment-schema.js';
+import type { PhantomOptions } from '../data/synth/phantom.js';
 import { writeSyntheticDataset } from '../data/synth/write.js';
 import { IchnetError } from '../errors/ichnet-error.js';
 
 const MARKER = '.ichnet-synthetic.json';
+
+/** The phantom options every patient of the synthetic set described by `s` is generated with. */
+export function syntheticPhantomOptions(s: ExperimentConfig['synthetic']): Omit<PhantomOptions, 'seed'> {
+  return {
+    slices: s.slices,
+    size: s.size,
+    ...(s.prevalence ? { prevalence: s.prevalence } : {}),
+    ...(s.noise ? { noiseSigma: s.noise } : {}),
+  };
+}
 
 /**
  * When `data.format` is `synthetic`, makes sure `data.root` holds the synthetic set described by
@@ -46,10 +57,7 @@ export async function ensureSyntheticData(config: ExperimentConfig, log: (line: 
     patients: s.patients,
     seed: s.seed,
     format: s.format,
-    slices: s.slices,
-    size: s.size,
-    ...(s.prevalence ? { prevalence: s.prevalence } : {}),
-    ...(s.noise ? { noiseSigma: s.noise } : {}),
+    ...syntheticPhantomOptions(s),
   });
   await writeFile(marker, wanted);
   log(`ichnet: ${info.slices} slices written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -16,7 +16,8 @@ import type { Dataset, PatientRecord, SkippedItem } from '../data/types.js';
 import { Session } from '../session/session.js';
 import { openCheckpoint, predictDataset } from './checkpoint.js';
 import { ensureSyntheticData } from './synthetic.js';
-import { timeWaits, type WaitClock } from './data-wait.js';
+import type { WaitClock } from './data-wait.js';
+import { StagedBatches } from './staged-batches.js';
 import { agreeOnStep, learningRateScale, rankSessionConfig } from './data-parallel.js';
 import { shardedInference } from './sharded-eval.js';
 import { placementFromEnv, type RankPlacement } from '../distributed/env.js';
@@ -121,7 +122,7 @@ interface TrainedEpoch {
   slices: number;
   /** The learning rate of the last step. */
   lr: number;
-  /** Time the step loop spent waiting for the loader's next batch. */
+  /** Time the step loop spent waiting for the loader's next batch while no step ran. */
   dataWait: WaitClock;
   /** `halted`: the signal or a failing listener stopped the epoch after `batches` batches; `stopped`: `stopTraining`. */
   end: 'complete' | 'stopped' | 'halted';
@@ -314,6 +315,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       patientsPerBatch: config.train.patients_per_batch,
       maxSlices: config.train.eval_max_slices,
       prefetch: config.train.prefetch,
+      overlap: config.train.overlap,
       onError: config.data.on_error,
       workers: config.data.workers,
       onBatch: (slices) => this.notify('progress', { phase: 'validation', slices, total }),
@@ -577,17 +579,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    */
   private async trainEpoch(session: Session, loader: SliceLoader, stage: Stage, epoch: number, stepsPerEpoch: number, totalSteps: number): Promise<TrainedEpoch> {
     const c = stage.config;
-    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, dataWait: { seconds: 0 }, end: 'complete' };
+    const batches = new StagedBatches(loader.batches(epoch), session, 'train', c.train.overlap);
+    const out: TrainedEpoch = { epoch, startedAt: performance.now(), batches: 0, lossSum: 0, steps: 0, slices: 0, lr: Number.NaN, dataWait: batches.wait, end: 'complete' };
     const lrScale = learningRateScale(c, this.placement);
-    const batches = timeWaits(loader.batches(epoch), out.dataWait)[Symbol.asyncIterator]();
     try {
+      // A resumed epoch replays its batches up to where the interruption stopped, staging none of them.
+      let loaded = await batches.next(undefined, this.state.batchInEpoch === 0);
+      while (loaded && out.batches < this.state.batchInEpoch) {
+        out.batches++;
+        loaded = await batches.next(undefined, out.batches >= this.state.batchInEpoch);
+      }
       for (;;) {
-        const next = await batches.next();
-        const loaded = next.done ? undefined : next.value;
-        if (loaded && out.batches < this.state.batchInEpoch) {
-          out.batches++;
-          continue;
-        }
         let slices = loaded ? loaded.batch.lengths.reduce((a, v) => a + v, 0) : 0;
         if (this.placement) {
           // Every rank steps, stops or halts together.
@@ -609,8 +611,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         }
         const lr = lrScale * learningRateAt(c.optim.lr, c.train.lr_schedule, epoch + (out.batches + 1) / stepsPerEpoch, stage.epochs);
         if (lr !== out.lr) await session.setLearningRate((out.lr = lr));
-        const result = await session.trainStep((loaded as NonNullable<typeof loaded>).batch);
-        loader.release(loaded as NonNullable<typeof loaded>); // the step has read the pixels: a later batch reuses their memory
+        const current = loaded as NonNullable<typeof loaded>;
+        const pending = session.trainStep(current.batch);
+        pending.catch(() => undefined); // awaited below, once the next batch is staged
+        // Batch k+1 is read and staged while step k runs (train.overlap).
+        loaded = await batches.next(pending);
+        const result = await pending;
+        loader.release(current); // the step has read the pixels: a later batch reuses their memory
         const loss = result.globalLoss ?? result.loss;
         out.batches++;
         out.steps++;
@@ -630,7 +637,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         }
       }
     } finally {
-      await batches.return?.(undefined);
+      await batches.close();
     }
     return out;
   }

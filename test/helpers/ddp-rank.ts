@@ -5,8 +5,8 @@
  *     node dist/test/helpers/ddp-rank.js <spec.json>
  *
  * It loads the initial weights, runs `trainStep` on <dir>/step<k>-rank<RANK>/ for each k (the
- * oracle's batch layout: batch.json, images.bin, labels.bin), then saves its weights to spec.out
- * with `{rank}` replaced. Exit code 0 on success; on failure the error message on stderr and exit
+ * oracle's batch layout: batch.json, images.bin, labels.bin), lets rank 0 alone run one `evalStep`,
+ * then saves its weights to spec.out with `{rank}` replaced. Exit code 0 on success; on failure the error message on stderr and exit
  * code 1.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,6 +27,8 @@ export interface RankSpec {
   killAtStep?: { rank: number; step: number; signal: 'SIGKILL' | 'SIGSTOP' };
   /** What must be equal on every rank (distributed.fingerprint). */
   fingerprint?: string;
+  /** distributed.sync_bn (default false). */
+  syncBn?: boolean;
 }
 
 async function main(specPath: string): Promise<void> {
@@ -46,6 +48,7 @@ async function main(specPath: string): Promise<void> {
       world_size: Number(env('WORLD_SIZE')),
       timeout_ms: spec.timeoutMs ?? 30_000,
       fingerprint: spec.fingerprint ?? '',
+      sync_bn: spec.syncBn ?? false,
     },
   });
   try {
@@ -54,6 +57,9 @@ async function main(specPath: string): Promise<void> {
       if (spec.killAtStep?.rank === rank && spec.killAtStep.step === k) process.kill(process.pid, spec.killAtStep.signal);
       await session.trainStep(readOracleBatch(join(spec.dir, `step${k}-rank${rank}`)));
     }
+    // Evaluation makes no collective (BatchNorm uses its running statistics, with sync_bn too):
+    // rank 0 evaluates alone while the others wait at the next collective.
+    if (rank === 0) await session.evalStep(readOracleBatch(join(spec.dir, 'step0-rank0')));
     await session.syncReplicas();
     await session.saveWeights(spec.out.replace('{rank}', String(rank)));
   } finally {

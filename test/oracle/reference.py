@@ -17,7 +17,9 @@ TypeScript tests run the C++ addon and this script on the same inputs and compar
     aux_weight * the same ASL of label_rnn.linear_final's logits when both RNNs are on;
   * ddp-steps: one rank of PyTorch DDP (torch.distributed, Gloo; RANK, WORLD_SIZE, MASTER_ADDR and
     MASTER_PORT from the environment, as torchrun sets them): SGD steps on <dir>/step<k>-rank<r>/,
-    DDP's defaults (broadcast_buffers, bucketing); rank 0 writes ddp-after.safetensors;
+    DDP's defaults (broadcast_buffers, bucketing); rank 0 writes ddp-after.safetensors. With
+    config.distributed.sync_bn, every BatchNorm takes its training statistics over all ranks
+    (AllRanksBatchNorm2d: nn.SyncBatchNorm refuses CPU tensors in this PyTorch);
   * make-weights: torch.manual_seed(0), PyTorch default init except convs (torchvision's
     kaiming_normal fan_out, plus small random biases) and BatchNorm (random affine and running
     stats, num_batches_tracked = 7) so that tests can tell eval-mode BN from an identity;
@@ -296,6 +298,39 @@ def load_batch(d, num_labels):
     return images, lengths, labels
 
 
+class AllRanksBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm whose training statistics cover every rank's batch: the count, sum and sum of
+    squares (float64) summed by torch.distributed.nn.functional.all_reduce, which autograd
+    differentiates (its backward all-reduces the gradient), so the whole layer is plain autograd."""
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce
+
+        c, dims, shape = x.shape[1], (0, 2, 3), (1, x.shape[1], 1, 1)
+        x64 = x.double()
+        local = torch.cat([x64.new_tensor([x.numel() // c]), x64.sum(dims), (x64 * x64).sum(dims)])
+        total = all_reduce(local)
+        n, mean = total[0], total[1:1 + c] / total[0]
+        var = total[1 + c:] / n - mean * mean
+        with torch.no_grad():
+            self.num_batches_tracked += 1
+            self.running_mean.copy_((1 - self.momentum) * self.running_mean + self.momentum * mean)
+            self.running_var.copy_((1 - self.momentum) * self.running_var + self.momentum * var * n / (n - 1))
+        y = (x64 - mean.view(shape)) / torch.sqrt(var.view(shape) + self.eps)
+        return (y * self.weight.double().view(shape) + self.bias.double().view(shape)).to(x.dtype)
+
+
+def with_all_ranks_batch_norm(net):
+    """Replaces every nn.BatchNorm2d of the backbone with AllRanksBatchNorm2d (same state-dict keys)."""
+    feats = net.backbone.features
+    for i, m in enumerate(feats):
+        if isinstance(m, nn.BatchNorm2d):
+            feats[i] = AllRanksBatchNorm2d(m.num_features, eps=m.eps, momentum=m.momentum)
+    return net
+
+
 def ddp_steps(d, cfg):
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
@@ -304,6 +339,8 @@ def ddp_steps(d, cfg):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         net = build(cfg)
+        if (cfg.get("distributed") or {}).get("sync_bn", False):
+            net = with_all_ranks_batch_norm(net)
         net.load_state_dict(load_safetensors(os.path.join(d, "weights.safetensors")), strict=True)
         lcfg = cfg.get("loss", {})
         # The label RNN's own head is unused when both RNNs are on and its auxiliary loss is off.

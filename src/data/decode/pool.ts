@@ -1,7 +1,8 @@
 /**
  * A pool of worker threads that decode slices (`readSlice`: DICOM parsing, pixel codecs, HU
- * rescaling, PNG/JPEG/TIFF decoding), so the main thread only schedules and batches. One slice
- * per worker at a time, first come first served; the pixels come back transferred, not copied.
+ * rescaling, PNG/JPEG/TIFF decoding), so the main thread only schedules and batches. The slices of
+ * a sequence go out as one request per worker (first come first served, one request per worker at
+ * a time), and each slice is written by its worker straight into the batch memory laid out for it.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -11,22 +12,23 @@ import { Worker } from 'node:worker_threads';
 import 'sharp';
 
 import { IchnetError } from '../../errors/ichnet-error.js';
-import { readSlice } from '../slices.js';
 import type { SlicePixels } from '../types.js';
-import type { DecodeReply, DecodeRequest } from './protocol.js';
+import type { DecodeReply, DecodeRequest, DecodeTarget, SliceJob, SliceOutcome } from './protocol.js';
+import { runRequest } from './request.js';
 
 /** Work done by a pool so far. */
 export interface DecodeStats {
   /** Slices decoded (or failed) by the workers. */
   slices: number;
-  /** Milliseconds the workers spent inside `readSlice`, summed over workers. */
+  /** Requests (messages) the workers answered. */
+  requests: number;
+  /** Milliseconds the workers spent decoding, summed over workers. */
   workerBusyMs: number;
 }
 
 interface Job {
   request: DecodeRequest;
-  resolve: (pixels: SlicePixels) => void;
-  reject: (error: IchnetError) => void;
+  resolve: (outcomes: SliceOutcome[]) => void;
 }
 
 interface Slot {
@@ -46,9 +48,8 @@ export class DecodePool {
   private readonly queue: Job[] = [];
   private nextId = 0;
   private closed = false;
-  private readonly counters: DecodeStats = { slices: 0, workerBusyMs: 0 };
+  private readonly counters: DecodeStats = { slices: 0, requests: 0, workerBusyMs: 0 };
   private drainWaiters: Array<() => void> = [];
-  private readonly spares: ArrayBuffer[] = [];
 
   /**
    * @param size - Worker threads (an integer ≥ 0); 0 decodes on the calling thread, in the
@@ -65,32 +66,47 @@ export class DecodePool {
   }
 
   /** Decodes one slice; rejects with an IchnetError (readSlice's) whose message starts with the path. */
-  decode(path: string, { rsnaFix = false }: { rsnaFix?: boolean } = {}): Promise<SlicePixels> {
-    if (this.closed) return Promise.reject(new IchnetError('INVALID_ARGUMENT', `${path}: the decode pool is closed`));
-    if (this.size === 0) return readSlice(path, { rsnaFix });
-    return new Promise((resolve, reject) => {
-      this.queue.push({ request: { id: this.nextId++, path, rsnaFix }, resolve, reject });
-      this.dispatch();
-    });
+  async decode(path: string, { rsnaFix = false }: { rsnaFix?: boolean } = {}): Promise<SlicePixels> {
+    const [outcome] = (await this.decodeSlices([{ path, rsnaFix }])) as [SliceOutcome];
+    if (!outcome.ok) throw new IchnetError(outcome.code, outcome.message);
+    if (!outcome.placed) return outcome.pixels;
+    throw new IchnetError('INVALID_ARGUMENT', `${path}: decoded into a target that was not given`); // unreachable: no target
   }
 
   /**
-   * Hands back the buffer of a decoded slice's pixels once nothing reads them any more (the loader
-   * does after copying them into a batch): a worker decodes a later slice of the same size into it.
-   * Only whole buffers are kept (a view of part of one is ignored), at most a few per worker.
+   * Decodes slices, those with an `offset` into `target` when they have its shape: split into one
+   * request per worker (consecutive slices), so a sequence costs the main thread a few messages,
+   * not one per slice. The outcomes come in the jobs' order; a slice that fails is an outcome, not a
+   * rejection (only a closed pool rejects).
    */
-  recycle(pixels: SlicePixels): void {
-    const { buffer, byteOffset, byteLength } = pixels.data;
-    if (this.size === 0 || this.closed || byteOffset !== 0 || byteLength !== buffer.byteLength || buffer instanceof SharedArrayBuffer) return;
-    if (this.spares.length < 4 * this.size) this.spares.push(buffer);
+  async decodeSlices(jobs: SliceJob[], target?: DecodeTarget): Promise<SliceOutcome[]> {
+    if (this.closed) throw new IchnetError('INVALID_ARGUMENT', `${jobs[0]?.path ?? 'decode'}: the decode pool is closed`);
+    if (this.size === 0) return (await runRequest({ id: this.nextId++, jobs, target })).reply.outcomes;
+    const per = Math.ceil(jobs.length / this.size);
+    const parts: Promise<SliceOutcome[]>[] = [];
+    for (let from = 0; from < jobs.length; from += per) parts.push(this.submit(jobs.slice(from, from + per), target));
+    return (await Promise.all(parts)).flat();
   }
 
   /** Lets the decodes already asked for finish, then stops the workers; later decodes reject. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.queue.length > 0 || this.slots.some((s) => s.job)) await new Promise<void>((r) => this.drainWaiters.push(r));
+    if (this.busy) await new Promise<void>((r) => this.drainWaiters.push(r));
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private get busy(): boolean {
+    return this.queue.length > 0 || this.slots.some((s) => s.job);
+  }
+
+  private submit(jobs: SliceJob[], target: DecodeTarget | undefined, front = false): Promise<SliceOutcome[]> {
+    return new Promise((resolve) => {
+      const job = { request: { id: this.nextId++, jobs, target }, resolve };
+      if (front) this.queue.unshift(job);
+      else this.queue.push(job);
+      this.dispatch();
+    });
   }
 
   private spawn(): Slot {
@@ -98,15 +114,15 @@ export class DecodePool {
     const slot: Slot = { worker, job: undefined };
     worker.unref(); // idle workers never keep the process alive; busy ones are ref'd in dispatch
     worker.on('message', (reply: DecodeReply) => this.finish(slot, reply));
-    // A worker that dies (out of memory, a crash in a codec) fails only its own slice; a fresh
-    // worker takes its place.
+    // A worker that dies (out of memory, a crash in a codec) fails only its own slice: the slices
+    // of a request it was running go again one per request, and a fresh worker takes its place.
     const replace = (why: string) => {
       const job = slot.job;
       slot.job = undefined;
-      job?.reject(new IchnetError('DATA_UNREADABLE', `${job.request.path}: decode worker failed: ${why}`));
+      if (job) this.retry(job, why);
       const index = this.slots.indexOf(slot);
       if (index < 0) return; // already replaced ('error' is followed by 'exit')
-      if (this.closed && this.queue.length === 0) {
+      if (this.closed && !this.busy) {
         this.settle();
         return;
       }
@@ -118,22 +134,33 @@ export class DecodePool {
     return slot;
   }
 
+  private retry(job: Job, why: string): void {
+    const { jobs, target } = job.request;
+    if (jobs.length === 1) {
+      const { path } = jobs[0] as SliceJob;
+      job.resolve([{ ok: false, code: 'DATA_UNREADABLE', message: `${path}: decode worker failed: ${why}` }]);
+      return;
+    }
+    const alone = [...jobs].reverse().map((one) => this.submit([one], target, true)); // ahead of the queue, in order
+    void Promise.all(alone.reverse()).then((outcomes) => job.resolve(outcomes.flat()));
+  }
+
   private finish(slot: Slot, reply: DecodeReply): void {
     const job = slot.job;
     if (!job || job.request.id !== reply.id) return;
     slot.job = undefined;
     slot.worker.unref();
-    this.counters.slices++;
+    this.counters.slices += reply.outcomes.length;
+    this.counters.requests++;
     this.counters.workerBusyMs += reply.busyMs;
-    if (reply.ok) job.resolve(reply.pixels);
-    else job.reject(new IchnetError(reply.code, reply.message));
+    job.resolve(reply.outcomes);
     this.dispatch();
     this.settle();
   }
 
   /** Wakes close() once nothing is queued or running. */
   private settle(): void {
-    if (this.queue.length > 0 || this.slots.some((s) => s.job)) return;
+    if (this.busy) return;
     for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
@@ -144,9 +171,7 @@ export class DecodePool {
       const job = this.queue.shift() as Job;
       slot.job = job;
       slot.worker.ref();
-      const spare = this.spares.pop();
-      if (spare) slot.worker.postMessage({ ...job.request, spare }, [spare]);
-      else slot.worker.postMessage(job.request);
+      slot.worker.postMessage(job.request);
     }
   }
 }
