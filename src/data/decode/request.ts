@@ -28,16 +28,17 @@ const sameShape = (p: SlicePixels, s: PixelShape) => p.kind === s.kind && p.chan
 
 /**
  * Decodes a request's slices in order. `transfer` lists the buffers the reply may move instead of
- * copying: whole buffers of pixels that did not go into the target.
+ * copying: whole buffers of pixels that did not go into the target. `readSync`: read files with
+ * blocking calls (a decode worker; see `readSlice`).
  */
-export async function runRequest(request: DecodeRequest): Promise<{ reply: DecodeReply; transfer: ArrayBuffer[] }> {
+export async function runRequest(request: DecodeRequest, { readSync = false }: { readSync?: boolean } = {}): Promise<{ reply: DecodeReply; transfer: ArrayBuffer[] }> {
   const started = performance.now();
   const { target } = request;
   const outcomes: SliceOutcome[] = [];
   const transfer = new Set<ArrayBuffer>();
   for (const job of request.jobs) {
     try {
-      const pixels = await readSlice(job.path, { rsnaFix: job.rsnaFix });
+      const pixels = await readSlice(job.path, { rsnaFix: job.rsnaFix, readSync });
       if (target && job.offset !== undefined && sameShape(pixels, target.shape)) {
         pixelView(target.shape, target.buffer, job.offset, pixels.data.length).set(pixels.data);
         outcomes.push({ ok: true, placed: true });

@@ -18,7 +18,7 @@ const port = parentPort;
 sharp.concurrency(1);
 
 port.on('message', (request: DecodeRequest) => {
-  void runRequest(request).then(({ reply, transfer }) => {
+  void runRequest(request, { readSync: true }).then(({ reply, transfer }) => {
     try {
       port.postMessage(reply, transfer);
     } catch {
