@@ -88,9 +88,9 @@ void DataParallel::beforeForward(int64_t step) {
   }
 }
 
-void DataParallel::backward(const std::function<void()>& run_backward, int64_t step) {
+void DataParallel::backward(const torch::Tensor& loss, const std::function<void()>& run_backward, int64_t step) {
   group_->guard("the gradient all-reduce of training step " + std::to_string(step), [&] {
-    buckets_->arm();
+    buckets_->arm(loss);
     run_backward();
     buckets_->finish();
   });

@@ -1,6 +1,10 @@
 #include "distributed/gradient_buckets.h"
 
 #include <stdexcept>
+#include <unordered_set>
+
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/variable.h>
 
 namespace ichnet::distributed {
 
@@ -63,7 +67,7 @@ GradientBuckets::~GradientBuckets() {
   }
 }
 
-void GradientBuckets::arm() {
+void GradientBuckets::arm(const torch::Tensor& loss) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& bucket : buckets_) {
     bucket.pending = bucket.params.size();
@@ -72,6 +76,30 @@ void GradientBuckets::arm() {
   std::fill(seen_.begin(), seen_.end(), false);
   next_ = 0;
   armed_ = true;
+  if (find_unused_) markUnreached(loss);
+}
+
+void GradientBuckets::markUnreached(const torch::Tensor& loss) {
+  // Every node of the graph backward will run; a parameter's gradient arrives through its
+  // AccumulateGrad node, so one that is not among them gets no gradient on this rank.
+  std::unordered_set<const torch::autograd::Node*> reached;
+  std::vector<torch::autograd::Node*> stack{loss.grad_fn().get()};
+  while (!stack.empty()) {
+    auto* node = stack.back();
+    stack.pop_back();
+    if (node == nullptr || !reached.insert(node).second) continue;
+    for (const auto& edge : node->next_edges()) stack.push_back(edge.function.get());
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t k = 0; k < params_.size(); ++k) {
+    const auto accumulator = torch::autograd::impl::try_get_grad_accumulator(params_[k]);
+    if (accumulator && reached.count(accumulator.get()) > 0) continue;
+    // Left unseen, so the use mask of finish() still says no gradient came from this rank.
+    const auto [b, slot] = where_[k];
+    buckets_[b].views[slot].zero_();
+    --buckets_[b].pending;
+  }
+  launchReady();
 }
 
 void GradientBuckets::ready(size_t param, const torch::Tensor& grad) {

@@ -31,8 +31,11 @@ class GradientBuckets {
   GradientBuckets(const GradientBuckets&) = delete;
   GradientBuckets& operator=(const GradientBuckets&) = delete;
 
-  /// Before backward: the hooks start filling buckets.
-  void arm();
+  /// Before backward of `loss`: the hooks start filling buckets. With `find_unused`, parameters
+  /// that `loss`'s autograd graph does not reach count as ready at once, with zeros (as DDP marks
+  /// them after forward): a bucket holding one would otherwise start only after backward, and the
+  /// buckets after it, which start in order, with it.
+  void arm(const torch::Tensor& loss);
   /// After backward (inside ProcessGroup::guard): starts the buckets not yet started, waits for
   /// every all-reduce and writes the averaged gradients into the parameters' .grad.
   void finish();
@@ -47,6 +50,7 @@ class GradientBuckets {
     c10::intrusive_ptr<c10d::Work> work;
   };
   void ready(size_t param, const torch::Tensor& grad);
+  void markUnreached(const torch::Tensor& loss);
   void launchReady();
   void launch(Bucket& bucket);
 
