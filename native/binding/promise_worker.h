@@ -12,21 +12,9 @@
 #include <vector>
 
 #include "binding/compute_thread.h"
+#include "common/exception_message.h"
 
 namespace ichnet::binding {
-
-/// The message of any exception, without LibTorch's C++ backtrace.
-inline std::string describeCurrentException() {
-  try {
-    throw;
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown native error";
-  }
-}
 
 template <typename Result>
 class PromiseWorker : public Napi::AsyncWorker {

@@ -20,6 +20,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "common/exception_message.h"
 #include "distributed/backends.h"
 #include "distributed/compat.h"
 
@@ -30,18 +31,6 @@ namespace {
 constexpr const char* kRecordVersion = "ichnet-rendezvous-1";
 // DDP's broadcast bucket (torch.nn.parallel.DistributedDataParallel.broadcast_bucket_size).
 constexpr size_t kBroadcastBucketBytes = 250u * 1024 * 1024;
-
-std::string describe(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const c10::Error& err) {
-    return err.what_without_backtrace();
-  } catch (const std::exception& err) {
-    return err.what();
-  } catch (...) {
-    return "unknown error";
-  }
-}
 
 /// An error whose message is already complete (the rendezvous checks): passed on as it is.
 struct JoinError : std::runtime_error {
@@ -185,7 +174,7 @@ void ProcessGroup::rendezvous() {
   try {
     store_ = c10::make_intrusive<c10d::TCPStore>(config_.master_addr, options);
   } catch (...) {
-    const auto cause = describe(std::current_exception());
+    const auto cause = describeCurrentException();
     if (config_.rank == 0) {
       throw std::runtime_error(me + ": cannot host the rendezvous at " + where + ": " + cause +
                                " (is the port in use by another job? choose another MASTER_PORT, or let `--nproc` pick a free one)");
@@ -205,7 +194,7 @@ void ProcessGroup::rendezvous() {
     if (config_.rank == 0 && config_.world_size > 1) std::this_thread::sleep_for(std::chrono::seconds(2));
     throw;
   } catch (...) {
-    throw std::runtime_error(me + ": the rendezvous at " + where + " failed: " + describe(std::current_exception()) +
+    throw std::runtime_error(me + ": the rendezvous at " + where + " failed: " + describeCurrentException() +
                              (config_.rank == 0 ? "" : " (did rank 0 stop? its own error says why)"));
   }
   peers_ = peers;
@@ -345,7 +334,7 @@ void ProcessGroup::guard(const std::string& what, const std::function<void()>& f
   try {
     fn();
   } catch (...) {
-    const auto cause = describe(std::current_exception());
+    const auto cause = describeCurrentException();
     throw std::runtime_error("rank " + std::to_string(config_.rank) + " of " + std::to_string(config_.world_size) + ": " + what +
                              " failed: " + cause + diagnose());
   }
