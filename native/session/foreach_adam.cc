@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -10,13 +11,16 @@ namespace ichnet::session {
 
 namespace {
 
-/// The optimizer state's key for a parameter: a string of the TensorImpl address in LibTorch 1.x,
-/// the address itself in later versions (whatever the installed header declares).
+/// The optimizer state's key for a parameter: the TensorImpl address printed by an ostream in
+/// LibTorch 1.x (as its optimizers key their state), the address itself in later versions (whatever
+/// the installed header declares). Printed here rather than by c10::guts::to_string, which 2.x lacks.
 template <typename Map>
 typename Map::key_type stateKey(const torch::Tensor& p) {
   using Key = typename Map::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
-    return c10::guts::to_string(p.unsafeGetTensorImpl());
+    std::ostringstream key;
+    key << p.unsafeGetTensorImpl();
+    return key.str();
   } else {
     return p.unsafeGetTensorImpl();
   }
