@@ -90,7 +90,14 @@ function usage(error) {
 const opts = parseArgs(process.argv.slice(2));
 const log = (line) => console.error(line);
 const childLog = opts.verbose ? (line) => console.error(`    | ${line}`) : () => {};
-const python = process.env.ICHNET_PYTHON ?? '/usr/bin/python3';
+const python = onPath(process.env.ICHNET_PYTHON ?? '/usr/bin/python3');
+
+/** A bare command name (`python3`) as the file PATH gives it; a path, or a name PATH lacks, unchanged. */
+function onPath(command) {
+  if (command.includes('/')) return command;
+  const found = (process.env.PATH ?? '').split(':').filter(Boolean).map((dir) => join(dir, command)).find((file) => existsSync(file));
+  return found ?? command;
+}
 /** A child's environment under one OMP_WAIT_POLICY setting: 'passive' sets PASSIVE, 'default' unsets it. */
 function envFor(policy) {
   const env = { ...process.env };
@@ -602,6 +609,8 @@ async function main() {
     await fn();
     log(`bench: ${name} done in ${((performance.now() - s0) / 1000).toFixed(0)} s`);
     (results.load.sections ??= {})[name] = { start: la0, end: loadAverage() };
+    // What is measured so far survives a run stopped by a time limit (npm run gpu-check's, say).
+    if (opts.save) writeFileSync(opts.save, `${JSON.stringify({ ...results, partial: true }, null, 2)}\n`);
   };
   if (opts.only.includes('data')) await run('data', sectionData);
   if (opts.only.includes('train')) {

@@ -142,12 +142,15 @@ describe('CUDA', { skip: cuda ? false : 'LibTorch sees no CUDA device' }, () => 
     };
     const ddp = await jobSession(false);
     const synced = await jobSession(true);
+    // Each session's cuDNN may pick its own convolution algorithm (TF32 on CUDA), and sync_bn's
+    // statistics come from float64 sums rather than cuDNN's kernel: float32 losses agree to ~1e-4
+    // relative (1.2e-4 seen on an H200), not bit for bit. A wrong gradient average or BatchNorm is far off.
     for (const seed of [31, 32, 33]) {
       const batch = randomBatch(seed, [3, 2], { pixels: 'uint8' });
       const a = await plain.trainStep(batch);
-      for (const s of [ddp, synced]) {
+      for (const [name, s] of [['ddp', ddp], ['sync_bn', synced]] as const) {
         const b = await s.trainStep(batch);
-        assert.ok(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(a.loss), `loss ${b.loss} vs ${a.loss}`);
+        assert.ok(Math.abs(a.loss - b.loss) <= 1e-3 * Math.abs(a.loss), `batch ${seed}, ${name}: loss ${b.loss} vs ${a.loss} without DDP`);
         assert.equal(b.globalLoss, b.loss);
       }
     }
