@@ -88,16 +88,27 @@ void DataParallel::beforeForward(int64_t step) {
   }
 }
 
-void DataParallel::backward(const torch::Tensor& loss, const std::function<void()>& run_backward, int64_t step) {
-  group_->guard("the gradient all-reduce of training step " + std::to_string(step), [&] {
+double DataParallel::backward(const torch::Tensor& loss, const std::function<void()>& run_backward, int64_t step) {
+  double mean = 0;
+  group_->guard("the gradient and loss all-reduce of training step " + std::to_string(step), [&] {
+    // The loss's all-reduce is issued before any bucket's, so that every rank issues them in the
+    // same order, and runs while backward does; reading it waits for nothing more.
+    std::vector<torch::Tensor> total{loss.detach().to(group_->device(), torch::kFloat64, /*non_blocking=*/false, /*copy=*/true)};
+    const auto loss_work = group_->group()->allreduce(total);
     buckets_->arm(loss);
     run_backward();
-    buckets_->finish();
+    try {
+      buckets_->finish();
+    } catch (...) {
+      // A collective that fails (a peer that stopped answering) closes the connection under the
+      // ones issued after it: the loss's, issued first, tells the cause.
+      loss_work->wait();
+      throw;
+    }
+    loss_work->wait();
+    mean = total[0].item<double>() / group_->size();
   });
-}
-
-double DataParallel::meanOverRanks(double value, const std::string& what) const {
-  return group_->allReduceSum(torch::tensor({value}, torch::kFloat64), what).item<double>() / group_->size();
+  return mean;
 }
 
 void DataParallel::sync() { broadcastState("broadcasting parameters and buffers from rank 0"); }

@@ -34,10 +34,9 @@ class DataParallel {
   /// rank 0 (with sync_bn, those of the layers other than BatchNorm).
   void beforeForward(int64_t step);
   /// Runs `backward` (of `loss`) with the gradient all-reduce overlapping it; on return every rank
-  /// holds the averaged gradients.
-  void backward(const torch::Tensor& loss, const std::function<void()>& backward, int64_t step);
-  /// The mean over ranks of `value` (a collective).
-  double meanOverRanks(double value, const std::string& what) const;
+  /// holds the averaged gradients. Returns the mean of `loss` over ranks, all-reduced while
+  /// backward runs.
+  double backward(const torch::Tensor& loss, const std::function<void()>& backward, int64_t step);
   /// Parameters and buffers from rank 0 (a collective): after weights were loaded on rank 0 only,
   /// and before evaluation or a checkpoint, so that every rank holds rank 0's model.
   void sync();

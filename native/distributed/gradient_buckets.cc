@@ -1,5 +1,6 @@
 #include "distributed/gradient_buckets.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -18,27 +19,52 @@ constexpr int64_t kFirstBucketBytes = 1024 * 1024;
 
 GradientBuckets::GradientBuckets(const ProcessGroup& group, std::vector<torch::Tensor> params, int64_t bucket_cap_bytes,
                                  bool find_unused)
-    : group_(group), params_(std::move(params)), find_unused_(find_unused), where_(params_.size()), seen_(params_.size()) {
-  // Reverse registration order; a bucket holds one dtype and device and closes once it reaches its cap.
-  Bucket current;
-  int64_t bytes = 0;
-  const auto close = [&] {
-    if (current.params.empty()) return;
-    buckets_.push_back(std::move(current));
-    current = Bucket();
-    bytes = 0;
+    : group_(group),
+      params_(std::move(params)),
+      find_unused_(find_unused),
+      scale_(torch::scalar_tensor(1.0 / group.size(), torch::kFloat64)),
+      where_(params_.size()),
+      seen_(params_.size()) {
+  // DDP's assignment: parameters taken in an order, one open bucket per dtype and device, closed
+  // once it reaches its limit (the first one closed per dtype and device: 1 MiB, then
+  // `bucket_cap_bytes`). With find_unused, DDP assigns in registration order once and starts the
+  // buckets in reverse order of their first parameter: the small bucket holds the first layers,
+  // whose gradients come last, and is all that is left to all-reduce once backward ends. Without,
+  // DDP reassigns after the first step in the order gradients became ready, which reverse
+  // registration order approximates: the small bucket starts the first all-reduce early.
+  std::vector<size_t> order(params_.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = find_unused_ ? k : order.size() - 1 - k;
+  struct Open {
+    c10::ScalarType dtype;
+    torch::Device device;
+    std::vector<size_t> params;
+    int64_t bytes = 0;
+    bool first = true;
   };
-  for (size_t k = params_.size(); k-- > 0;) {
+  std::vector<Open> open;
+  std::vector<std::vector<size_t>> groups;
+  for (size_t k : order) {
     const auto& p = params_[k];
-    if (!current.params.empty()) {
-      const auto& first = params_[current.params.front()];
-      if (first.scalar_type() != p.scalar_type() || first.device() != p.device()) close();
+    auto it = std::find_if(open.begin(), open.end(), [&](const Open& o) { return o.dtype == p.scalar_type() && o.device == p.device(); });
+    if (it == open.end()) it = open.insert(open.end(), Open{p.scalar_type(), p.device(), {}, 0, true});
+    it->params.push_back(k);
+    it->bytes += p.numel() * static_cast<int64_t>(p.element_size());
+    if (it->bytes >= (it->first ? kFirstBucketBytes : bucket_cap_bytes)) {
+      groups.push_back(std::move(it->params));
+      it->params.clear();
+      it->bytes = 0;
+      it->first = false;
     }
-    current.params.push_back(k);
-    bytes += p.numel() * static_cast<int64_t>(p.element_size());
-    if (bytes >= (buckets_.empty() ? kFirstBucketBytes : bucket_cap_bytes)) close();
   }
-  close();
+  for (auto& o : open) {
+    if (!o.params.empty()) groups.push_back(std::move(o.params));
+  }
+  if (find_unused_) std::sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.front() > b.front(); });
+  for (auto& params : groups) {
+    Bucket bucket;
+    bucket.params = std::move(params);
+    buckets_.push_back(std::move(bucket));
+  }
   for (size_t b = 0; b < buckets_.size(); ++b) {
     auto& bucket = buckets_[b];
     int64_t numel = 0;
@@ -108,7 +134,8 @@ void GradientBuckets::ready(size_t param, const torch::Tensor& grad) {
   seen_[param] = true;
   const auto [b, slot] = where_[param];
   auto& bucket = buckets_[b];
-  bucket.views[slot].copy_(grad);
+  // Divided by the world size while copied (DDP's averaging: divide, then sum over ranks).
+  torch::mul_out(bucket.views[slot], grad, scale_);
   --bucket.pending;
   launchReady();
 }
@@ -118,8 +145,6 @@ void GradientBuckets::launchReady() {
 }
 
 void GradientBuckets::launch(Bucket& bucket) {
-  // Average as DDP does: divide, then sum over ranks.
-  bucket.flat.div_(group_.size());
   std::vector<torch::Tensor> tensors{bucket.flat};
   bucket.work = group_.group()->allreduce(tensors);
 }
@@ -137,20 +162,26 @@ void GradientBuckets::finish() {
     bucket.pending = 0;
   }
   launchReady();
-  torch::Tensor used;
+  // A parameter that no rank used keeps no gradient, as in one process.
+  std::vector<bool> used(params_.size(), true);
   if (find_unused_) {
     std::vector<torch::Tensor> mask{torch::tensor(std::vector<float>(seen_.begin(), seen_.end()), torch::kFloat32).to(group_.device())};
     group_.group()->allreduce(mask)->wait();
-    used = mask[0].cpu();
+    const auto counts = mask[0].cpu();
+    const auto* count = counts.data_ptr<float>();
+    for (size_t k = 0; k < params_.size(); ++k) used[k] = count[k] != 0;
   }
-  for (auto& bucket : buckets_) bucket.work->wait();
+  // Bucket by bucket, as each all-reduce completes: the earlier buckets' copies overlap the later ones' all-reduce.
   torch::NoGradGuard no_grad;
-  for (size_t k = 0; k < params_.size(); ++k) {
-    if (used.defined() && used[static_cast<int64_t>(k)].item<float>() == 0) continue;
-    const auto [b, slot] = where_[k];
-    auto& p = params_[k];
-    if (!p.grad().defined()) p.mutable_grad() = torch::empty_like(p);
-    p.mutable_grad().copy_(buckets_[b].views[slot]);
+  for (auto& bucket : buckets_) {
+    bucket.work->wait();
+    for (size_t slot = 0; slot < bucket.params.size(); ++slot) {
+      const size_t k = bucket.params[slot];
+      if (!used[k]) continue;
+      auto& p = params_[k];
+      if (!p.grad().defined()) p.mutable_grad() = torch::empty_like(p);
+      p.mutable_grad().copy_(bucket.views[slot]);
+    }
   }
 }
 

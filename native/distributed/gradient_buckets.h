@@ -1,16 +1,16 @@
 #pragma once
 // Gradient averaging for data-parallel training as PyTorch DDP does it: parameters grouped into
-// buckets (in reverse registration order, which is about the order backward produces their
-// gradients; a 1 MiB first bucket, then `bucket_cap_mb`), each bucket all-reduced as soon as its
-// last gradient is ready, so communication overlaps the rest of the backward pass. Buckets are
-// started strictly in order, so every rank issues the same collectives in the same order.
+// buckets as DDP groups them (a 1 MiB bucket, then `bucket_cap_mb` each; see the constructor for
+// which parameters go first), each bucket all-reduced as soon as its last gradient is ready, so
+// that communication overlaps the rest of the backward pass. Buckets are started strictly in
+// order, so every rank issues the same collectives in the same order.
 //
 // Why hooks and not c10d's Reducer: reducer.hpp cannot be compiled against Debian's LibTorch 1.13
 // headers (it includes torch/csrc/distributed/autograd/context/context.h, which libtorch-dev does
 // not ship), and the Reducer's constructor changed three times across LibTorch 2.x. The hooks use
-// only what is stable in both: Tensor::register_hook and ProcessGroup::allreduce. The gradient
-// buckets are not rebuilt in the order observed in the first step (DDP does that once); the
-// reverse registration order already matches this model's backward order.
+// only what is stable in both: Tensor::register_hook and ProcessGroup::allreduce. Without
+// find_unused, the buckets are not reassigned in the order observed in the first step (DDP does
+// that once); the reverse registration order already matches this model's backward order.
 #include <torch/torch.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 
@@ -57,6 +57,7 @@ class GradientBuckets {
   const ProcessGroup& group_;
   std::vector<torch::Tensor> params_;
   bool find_unused_;
+  torch::Tensor scale_;  // 1 / world size: each gradient is divided while copied into its bucket
   std::vector<Bucket> buckets_;
   std::vector<std::pair<size_t, size_t>> where_;  // parameter -> (bucket, slot)
   std::vector<unsigned> hooks_;

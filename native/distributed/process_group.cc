@@ -375,14 +375,4 @@ std::vector<torch::Tensor> ProcessGroup::allGather(const torch::Tensor& values, 
   return out;
 }
 
-torch::Tensor ProcessGroup::allReduceSum(const torch::Tensor& values, const std::string& what) const {
-  torch::Tensor out;
-  guard(what, [&] {
-    std::vector<torch::Tensor> t{values.to(device_, torch::kFloat64).contiguous().clone()};
-    group_->allreduce(t)->wait();
-    out = t[0].cpu();
-  });
-  return out;
-}
-
 }  // namespace ichnet::distributed

@@ -47,9 +47,6 @@ class ProcessGroup {
   /// may differ between ranks.
   std::vector<torch::Tensor> allGather(const torch::Tensor& values, const std::string& what) const;
 
-  /// Sum over ranks of float64 CPU vectors of equal length.
-  torch::Tensor allReduceSum(const torch::Tensor& values, const std::string& what) const;
-
   ProcessGroup(const ProcessGroup&) = delete;
   ProcessGroup& operator=(const ProcessGroup&) = delete;
 

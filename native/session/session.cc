@@ -208,10 +208,9 @@ StepResult Session::trainStep(const Batch& batch, const PreparedInput& prepared)
     // Backward is queued before the loss is read, so that reading it (a device synchronisation on
     // CUDA) does not leave the GPU idle between forward and backward.
     if (ddp_) {
-      ddp_->backward(loss, backward, step_);
+      global_loss = ddp_->backward(loss, backward, step_);
       // Every rank steps or none does: a non-finite loss anywhere reached every rank's averaged
       // gradients, so all reject the step together.
-      global_loss = ddp_->meanOverRanks(loss.item<double>(), "averaging the loss of training step " + std::to_string(step_));
       checkFinite(torch::tensor(global_loss, torch::kFloat64), step_);
     } else {
       backward();
