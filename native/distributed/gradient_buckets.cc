@@ -74,7 +74,11 @@ GradientBuckets::GradientBuckets(const ProcessGroup& group, std::vector<torch::T
     int64_t offset = 0;
     for (size_t slot = 0; slot < bucket.params.size(); ++slot) {
       const auto& p = params_[bucket.params[slot]];
-      bucket.views.push_back(bucket.flat.narrow(0, offset, p.numel()).view(p.sizes()));
+      // In the parameter's own layout (channels_last for convolutions), as DDP lays out its bucket
+      // views: the gradient's copies into the bucket and back are then straight copies, not
+      // transposing ones.
+      bucket.views.push_back(p.is_non_overlapping_and_dense() ? bucket.flat.as_strided(p.sizes(), p.strides(), offset)
+                                                              : bucket.flat.narrow(0, offset, p.numel()).view(p.sizes()));
       offset += p.numel();
       where_[bucket.params[slot]] = {b, slot};
     }
