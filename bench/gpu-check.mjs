@@ -89,7 +89,10 @@ if (built && compiled) {
   // for the prebuild and doctor steps, and falls back to --quick when less than 4 minutes remain.
   const left = Math.floor(BUDGET_S - (Date.now() - started) / 1000 - 60);
   const quick = argv.includes('--quick-bench') || left < 240;
-  step(`Benchmark on the GPU${quick ? ' (--quick)' : ''}`, node, ['bench/run.mjs', '--device', 'cuda', '--save', benchJson, ...(quick ? ['--quick'] : [])], { timeoutS: Math.max(60, left), keep: 16000 });
+  // Every section, those a GPU changes most first, so that a run cut short by the time limit loses
+  // the host-side ones (their JSON is saved after each section).
+  const order = 'train,infer,e2e,ddp,predict,data,prep-device,loader-workers,loader-memory';
+  step(`Benchmark on the GPU${quick ? ' (--quick)' : ''}`, node, ['bench/run.mjs', '--device', 'cuda', '--only', order, '--save', benchJson, ...(quick ? ['--quick'] : [])], { timeoutS: Math.max(60, left), keep: 16000 });
   const pre = step('Prebuilt CUDA variant', node, ['scripts/prebuild.mjs', '--no-build'], { timeoutS: 60 });
   if (pre.ok) {
     const doctor = step('ichnet doctor with the CUDA prebuild', node, ['dist/src/cli/main.js', 'doctor', '--json'], { timeoutS: 60, extraEnv: { ICHNET_ADDON: 'cuda' } });

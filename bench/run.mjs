@@ -5,7 +5,8 @@
  *
  *   npm run bench                       the full run (~4 minutes on 2 idle cores, ~7 busy)
  *   npm run bench -- --quick            fewer repetitions, for development
- *   npm run bench -- --only data,train  sections: data, train, infer, e2e, predict, loader-memory, loader-workers, prep-device, ddp
+ *   npm run bench -- --only data,train  sections, run in the order named: data, train, infer, e2e, predict,
+ *                                       loader-memory, loader-workers, prep-device, ddp
  *   npm run bench -- --json             JSON on stdout instead of the table
  *   npm run bench -- --save FILE        also write the JSON results to FILE
  *   options: --verbose (children's output on stderr), --data-dir DIR (synthetic sets, default
@@ -612,18 +613,23 @@ async function main() {
     // What is measured so far survives a run stopped by a time limit (npm run gpu-check's, say).
     if (opts.save) writeFileSync(opts.save, `${JSON.stringify({ ...results, partial: true }, null, 2)}\n`);
   };
-  if (opts.only.includes('data')) await run('data', sectionData);
-  if (opts.only.includes('train')) {
-    await run('train (quickstart)', () => sectionModel('trainQuick'));
-    await run('train (seed)', () => sectionModel('trainSeed'));
-  }
-  if (opts.only.includes('infer')) await run('infer', () => sectionModel('infer'));
-  if (opts.only.includes('e2e')) await run('e2e', sectionE2e);
-  if (opts.only.includes('predict')) await run('predict', sectionPredict);
-  if (opts.only.includes('loader-memory')) await run('loader-memory', sectionLoaderMemory);
-  if (opts.only.includes('loader-workers')) await run('loader-workers', sectionLoaderWorkers);
-  if (opts.only.includes('prep-device')) await run('prep-device', sectionPrepDevice);
-  if (opts.only.includes('ddp')) await run('ddp', sectionDdp);
+  // Sections run in the order --only names them (a time-limited run, such as npm run gpu-check's,
+  // puts first what it must not lose).
+  const sections = {
+    data: () => run('data', sectionData),
+    train: async () => {
+      await run('train (quickstart)', () => sectionModel('trainQuick'));
+      await run('train (seed)', () => sectionModel('trainSeed'));
+    },
+    infer: () => run('infer', () => sectionModel('infer')),
+    e2e: () => run('e2e', sectionE2e),
+    predict: () => run('predict', sectionPredict),
+    'loader-memory': () => run('loader-memory', sectionLoaderMemory),
+    'loader-workers': () => run('loader-workers', sectionLoaderWorkers),
+    'prep-device': () => run('prep-device', sectionPrepDevice),
+    ddp: () => run('ddp', sectionDdp),
+  };
+  for (const name of new Set(opts.only)) await sections[name]();
   results.load.end = loadAverage();
   results.totalSeconds = (performance.now() - t0) / 1000;
   log(`bench: finished in ${results.totalSeconds.toFixed(0)} s`);

@@ -17,6 +17,7 @@ import { DecodePool } from '../src/data/decode/pool.js';
 import { IchnetError } from '../src/errors/ichnet-error.js';
 import { SliceLoader, type LoadedBatch, type LoaderOptions } from '../src/data/loader.js';
 import { readSlice } from '../src/data/slices.js';
+import { nativeAddon } from '../src/session/binding.js';
 import { writeSyntheticDataset } from '../src/data/synth/index.js';
 import type { SliceRef } from '../src/data/types.js';
 import { writeCourseFixture, writeSlice } from './helpers/fixtures.js';
@@ -83,6 +84,21 @@ describe('decode pool', () => {
   it('rejects a negative or fractional size', () => {
     assert.throws(() => new DecodePool(-1), (e: Error) => e instanceof IchnetError && e.code === 'INVALID_ARGUMENT');
     assert.throws(() => new DecodePool(1.5), /expected an integer >= 0, got 1.5/);
+  });
+
+  it('rescales HU into a view of shared batch memory, from samples in shared memory too', () => {
+    const n = 1000;
+    const stored = new Uint16Array(new SharedArrayBuffer(2 * n));
+    for (let i = 0; i < n; i++) stored[i] = (i * 2654435761) % 4096;
+    // The same call into a new array (its values are pydicom's: the first test) and into shared memory.
+    const fresh = nativeAddon().storedToHu(Uint16Array.from(stored), 1, -1024, 12, false, false);
+    const batch = new Int16Array(new SharedArrayBuffer(2 * (n + 8)));
+    const place = new Int16Array(batch.buffer, 2 * 4, n);
+    assert.equal(nativeAddon().storedToHu(stored, 1, -1024, 12, false, false, place), place);
+    assert.deepEqual(Array.from(place), Array.from(fresh));
+    assert.deepEqual(Array.from(batch.subarray(0, 4)), [0, 0, 0, 0], 'nothing written before the place');
+    assert.deepEqual(Array.from(batch.subarray(n + 4)), [0, 0, 0, 0], 'nothing written after it');
+    assert.throws(() => nativeAddon().storedToHu(stored, 1, -1024, 12, false, false, new Int16Array(n - 1)), /into has 999 elements, the samples 1000/);
   });
 
   it('gives the loader the same batches with 0, 1 or 2 workers, decoded in place into released batches', async () => {

@@ -125,6 +125,27 @@ describe('CUDA', { skip: cuda ? false : 'LibTorch sees no CUDA device' }, () => 
       assert.ok(within / host.length >= 0.995, `${width}x${height}: ${within} of ${host.length} pixels within ±1`);
     }
   });
+  it('staging on CUDA (the upload on the side stream) gives the unstaged steps and predictions', async () => {
+    const batches = [21, 22, 23, 24].map((seed) => randomBatch(seed, [3, 2], { pixels: 'int16', size: 40 }));
+    const overrides = { prep: { clahe: { enabled: true } }, optim: { name: 'sgd' as const, lr: 1e-2 } };
+    const cpu = await Session.create(tinyConfig(overrides));
+    const inline = await twin(cpu, overrides, 'inline');
+    const staged = await twin(cpu, overrides, 'staged');
+    let staging = staged.stage(batches[0] as Batch, 'train');
+    for (let k = 0; k < batches.length; k++) {
+      const b = staged.trainStep(batches[k] as Batch);
+      if (k + 1 < batches.length) staging = staged.stage(batches[k + 1] as Batch, 'train');
+      const a = (await inline.trainStep(batches[k] as Batch)).loss;
+      const got = (await b).loss;
+      // Two CUDA sessions may pick different cuDNN algorithms: equal to float32-on-CUDA precision.
+      assert.ok(Math.abs(got - a) <= 1e-3 * Math.abs(a), `step ${k}: loss ${got} staged, ${a} not`);
+    }
+    await staging;
+    await staged.stage(batches[0] as Batch, 'eval');
+    const [p, q] = [await staged.predict(batches[0] as Batch), await inline.predict(batches[0] as Batch)];
+    assert.ok(relError(p.logits, q.logits) < 1e-3, `logits differ by ${relError(p.logits, q.logits)}`);
+    for (const s of [cpu, inline, staged]) await s.close();
+  });
   it('a data-parallel job of world size 1 on NCCL, with and without sync_bn: the same training steps as without it', { skip: runtimeInfo().c10dBackends.includes('nccl') ? false : 'this addon has no NCCL backend' }, async () => {
     const port = await freeLoopbackPort();
     const plain = await Session.create(tinyConfig({ device: 'cuda', seed: 21 }));

@@ -1,4 +1,5 @@
 #include "binding/convert.h"
+#include "binding/typed_array.h"
 
 #include <cmath>
 #include <cstring>
@@ -49,17 +50,6 @@ bool boolAt(const Napi::Object& obj, const std::string& key, const std::string& 
   const auto v = field(obj, key, path);
   if (!v.IsBoolean()) typeError(obj.Env(), path + ": expected a boolean");
   return v.As<Napi::Boolean>().Value();
-}
-
-/// A typed array's first element, whether its memory is an ArrayBuffer or a SharedArrayBuffer (the
-/// loader's batches are the latter: its decode workers write into them). napi_get_typedarray_info
-/// gives the element pointer for both; Napi::TypedArray::ArrayBuffer() refuses a shared buffer.
-void* elementData(const Napi::TypedArray& arr, const std::string& path) {
-  void* data = nullptr;
-  if (napi_get_typedarray_info(arr.Env(), arr, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok || data == nullptr) {
-    typeError(arr.Env(), path + ": cannot read the typed array's memory");
-  }
-  return data;
 }
 
 std::vector<double> numbersAt(const Napi::Object& obj, const std::string& key, const std::string& path) {
@@ -250,7 +240,7 @@ session::Batch parseBatch(const Napi::Value& value, int64_t num_labels, bool lab
   session::Batch batch;
   batch.patients = B;
   batch.slices = S;
-  batch.images = torch::from_blob(elementData(arr, "batch.images"), {B, S, C, H, W}, torch::TensorOptions().dtype(dtype));
+  batch.images = torch::from_blob(typedArrayData(arr, "batch.images"), {B, S, C, H, W}, torch::TensorOptions().dtype(dtype));
 
   const auto lengths = field(obj, "lengths", "batch.lengths");
   if (!lengths.IsTypedArray() || lengths.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {

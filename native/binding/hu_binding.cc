@@ -3,6 +3,7 @@
 // parses DICOM and feeds the native pipeline). The semantics are src/data/dicom/hu.ts's; that
 // file says why they equal readDicom's values rounded.
 #include "binding/hu_binding.h"
+#include "binding/typed_array.h"
 
 #include <algorithm>
 #include <cmath>
@@ -50,9 +51,12 @@ void convert(const T* in, int16_t* out, size_t n, const Rescale& r) {
 }
 
 /// storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope, intercept, bits,
-/// signed, rsnaFix): int16 round(slope * stored + intercept), clamped, after keeping the low
-/// `bits` bits of each sample (0: all; sign-extended when `signed`) and the optional RSNA fix.
-/// slope and intercept must be integers (the caller's fast path), so no rounding is needed.
+/// signed, rsnaFix, into?: Int16Array): int16 round(slope * stored + intercept), clamped, after
+/// keeping the low `bits` bits of each sample (0: all; sign-extended when `signed`) and the
+/// optional RSNA fix. slope and intercept must be integers (the caller's fast path), so no
+/// rounding is needed. The values go into `into` (as many elements as samples; it may be a view
+/// of a SharedArrayBuffer, such as a loader batch's slice) when given, else into a new array; the
+/// array written is returned. Samples may be views of a SharedArrayBuffer too.
 Napi::Value storedToHu(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   if (info.Length() < 6 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() ||
@@ -84,20 +88,32 @@ Napi::Value storedToHu(const Napi::CallbackInfo& info) {
   const Rescale r{slope, intercept, keep > 0 && keep < width ? 32 - keep : 0, info[4].As<Napi::Boolean>().Value(),
                   info[5].As<Napi::Boolean>().Value()};
   const size_t n = samples.ElementLength();
-  auto out = Napi::Int16Array::New(env, n);
-  const auto* base = static_cast<const uint8_t*>(samples.ArrayBuffer().Data()) + samples.ByteOffset();
+  Napi::Int16Array out;
+  if (info.Length() > 6 && !info[6].IsUndefined()) {
+    if (!info[6].IsTypedArray() || info[6].As<Napi::TypedArray>().TypedArrayType() != napi_int16_array) {
+      throw Napi::TypeError::New(env, "storedToHu: into must be an Int16Array");
+    }
+    out = info[6].As<Napi::Int16Array>();
+    if (out.ElementLength() != n) {
+      throw Napi::RangeError::New(env, "storedToHu: into has " + std::to_string(out.ElementLength()) + " elements, the samples " + std::to_string(n));
+    }
+  } else {
+    out = Napi::Int16Array::New(env, n);
+  }
+  auto* dest = static_cast<int16_t*>(typedArrayData(out, "storedToHu: into"));
+  const auto* base = static_cast<const uint8_t*>(typedArrayData(samples, "storedToHu: samples"));
   switch (samples.TypedArrayType()) {
     case napi_int8_array:
-      convert(reinterpret_cast<const int8_t*>(base), out.Data(), n, r);
+      convert(reinterpret_cast<const int8_t*>(base), dest, n, r);
       break;
     case napi_uint8_array:
-      convert(base, out.Data(), n, r);
+      convert(base, dest, n, r);
       break;
     case napi_int16_array:
-      convert(reinterpret_cast<const int16_t*>(base), out.Data(), n, r);
+      convert(reinterpret_cast<const int16_t*>(base), dest, n, r);
       break;
     default:
-      convert(reinterpret_cast<const uint16_t*>(base), out.Data(), n, r);
+      convert(reinterpret_cast<const uint16_t*>(base), dest, n, r);
   }
   return out;
 }

@@ -2,11 +2,11 @@
  * Decoding one slice file: DICOM (by content) to Hounsfield units, anything else through sharp to
  * 8-bit gray or RGB. Errors name the file.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync as readInto } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 
-import { decodeHu } from './dicom/hu.js';
+import { decodeHu, type HuDestination } from './dicom/hu.js';
 import { isDicom } from './dicom/read.js';
 import type { SlicePixels } from './types.js';
 import { IchnetError } from '../errors/ichnet-error.js';
@@ -39,23 +39,50 @@ async function readImage(bytes: Buffer): Promise<SlicePixels> {
 }
 
 /**
- * Reads one slice; throws an IchnetError (DATA_UNREADABLE) whose message starts with the path. `rsnaFix` applies the RSNA
- * ICH data's RescaleIntercept correction to DICOMs that need it. `readSync` reads the file with one
- * blocking call: for a decode worker thread, which has nothing else to do meanwhile and is spared the
- * thread-pool round trips (open, stat, read, close) of an asynchronous read, most of a slice's wait;
- * never on a thread that serves an event loop others use.
+ * The buffer blocking reads go into, reused from slice to slice of this thread: a fresh buffer per
+ * slice costs its allocation, zeroed pages and garbage collection, more than the read itself. Taken
+ * while a slice is decoded (undefined meanwhile), so overlapping reads each get their own.
  */
-export async function readSlice(path: string, { rsnaFix = false, readSync = false }: { rsnaFix?: boolean; readSync?: boolean } = {}): Promise<SlicePixels> {
+let readBuffer: Buffer | undefined = Buffer.allocUnsafeSlow(0);
+
+/** The whole file, with blocking calls, into `buffer` (grown when too small); returns the bytes read. */
+function readWhole(path: string, buffer: Buffer): { buffer: Buffer; bytes: Buffer } {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (buffer.length < size) buffer = Buffer.allocUnsafeSlow(Math.max(size, 2 * buffer.length));
+    let read = 0;
+    for (let n = -1; read < size && n !== 0; read += n) n = readInto(fd, buffer, read, size - read, read);
+    return { buffer, bytes: buffer.subarray(0, read) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads one slice; throws an IchnetError (DATA_UNREADABLE) whose message starts with the path. `rsnaFix` applies the RSNA
+ * ICH data's RescaleIntercept correction to DICOMs that need it. `readSync` reads the file with
+ * blocking calls into a buffer reused across slices: for a decode worker thread, which has nothing
+ * else to do meanwhile and is spared the thread-pool round trips (open, stat, read, close) of an
+ * asynchronous read, most of a slice's wait; never on a thread that serves an event loop others use.
+ * `into` offers an array for a DICOM slice's HU values (see `decodeHu`); the returned pixels are
+ * then that array. The returned pixels never share memory with the file's bytes.
+ */
+export async function readSlice(path: string, { rsnaFix = false, readSync = false, into }: { rsnaFix?: boolean; readSync?: boolean; into?: HuDestination } = {}): Promise<SlicePixels> {
+  const scratch = readSync ? (readBuffer ?? Buffer.allocUnsafeSlow(0)) : undefined;
+  if (readSync) readBuffer = undefined;
+  let kept = scratch;
   try {
     // One read serves both the sniffing and the decoding (a slice is a few hundred KiB).
     let bytes: Buffer;
     try {
-      bytes = readSync ? readFileSync(path) : await readFile(path);
+      if (scratch) ({ buffer: kept, bytes } = readWhole(path, scratch));
+      else bytes = await readFile(path);
     } catch (e) {
       throw new IchnetError('DATA_UNREADABLE', `cannot read file: ${(e as Error).message}`);
     }
     if (isDicom(bytes)) {
-      const dicom = await decodeHu(path, bytes, { rsnaFix });
+      const dicom = await decodeHu(path, bytes, { rsnaFix, into });
       return { kind: 'hu', width: dicom.columns, height: dicom.rows, channels: 1, data: dicom.hu };
     }
     return await readImage(bytes);
@@ -63,5 +90,7 @@ export async function readSlice(path: string, { rsnaFix = false, readSync = fals
     const message = e instanceof Error ? e.message : String(e);
     const code = e instanceof IchnetError ? e.code : 'DATA_UNREADABLE';
     throw new IchnetError(code, message.startsWith(path) ? message : `${path}: ${message}`, { cause: e });
+  } finally {
+    if (kept) readBuffer = kept;
   }
 }

@@ -67,7 +67,7 @@ export interface NativeAddon {
    * clamped, after keeping the low `bits` bits (0: all; sign-extended when `signed`) and the
    * optional RSNA fix; see src/data/dicom/hu.ts.
    */
-  storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope: number, intercept: number, bits: number, signed: boolean, rsnaFix: boolean): Int16Array;
+  storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope: number, intercept: number, bits: number, signed: boolean, rsnaFix: boolean, into?: Int16Array): Int16Array;
   /**
    * Adds `change` bytes (negative: takes them back) to the memory V8 counts as held outside its heap
    * and weighs when deciding to collect; returns the new total. For SharedArrayBuffers, which V8

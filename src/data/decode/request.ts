@@ -38,7 +38,14 @@ export async function runRequest(request: DecodeRequest, { readSync = false }: {
   const transfer = new Set<ArrayBuffer>();
   for (const job of request.jobs) {
     try {
-      const pixels = await readSlice(job.path, { rsnaFix: job.rsnaFix, readSync });
+      // A DICOM slice of the target's shape is rescaled straight into its place in the batch.
+      const place = target && job.offset !== undefined ? pixelView(target.shape, target.buffer, job.offset, planeSize(target.shape)) : undefined;
+      const into = place instanceof Int16Array && target?.shape.channels === 1 ? (rows: number, columns: number) => (rows === target.shape.height && columns === target.shape.width ? place : undefined) : undefined;
+      const pixels = await readSlice(job.path, { rsnaFix: job.rsnaFix, readSync, into });
+      if (place && pixels.data === place) {
+        outcomes.push({ ok: true, placed: true });
+        continue;
+      }
       if (target && job.offset !== undefined && sameShape(pixels, target.shape)) {
         pixelView(target.shape, target.buffer, job.offset, pixels.data.length).set(pixels.data);
         outcomes.push({ ok: true, placed: true });

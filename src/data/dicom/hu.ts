@@ -24,16 +24,25 @@ export interface HuImage {
 }
 
 /**
- * Decodes a grey DICOM file's bytes to HU. `path` names the file in errors.
+ * Where a slice's HU values may go: given the image's rows and columns, an Int16Array of rows ×
+ * columns elements to write them into (a view of a loader batch's memory, say), or undefined for a
+ * new array.
+ */
+export type HuDestination = (rows: number, columns: number) => Int16Array | undefined;
+
+/**
+ * Decodes a grey DICOM file's bytes to HU. `path` names the file in errors. With `into`, the values
+ * are written into the array it gives where the fast path applies (the returned `hu` is then that
+ * array), else into a new array.
  *
  * @throws IchnetError DATA_UNREADABLE naming `path` as `readDicom` does, or for an image with more than one sample per
  *   pixel.
  */
-export async function decodeHu(path: string, bytes: Buffer, { rsnaFix = false }: { rsnaFix?: boolean } = {}): Promise<HuImage> {
+export async function decodeHu(path: string, bytes: Buffer, { rsnaFix = false, into }: { rsnaFix?: boolean; into?: HuDestination } = {}): Promise<HuImage> {
   const { meta, frame } = await decodeFirstFrame(path, bytes);
   if (meta.samplesPerPixel !== 1) throw new IchnetError('DATA_UNREADABLE', `${path}: DICOM with ${meta.samplesPerPixel} samples per pixel; CT slices have 1`);
   const fix = rsnaFix && needsRsnaFix(meta);
-  const hu = integralHu(frame, meta, fix);
+  const hu = integralHu(frame, meta, fix, into);
   if (hu) return { rows: meta.rows, columns: meta.columns, hu, meta };
   const image = toImage(path, meta, frame);
   return { rows: meta.rows, columns: meta.columns, hu: toHu16((fix ? fixRsnaIntercept(image) : image).pixels), meta };
@@ -58,7 +67,7 @@ export function toHu16(values: Float32Array): Int16Array {
  * beyond that both clamp. The RSNA fix recovers the stored value exactly too, since
  * (pixel − intercept) / slope is then an integer division.
  */
-function integralHu(frame: RawFrame, meta: DicomMeta, rsnaFix: boolean): Int16Array | undefined {
+function integralHu(frame: RawFrame, meta: DicomMeta, rsnaFix: boolean, into?: HuDestination): Int16Array | undefined {
   const { rescaleSlope: slope, rescaleIntercept: intercept, bitsAllocated, pixelRepresentation } = meta;
   if (!Number.isInteger(slope) || slope === 0 || !Number.isInteger(intercept)) return undefined;
   if (bitsAllocated !== 8 && bitsAllocated !== 16) return undefined;
@@ -69,7 +78,9 @@ function integralHu(frame: RawFrame, meta: DicomMeta, rsnaFix: boolean): Int16Ar
   const bits = stored !== undefined && stored < bitsAllocated ? stored : 0;
   const signed = frame.correction?.signed ?? pixelRepresentation === 1;
   // One native pass (a JS loop cost ~0.5 ms of the main thread per 512 x 512 slice).
-  return callNativeSync((addon) => addon.storedToHu(samples, slope, intercept, bits, signed, rsnaFix));
+  const destination = into?.(meta.rows, meta.columns);
+  const target = destination && destination.length === samples.length ? destination : undefined;
+  return callNativeSync((addon) => addon.storedToHu(samples, slope, intercept, bits, signed, rsnaFix, target));
 }
 
 /** The stored samples as a typed array of their own width (copied when the bytes are unaligned). */
