@@ -234,12 +234,13 @@ export function startWorker(command, args, { log = () => {}, env = process.env, 
 
 /**
  * Runs a one-shot benchmark child to completion: its result is the first reply on fd 3. Samples
- * the process tree's memory while it runs and times it from spawn to exit.
+ * the process tree's memory while it runs (every `sampleMs`; 0: not at all, and `peak` is null) and
+ * times it from spawn to exit.
  */
 export async function runOneShot(command, args, { log = () => {}, env = process.env, sampleMs = 100 } = {}) {
   const t0 = performance.now();
   const worker = startWorker(command, args, { log, env });
-  const sampler = memorySampler(worker.pid, sampleMs);
+  const sampler = sampleMs > 0 ? memorySampler(worker.pid, sampleMs) : { stop: () => null };
   const result = new Promise((resolve, reject) => {
     createInterface({ input: worker.child.stdio[3] }).on('line', (line) => {
       try {

@@ -122,7 +122,7 @@ const VGG16_TRAIN_FLOP = 92e9;
 /** Repetitions: [warm-up, measured] per row. */
 const REPS = opts.quick
   ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3, ddp: [2, 4] }
-  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 12] };
+  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 20] };
 
 /** Synthetic sets, generated once into the data dir and reused by both sides (and later runs). */
 const SETS = {
@@ -461,9 +461,11 @@ async function sectionPrepDevice() {
  * CPU (Gloo; 2 ranks × 1 thread, 1 × 24 slices per rank, so the global batch is the quickstart
  * row's 2 × 24): (i) the all-reduce + bucketing overhead per step: each rank alternates a
  * data-parallel step with the same step of a local copy of the model (both ranks at once, so both
- * kinds share the cores alike); overhead = median over steps of (DDP − local), each side against
- * itself; the row's ratio is PyTorch's overhead ÷ ichnet's. (ii) Global slices/s of those 2 ranks
- * × 1 thread, and of 1 process × 2 threads on the same global batch, as measured.
+ * kinds share the cores alike); overhead = median over steps of the ranks' mean (DDP − local), each
+ * side against itself (both ranks: a local step's noise on one rank weighs half); the row's ratio
+ * is PyTorch's overhead ÷ ichnet's. (ii) Global slices/s of those 2 ranks × 1 thread, and of 1
+ * process × 2 threads on the same global batch, as measured. The ranks' memory is not sampled
+ * (runOneShot's sampler reads each process's page tables 10 times a second, on the same two cores).
  * CUDA (NCCL; 2 × 24 slices per rank): world size 1 (DDP step ÷ local step − 1, the target is
  * ≤ 3 %) and every GPU of the machine; scaling efficiency = N GPUs' global slices/s ÷ (N × one
  * GPU's local slices/s).
@@ -479,14 +481,14 @@ async function sectionDdp() {
     const port = await freeLoopbackPort();
     const [cmd, script] = scripts[side];
     const placement = (r) => ({ MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(r), WORLD_SIZE: String(world), LOCAL_RANK: String(r), LOCAL_WORLD_SIZE: String(world) });
-    const runs = await Promise.all(Array.from({ length: world }, (_, r) => runOneShot(cmd, [script, 'ddp', JSON.stringify(params)], { log: childLog, env: { ...childEnv, ...placement(r) } })));
+    const runs = await Promise.all(Array.from({ length: world }, (_, r) => runOneShot(cmd, [script, 'ddp', JSON.stringify(params)], { log: childLog, env: { ...childEnv, ...placement(r) }, sampleMs: 0 })));
     const results = runs.map((x) => x.result);
     const r0 = results[0];
     log(`    ${side}, ${world} process(es) × ${params.threads} thread(s)${params.distributed ? ` (${r0.backend})` : ''}: step ${params.distributed ? `data-parallel ${fmt(median(r0.dp))} s, ` : ''}local ${fmt(median(r0.local))} s`);
     return results;
   };
-  /** Rank 0's per-step (data-parallel − local) seconds: both ranks step together, so rank 0's times are the job's. */
-  const overhead = (results) => results[0].dp.map((sec, i) => sec - results[0].local[i]);
+  /** Per step, the mean over ranks of (data-parallel − local) seconds. */
+  const overhead = (results) => results[0].dp.map((_, i) => results.reduce((sum, r) => sum + r.dp[i] - r.local[i], 0) / results.length);
   /** Global slices/s of `kind` steps (every rank holds as many slices). */
   const rate = (results, kind, ranks) => summary(results[0][kind].map((sec) => (ranks * results[0].slices) / sec));
   const sides = ['ichnet', 'torch'];
@@ -500,7 +502,7 @@ async function sectionDdp() {
     // (i) and (ii): 2 ranks × 1 thread; (ii): 1 process × 2 threads on the global batch.
     for (const side of sides) runs[side].ranks = await job(side, 2, { ...base, patients: 1, threads: 1, distributed: true });
     for (const side of [...sides].reverse()) runs[side].single = await job(side, 1, { ...base, patients: 2, threads: 2, distributed: false });
-    row('ddp-overhead', 'data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median of (DDP step − the same local step) — PyTorch ÷ ichnet', 'ms/step', (side) => summary(overhead(runs[side].ranks).map((s) => s * 1000)), true);
+    row('ddp-overhead', 'data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median over steps of the mean over ranks of (DDP step − the same local step) — PyTorch ÷ ichnet', 'ms/step', (side) => summary(overhead(runs[side].ranks).map((s) => s * 1000)), true);
     row('ddp-2x1', 'data-parallel training, 2 ranks × 1 thread (Gloo), quickstart, global batch 2 × 24 slices', 'slices/s', (side) => rate(runs[side].ranks, 'dp', 2));
     row('ddp-1x2', 'the same global batch in 1 process × 2 threads, no data parallelism', 'slices/s', (side) => rate(runs[side].single, 'local', 1));
     results.sections.ddp = { runs, ranksOverSingle: Object.fromEntries(sides.map((side) => [side, rate(runs[side].ranks, 'dp', 2).median / rate(runs[side].single, 'local', 1).median])) };
