@@ -44,7 +44,7 @@ class GradientBuckets {
  private:
   struct Bucket {
     std::vector<size_t> params;
-    std::vector<torch::Tensor> views;  // into flat, one per parameter, in its shape
+    std::vector<torch::Tensor> views;  // into flat, one per parameter, in its shape and strides
     torch::Tensor flat;
     size_t pending = 0;
     c10::intrusive_ptr<c10d::Work> work;
