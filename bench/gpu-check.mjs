@@ -39,14 +39,7 @@ const stamp = new Date().toISOString().replace(/[:]/g, '').replace(/\..*/, 'Z');
 const outAt = argv.indexOf('--out');
 const out = outAt >= 0 ? resolve(argv[outAt + 1] ?? '') : join(root, `gpu-check-${stamp}.md`);
 const benchJson = out.replace(/\.md$/, '') + '.bench.json';
-// The interpreter as an absolute path (sys.executable), so that every step, the benchmark's
-// reference included, runs the same one whatever PATH it sees.
-const python = resolvePython(process.env.PYTHON || 'python3');
-
-function resolvePython(command) {
-  const r = spawnSync(command, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : command;
-}
+const python = process.env.PYTHON || 'python3';
 const env = { ...process.env, LIBTORCH_USE_PYTORCH: '1', PYTHON: python, ICHNET_PYTHON: process.env.ICHNET_PYTHON || python };
 const started = Date.now();
 const BUDGET_S = 540;

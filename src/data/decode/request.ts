@@ -38,16 +38,13 @@ export async function runRequest(request: DecodeRequest, { readSync = false }: {
   const transfer = new Set<ArrayBuffer>();
   for (const job of request.jobs) {
     try {
-      // A DICOM slice of the target's shape is rescaled straight into its place in the batch.
+      // A slice of the target's shape goes to its place in the batch: a DICOM slice is rescaled
+      // straight into it, other pixels are copied there.
       const place = target && job.offset !== undefined ? pixelView(target.shape, target.buffer, job.offset, planeSize(target.shape)) : undefined;
-      const into = place instanceof Int16Array && target?.shape.channels === 1 ? (rows: number, columns: number) => (rows === target.shape.height && columns === target.shape.width ? place : undefined) : undefined;
+      const into = place instanceof Int16Array && target ? (rows: number, columns: number) => (rows === target.shape.height && columns === target.shape.width ? place : undefined) : undefined;
       const pixels = await readSlice(job.path, { rsnaFix: job.rsnaFix, readSync, into });
-      if (place && pixels.data === place) {
-        outcomes.push({ ok: true, placed: true });
-        continue;
-      }
-      if (target && job.offset !== undefined && sameShape(pixels, target.shape)) {
-        pixelView(target.shape, target.buffer, job.offset, pixels.data.length).set(pixels.data);
+      if (place && target && (pixels.data === place || sameShape(pixels, target.shape))) {
+        if (pixels.data !== place) place.set(pixels.data);
         outcomes.push({ ok: true, placed: true });
         continue;
       }
