@@ -9,7 +9,8 @@ import type { AugmentConfig } from '../config/augment-schema.js';
 import type { Batch } from '../session/types.js';
 import { sampleAugmentation } from './augment.js';
 import { Problems } from './datasets/problems.js';
-import { sharedPixelArray } from './decode/batch-memory.js';
+import { BatchArrays } from './decode/batch-arrays.js';
+import type { PixelArray } from './decode/batch-memory.js';
 import { defaultDecodeWorkers, sharedDecodePool, type DecodePool } from './decode/pool.js';
 import type { PixelShape } from './decode/protocol.js';
 import { pixelView, planeSize, shapeKey, shapeOf } from './decode/request.js';
@@ -69,11 +70,11 @@ export interface LoadedBatch {
  * there. The batch is that memory when the prediction holds; when it does not (a slice or a
  * patient left out, another image size), the batch is copied together from the decoded slices
  * exactly as the prediction would have laid it out, so the batches never depend on which way they
- * were made.
+ * were made. The memory itself comes from `BatchArrays`: allocated off this thread, or reused.
  */
 interface Group {
-  /** rows × S × plane elements over a SharedArrayBuffer (zeroed when new, old pixels when reused). */
-  images: Int16Array | Uint8Array;
+  /** rows × S × plane elements over a SharedArrayBuffer (zeroed when new, old pixels when reused); the sequences' slices go out once it is there. */
+  images: Promise<PixelArray>;
   shape: PixelShape;
   rows: number;
   S: number;
@@ -146,15 +147,12 @@ class BoundedQueue<T> {
   }
 }
 
-/** Released batch arrays kept for reuse: enough for the batches in flight between consumer and decoders. */
-const MAX_RELEASED = 4;
-
 export class SliceLoader {
   private readonly problems: Problems;
   private readonly seen = new Set<string>();
   private readonly pool: DecodePool;
-  /** Pixel arrays of batches the consumer released, for the next batches of the same size. */
-  private readonly released: Array<Int16Array | Uint8Array> = [];
+  /** The batches' pixel arrays: new, prepared ahead, or released by the consumer and reused. */
+  private readonly arrays: BatchArrays;
   /** The shape of the latest decoded sequence: the next groups are laid out for it. */
   private layout: PixelShape | undefined;
   private readonly counts: AssemblyCounts = { inPlace: 0, copied: 0 };
@@ -167,18 +165,19 @@ export class SliceLoader {
     this.problems = new Problems(options.onError ?? 'error');
     const workers = options.workers ?? 'auto';
     this.pool = sharedDecodePool(workers === 'auto' ? defaultDecodeWorkers() : workers);
+    this.arrays = new BatchArrays(this.pool.size > 0);
   }
 
   /**
    * Hands a batch's pixel array back once nothing reads it any more (e.g. after the training step
    * that used it has resolved): the workers decode a later batch of the same size and type into it.
    * Until then nothing writes it. Reused memory is already mapped (no page fault per 4 KiB), and
-   * the garbage collector is not pushed by fresh 10–100 MiB arrays every batch. Optional.
+   * the garbage collector is not pushed by fresh 10–100 MiB arrays every batch. Optional; a batch
+   * released twice, or not from this loader, is left alone.
    */
   release(loaded: LoadedBatch): void {
     const { images } = loaded.batch;
-    if (!(images instanceof Int16Array || images instanceof Uint8Array) || !(images.buffer instanceof SharedArrayBuffer)) return;
-    if (this.released.length < MAX_RELEASED && !this.released.includes(images)) this.released.push(images);
+    if (images instanceof Int16Array || images instanceof Uint8Array) this.arrays.release(images, loaded.batch);
   }
 
   /** How the batches so far were made: in place, or copied (counts over all epochs). */
@@ -250,7 +249,8 @@ export class SliceLoader {
     const plane = group ? planeSize(group.shape) : 0;
     const at = (k: number) => ((placement as Placement).row * (group as Group).S + k) * plane;
     const jobs = refs.map(({ path, rsnaFix }, k) => (group ? { path, rsnaFix: rsnaFix === true, offset: at(k) } : { path, rsnaFix: rsnaFix === true }));
-    const outcomes = await this.pool.decodeSlices(jobs, group && { buffer: group.images.buffer as SharedArrayBuffer, shape: group.shape });
+    const target = group && { buffer: (await group.images).buffer as SharedArrayBuffer, shape: group.shape };
+    const outcomes = await this.pool.decodeSlices(jobs, target);
     const slices: number[] = [];
     const pixels: SlicePixels[] = [];
     let inPlace = group !== undefined;
@@ -263,8 +263,8 @@ export class SliceLoader {
       }
       slices.push(item.slices[k] as number);
       if (outcome.placed) {
-        const { shape, images } = group as Group;
-        pixels.push({ ...shape, data: pixelView(shape, images.buffer as SharedArrayBuffer, at(k), plane) } as SlicePixels);
+        const { shape, buffer } = target as NonNullable<typeof target>;
+        pixels.push({ ...shape, data: pixelView(shape, buffer, at(k), plane) } as SlicePixels);
       } else {
         pixels.push(outcome.pixels);
         inPlace = false;
@@ -293,22 +293,17 @@ export class SliceLoader {
   }
 
   /**
-   * A batch array over a SharedArrayBuffer (the workers write into it): a released one of that type
-   * and length (holding old pixels) when there is one.
+   * The memory of a batch of `members` (the next sequences of the plan) of `shape`; the memory of
+   * the batch of `following` (the sequences after them) starts to be prepared.
    */
-  private batchArray(kind: SlicePixels['kind'], length: number): Int16Array | Uint8Array {
-    const at = this.released.findIndex((a) => a.length === length && (kind === 'hu') === a instanceof Int16Array);
-    if (at >= 0) return (this.released.splice(at, 1) as [Int16Array | Uint8Array])[0];
-    return sharedPixelArray(kind, length);
+  private openGroup(shape: PixelShape, members: BatchItem[], following: BatchItem[]): Group {
+    const elements = (items: BatchItem[]) => items.length * Math.max(...items.map((m) => m.slices.length)) * planeSize(shape);
+    const images = this.arrays.take(shape.kind, elements(members));
+    if (following.length > 0) this.arrays.prepare(shape.kind, elements(following));
+    return { images, shape, rows: members.length, S: Math.max(...members.map((m) => m.slices.length)), assigned: 0 };
   }
 
-  /** The memory of a batch of `members` (the next sequences of the plan) of `shape`. */
-  private openGroup(shape: PixelShape, members: BatchItem[]): Group {
-    const S = Math.max(...members.map((m) => m.slices.length));
-    return { images: this.batchArray(shape.kind, members.length * S * planeSize(shape)), shape, rows: members.length, S, assigned: 0 };
-  }
-
-  private assemble(sequences: Sequence[], epoch: number, rng: Rng): LoadedBatch {
+  private async assemble(sequences: Sequence[], epoch: number, rng: Rng): Promise<LoadedBatch> {
     const first = (sequences[0] as Sequence).pixels[0] as SlicePixels;
     const { width: W, height: H, channels: C } = first;
     const B = sequences.length;
@@ -319,7 +314,7 @@ export class SliceLoader {
     // below would write every pixel where it already is.
     const group = sequences[0]?.placement?.group;
     const inPlace = group !== undefined && group.rows === B && sequences.every((s, b) => s.inPlace && s.placement?.group === group && s.placement.row === b);
-    const images = inPlace ? group.images : this.batchArray(first.kind, B * S * plane);
+    const images = await (inPlace ? group.images : this.arrays.take(first.kind, B * S * plane));
     this.counts[inPlace ? 'inPlace' : 'copied']++;
     const lengths = new Int32Array(B);
     const labelled = sequences.every((s) => s.item.patient.labels);
@@ -336,6 +331,7 @@ export class SliceLoader {
       });
     });
     const batch: Batch = { images, shape: [B, S, C, H, W], lengths };
+    this.arrays.lend(images, batch);
     if (labels) batch.labels = labels;
     if (this.options.mode === 'train' && this.options.augment) batch.aug = sampleAugmentation(this.options.augment, epoch, B, rng);
     return { batch, items: sequences.map((s) => s.item) };
@@ -369,7 +365,7 @@ export class SliceLoader {
         open = undefined;
         const layout = this.layout;
         if (!layout || ((buckets.get(shapeKey(layout))?.length ?? 0) + pending.length) % B !== 0) return undefined;
-        open = this.openGroup(layout, plan.slice(planned, planned + B));
+        open = this.openGroup(layout, plan.slice(planned, planned + B), plan.slice(planned + B, planned + 2 * B));
         return { group: open, row: open.assigned++ };
       };
       const fill = () => {
@@ -400,11 +396,11 @@ export class SliceLoader {
           }
         }
         fill();
-        if (full) await queue.push(this.assemble(full, epoch, rng));
+        if (full) await queue.push(await this.assemble(full, epoch, rng));
       }
       for (const bucket of buckets.values()) {
         if (queue.stopped) return;
-        await queue.push(this.assemble(bucket, epoch, rng));
+        await queue.push(await this.assemble(bucket, epoch, rng));
       }
     };
     const producer = produce().then(

@@ -1,4 +1,4 @@
-/** The messages between the decode pool and its worker threads. */
+/** The messages between the decode pool and its worker threads, and those of the batch-memory thread. */
 import type { IchnetErrorCode } from '../../errors/ichnet-error.js';
 import type { SlicePixels } from '../types.js';
 
@@ -48,3 +48,12 @@ export interface DecodeReply {
   outcomes: SliceOutcome[];
   busyMs: number;
 }
+
+/** Asks the batch-memory thread for a zeroed SharedArrayBuffer of `bytes`. */
+export interface MemoryRequest {
+  id: number;
+  bytes: number;
+}
+
+/** The buffer asked for (shared, not copied), or why it could not be allocated. */
+export type MemoryReply = { id: number; buffer: SharedArrayBuffer } | { id: number; bytes: number; message: string };
