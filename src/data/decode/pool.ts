@@ -1,8 +1,10 @@
 /**
  * A pool of worker threads that decode slices (`readSlice`: DICOM parsing, pixel codecs, HU
  * rescaling, PNG/JPEG/TIFF decoding), so the main thread only schedules and batches. The slices of
- * a sequence go out as one request per worker (first come first served, one request per worker at
- * a time), and each slice is written by its worker straight into the batch memory laid out for it.
+ * a sequence go out as one request per worker (first come first served), and each slice is written
+ * by its worker straight into the batch memory laid out for it. A worker holds up to two requests:
+ * the next one waits in its message queue while it runs one, so it starts on it without waiting
+ * for this thread to see the reply and send more.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -33,8 +35,12 @@ interface Job {
 
 interface Slot {
   worker: Worker;
-  job: Job | undefined;
+  /** Requests sent to the worker and not yet answered, in the order it runs them. */
+  jobs: Job[];
 }
+
+/** Requests a worker holds at most: the one it runs and the next. */
+const DEPTH = 2;
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
@@ -97,7 +103,7 @@ export class DecodePool {
   }
 
   private get busy(): boolean {
-    return this.queue.length > 0 || this.slots.some((s) => s.job);
+    return this.queue.length > 0 || this.slots.some((s) => s.jobs.length > 0);
   }
 
   private submit(jobs: SliceJob[], target: DecodeTarget | undefined, front = false): Promise<SliceOutcome[]> {
@@ -111,22 +117,23 @@ export class DecodePool {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER_URL);
-    const slot: Slot = { worker, job: undefined };
+    const slot: Slot = { worker, jobs: [] };
     worker.unref(); // idle workers never keep the process alive; busy ones are ref'd in dispatch
     worker.on('message', (reply: DecodeReply) => this.finish(slot, reply));
     // A worker that dies (out of memory, a crash in a codec) fails only its own slice: the slices
-    // of a request it was running go again one per request, and a fresh worker takes its place.
+    // of the request it was running go again one per request, the request it had not started goes
+    // again as it was, both ahead of the queue, and a fresh worker takes its place.
     const replace = (why: string) => {
-      const job = slot.job;
-      slot.job = undefined;
-      if (job) this.retry(job, why);
       const index = this.slots.indexOf(slot);
       if (index < 0) return; // already replaced ('error' is followed by 'exit')
-      if (this.closed && !this.busy) {
+      const [running, ...waiting] = slot.jobs.splice(0);
+      this.queue.unshift(...waiting);
+      if (this.closed && !this.busy && !running) {
         this.settle();
         return;
       }
-      this.slots[index] = this.spawn();
+      this.slots[index] = this.spawn(); // first: nothing may be sent to the dead worker
+      if (running) this.retry(running, why);
       this.dispatch();
     };
     worker.on('error', (e: Error) => replace(e.message));
@@ -146,10 +153,10 @@ export class DecodePool {
   }
 
   private finish(slot: Slot, reply: DecodeReply): void {
-    const job = slot.job;
+    const job = slot.jobs[0];
     if (!job || job.request.id !== reply.id) return;
-    slot.job = undefined;
-    slot.worker.unref();
+    slot.jobs.shift();
+    if (slot.jobs.length === 0) slot.worker.unref();
     this.counters.slices += reply.outcomes.length;
     this.counters.requests++;
     this.counters.workerBusyMs += reply.busyMs;
@@ -164,14 +171,17 @@ export class DecodePool {
     for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
+  /** Sends queued requests: first one to each idle worker, then a next one to each busy worker. */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (slot.job) continue;
-      const job = this.queue.shift() as Job;
-      slot.job = job;
-      slot.worker.ref();
-      slot.worker.postMessage(job.request);
+    for (let held = 0; held < DEPTH; held++) {
+      for (const slot of this.slots) {
+        if (this.queue.length === 0) return;
+        if (slot.jobs.length !== held) continue;
+        const job = this.queue.shift() as Job;
+        slot.jobs.push(job);
+        slot.worker.ref();
+        slot.worker.postMessage(job.request);
+      }
     }
   }
 }

@@ -17,12 +17,23 @@ const port = parentPort;
 // other workers for the same cores.
 sharp.concurrency(1);
 
+// Requests run one after another, in the order they came (the pool sends the next one before this
+// one is answered, and reads the replies in that order): a request that awaits (sharp's decoding)
+// must not let the next one start.
+let previous: Promise<void> = Promise.resolve();
 port.on('message', (request: DecodeRequest) => {
-  void runRequest(request, { readSync: true }).then(({ reply, transfer }) => {
+  previous = previous.then(async () => {
+    const { reply, transfer } = await runRequest(request, { readSync: true });
     try {
       port.postMessage(reply, transfer);
     } catch {
       port.postMessage(reply); // a buffer V8 cannot hand over (memory it does not own): copied
     }
+  }).catch((e: unknown) => {
+    // Unreachable (runRequest answers every slice's failure): should it happen, the worker dies
+    // and the pool retries its requests on a fresh one, rather than waiting for a reply forever.
+    process.nextTick(() => {
+      throw e;
+    });
   });
 });
