@@ -1,11 +1,14 @@
 #pragma once
 // Preprocessing (docs/ARCHITECTURE.md §3), in order: window / scale -> CLAHE -> one resampling to the
-// input size (affine augmentation in training, plain bilinear resize otherwise) -> colour jitter
-// (training) -> normalisation.
+// input size (of the whole slice or the box around the head, moved by the affine augmentation in
+// training; a plain bilinear resize of the whole slice otherwise) -> colour jitter (training) ->
+// normalisation.
 #include <torch/torch.h>
 
 #include <array>
 #include <vector>
+
+#include "prep/crop.h"
 
 namespace ichnet::prep {
 
@@ -39,6 +42,7 @@ struct PrepConfig {
   ClaheConfig clahe;
   ChannelMode channels{};
   PrepWhere where{};
+  CropMode crop{};
 };
 
 /// images: raw [B, S, C, H, W] on the CPU — uint8 (x / 255; 1 channel repeated to 3), int16 HU
@@ -47,8 +51,9 @@ struct PrepConfig {
 /// parameters, or undefined for evaluation. Returns the model input of the valid slices only,
 /// [sum(lengths), 3, size, size] float32 on `device`, patient-major in slice order.
 /// config.where chooses between the host pipeline and batched tensor operations on `device`; only
-/// the raw 8-bit/int16 pixels (or CLAHE's 8-bit levels) are copied to a GPU.
+/// the raw 8-bit/int16 pixels (or CLAHE's 8-bit levels) are copied to a GPU. `boxes`, when given,
+/// receives the region of each patient's slices that the input shows (crop.h).
 torch::Tensor preprocessBatch(const torch::Tensor& images, const torch::Tensor& lengths, const PrepConfig& config,
-                              const torch::Tensor& aug, torch::Device device);
+                              const torch::Tensor& aug, torch::Device device, std::vector<Box>* boxes = nullptr);
 
 }  // namespace ichnet::prep
