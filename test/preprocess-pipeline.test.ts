@@ -222,4 +222,10 @@ describe('the host and device preprocessing pipelines match OpenCV + PyTorch ste
     { name: 'crop-empty-series-resize', batch: huBatch(37, 64, 64, { rx: 0.4, ry: 0.4, dx: 0, dy: 0, emptyFirst: true }), clahe: false, size: 40, crop: 'head', channels: 'neighbors', windows: [[40, 80]] },
   ];
   for (const c of cases) it(c.name, () => compare(c));
+
+  it('refuses prep.crop: head on 8-bit images, which carry no HU to find the head by', async () => {
+    for (const where of ['host', 'device'] as const) {
+      await assert.rejects(preprocess(grayBatch(38, 32), { prep: { crop: 'head', where, input_size: 32 } }), /prep\.crop: head .* needs int16 HU input; use prep\.crop: none/);
+    }
+  });
 });

@@ -6,7 +6,7 @@
 // more, most of it in page faults on fresh full-size intermediates.
 #include <torch/torch.h>
 
-#include "prep/prep.h"
+#include "prep/config.h"
 #include "prep/slice_index.h"
 
 namespace ichnet::prep {
