@@ -2,9 +2,10 @@
 /**
  * How much of the Grad-CAM mass falls on the lesion: on fresh synthetic phantoms, whose lesion
  * masks are known, for every true-positive slice and label (the label is on the slice and the model
- * says so at its threshold), the share of the map (upsampled bilinearly to the slice's pixels) that
- * lies inside the lesion's mask dilated by each radius of `--dilate` (`cell`: half a map cell in the
- * slice's pixels). Prints per label and overall the median and quartiles, and beside them:
+ * says so at its threshold), the share of the map (upsampled bilinearly onto the region of the
+ * slice's pixels the model saw: the whole slice, or its series' head box with `prep.crop: head`)
+ * that lies inside the lesion's mask dilated by each radius of `--dilate` (`cell`: half a map cell
+ * in the slice's pixels). Prints per label and overall the median and quartiles, and beside them:
  *
  * - `ceiling`: the largest share any non-negative map of this resolution could reach on that slice
  *   (the share is a ratio of two linear functions of the map cells, so its maximum is a map with a
@@ -30,7 +31,7 @@ import { openDataset } from '../dist/src/data/datasets/index.js';
 import { defaultIdPrefix, generatePatient, patientSeed, syntheticPatientId, writeSyntheticDataset } from '../dist/src/data/synth/index.js';
 import { patientGradCam } from '../dist/src/explain/grad-cam.js';
 import { resizeBilinear } from '../dist/src/explain/overlay.js';
-import { mapOf } from '../dist/src/explain/write.js';
+import { boxOf, mapOf } from '../dist/src/explain/write.js';
 import { openCheckpoint } from '../dist/src/train/checkpoint.js';
 import { syntheticPhantomOptions } from '../dist/src/train/synthetic.js';
 
@@ -101,8 +102,9 @@ try {
   const dataset = await openDataset({ root: dir });
   const prefix = defaultIdPrefix(o.seed);
   const L = labels.length;
-  let bases; // per map cell: its upsampled footprint on the slice's pixels
-  let radii; // the --dilate radii in pixels
+  const basesByBox = new Map(); // per box the maps cover: per map cell, its upsampled footprint on the slice's pixels
+  let cells = 0;
+  let cellPx = []; // per row: a map cell's width in the slice's pixels
   const rows = []; // one per true-positive (slice, label)
   let positives = 0;
   for (let index = 0; index < o.patients; index++) {
@@ -116,11 +118,7 @@ try {
     const plain = generatePatient({ ...phantomOptions, seed, drawLesions: false });
     const n = plain.cols;
     const cam = await patientGradCam(opened.session, patient, { labels: L, maxSlices: config.train.eval_max_slices });
-    if (!bases) {
-      const cells = cam.height * cam.width;
-      bases = Array.from({ length: cells }, (_, c) => resizeBilinear(Float32Array.from({ length: cells }, (_, k) => (k === c ? 1 : 0)), cam.height, cam.width, n, n));
-      radii = o.dilate.map((r) => (r === 'cell' ? Math.round(n / Math.max(cam.height, cam.width) / 2) : Number(r)));
-    }
+    cells = cam.height * cam.width;
     const byType = new Map();
     for (let l = 0; l < L; l++) {
       for (let s = 0; s < patient.slices.length; s++) {
@@ -132,7 +130,14 @@ try {
         const base = plain.slices[s];
         const mask = differing(byType.get(type).slices[s], base);
         const anyMask = differing(full.slices[s], base);
-        const heat = resizeBilinear(mapOf(cam, s, l), cam.height, cam.width, n, n);
+        const box = boxOf(cam, s);
+        const key = box.join(',');
+        if (!basesByBox.has(key)) basesByBox.set(key, Array.from({ length: cells }, (_, c) => resizeBilinear(Float32Array.from({ length: cells }, (_, k) => (k === c ? 1 : 0)), cam.height, cam.width, n, n, box)));
+        const bases = basesByBox.get(key);
+        const cell = Math.max(box[2] - box[0], box[3] - box[1]) / Math.max(cam.height, cam.width);
+        cellPx.push(cell);
+        const radii = o.dilate.map((r) => (r === 'cell' ? Math.round(cell / 2) : Number(r)));
+        const heat = resizeBilinear(mapOf(cam, s, l), cam.height, cam.width, n, n, box);
         let hottest = 0;
         for (let i = 1; i < heat.length; i++) if (heat[i] > heat[hottest]) hottest = i;
         // The head: every pixel the lesion-free render does not leave as air.
@@ -159,7 +164,7 @@ try {
     }
   }
   const report = (subset) =>
-    radii.map((radius, k) => {
+    o.dilate.map((radius, k) => {
       const at = subset.map((r) => r.byRadius[k]);
       return {
         radius,
@@ -175,7 +180,7 @@ try {
     checkpoint: o.checkpoint,
     patients: o.patients,
     seed: o.seed,
-    map: { height: bases ? Math.sqrt(bases.length) : NaN, input: size, slice: config.synthetic.size },
+    map: { height: Math.sqrt(cells), input: size, slice: config.synthetic.size, crop: config.prep.crop, cellPixels: summarise(cellPx) },
     positiveSlices: positives,
     truePositiveSlices: rows.length,
     outsideHead: summarise(rows.map((r) => r.outsideHead)),
@@ -187,10 +192,10 @@ try {
   else {
     const f = (v) => (Number.isNaN(v) ? '—' : v.toFixed(2));
     const q = (s) => `${f(s.median)} [${f(s.q1)}, ${f(s.q3)}]`;
-    console.log(`Grad-CAM mass inside the lesion on ${rows.length} true-positive slice-labels of ${positives} positive ones, ${o.patients} fresh phantoms (seed ${o.seed}); maps ${size / 16}×${size / 16} of a ${size}² input, slices ${config.synthetic.size}²`);
+    console.log(`Grad-CAM mass inside the lesion on ${rows.length} true-positive slice-labels of ${positives} positive ones, ${o.patients} fresh phantoms (seed ${o.seed}); maps ${size / 16}×${size / 16} of a ${size}² input, slices ${config.synthetic.size}², prep.crop ${config.prep.crop}; a map cell is ${q(result.map.cellPixels)} px of the slice`);
     console.log(`share of the map outside the head: ${q(result.outsideHead)}`);
-    radii.forEach((radius, k) => {
-      console.log(`\ndilated ${radius} px — median [q1, q3]`);
+    o.dilate.forEach((radius, k) => {
+      console.log(`\ndilated ${radius === 'cell' ? 'half a cell' : `${radius} px`} — median [q1, q3]`);
       console.log('label  n    share               ceiling             chance              any lesion          hit');
       for (const l of [...labels, 'all']) {
         const r = (l === 'all' ? result.overall : result.perLabel[l])[k];

@@ -139,8 +139,11 @@ function randomBatch(session, patients, slices, seed) {
 /**
  * One rank of the ddp rows. With `distributed`, started once per rank with torchrun's environment:
  * a data-parallel session and a local one (no `distributed`) of the same model, on one random batch
- * each; after warm-ups it alternates a data-parallel step with a local step, so that both kinds run
- * while the other ranks do the same. Without, the local session alone. Step seconds of each kind.
+ * each; after warm-ups it alternates data-parallel and local steps in ABBA order (the pairs cancel
+ * a drift and any effect of which kind goes first), so that both kinds run while the other ranks do
+ * the same, every step starting after a barrier (a one-value `allGather`): a data-parallel step
+ * then waits only for the other ranks' share of that same step, as in training, not for the skew
+ * the ranks' previous local step left. Without, the local session alone. Step seconds of each kind.
  */
 async function ddp({ model, optim, patients, slices, threads, warmup, reps, distributed, seed = 0, device = 'cpu', precision = 'fp32', channelsLast = false }) {
   const env = process.env;
@@ -154,14 +157,16 @@ async function ddp({ model, optim, patients, slices, threads, warmup, reps, dist
   try {
     const batch = randomBatch(local, patients, slices, seed + 1 + rank);
     const times = { dp: [], local: [] };
-    const step = async (session, kind, keep) => {
+    const barrier = new Float32Array(1);
+    const step = async (kind, keep) => {
+      if (dp) await dp.allGather(barrier);
       const t0 = now();
-      await session.trainStep(batch);
+      await (kind === 'dp' ? dp : local).trainStep(batch);
       if (keep) times[kind].push(now() - t0);
     };
     for (let r = 0; r < warmup + reps; r++) {
-      if (dp) await step(dp, 'dp', r >= warmup);
-      await step(local, 'local', r >= warmup);
+      const kinds = !dp ? ['local'] : r % 2 === 0 ? ['dp', 'local'] : ['local', 'dp'];
+      for (const kind of kinds) await step(kind, r >= warmup);
     }
     return { rank, slices: patients * slices, ...times, backend: dp ? (await dp.info()).backend : undefined };
   } finally {

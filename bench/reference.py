@@ -401,8 +401,9 @@ def ddp(p):
     """One rank of the ddp rows. With p["distributed"], started once per rank with torchrun's
     environment: DistributedDataParallel (Gloo on the CPU, NCCL on CUDA; find_unused_parameters, as
     the label RNN's own head gets no gradient without the auxiliary loss) and an unwrapped copy of the
-    same model, each with its random batch; after warm-ups it alternates a DDP step with a step of the
-    copy, so that both kinds run while the other ranks do the same. Without, the copy alone."""
+    same model, each with its random batch; after warm-ups it alternates DDP steps and steps of the
+    copy in ABBA order, so that both kinds run while the other ranks do the same, every step starting
+    after `dist.barrier()` (bench/ichnet.mjs's ddp says why). Without, the copy alone."""
     import copy
     import datetime
 
@@ -429,10 +430,11 @@ def ddp(p):
     times = {"dp": [], "local": []}
     try:
         for r in range(p["warmup"] + p["reps"]):
-            for kind, s in (("dp", dp), ("local", local)):
-                if s is None:
-                    continue
-                seconds = train_step(s)["seconds"]
+            kinds = ["local"] if dp is None else ["dp", "local"] if r % 2 == 0 else ["local", "dp"]
+            for kind in kinds:
+                if dp is not None:
+                    dist.barrier()
+                seconds = train_step(dp if kind == "dp" else local)["seconds"]
                 if r >= p["warmup"]:
                     times[kind].append(seconds)
     finally:

@@ -459,9 +459,10 @@ async function sectionPrepDevice() {
  * Data-parallel training, ichnet against PyTorch DDP on the quickstart model (bench/ichnet.mjs ddp,
  * bench/reference.py ddp; every rank a fresh process with torchrun's environment).
  * CPU (Gloo; 2 ranks × 1 thread, 1 × 24 slices per rank, so the global batch is the quickstart
- * row's 2 × 24): (i) the all-reduce + bucketing overhead per step: each rank alternates a
- * data-parallel step with the same step of a local copy of the model (both ranks at once, so both
- * kinds share the cores alike); overhead = median over steps of the ranks' mean (DDP − local), each
+ * row's 2 × 24): (i) the all-reduce + bucketing overhead per step: each rank alternates
+ * data-parallel steps with the same steps of a local copy of the model in ABBA order, every step
+ * after a barrier (both ranks at once, so both kinds share the cores alike, and a data-parallel step
+ * waits only for its own step on the other rank); overhead = median over steps of the ranks' mean (DDP − local), each
  * side against itself (both ranks: a local step's noise on one rank weighs half); the row's ratio
  * is PyTorch's overhead ÷ ichnet's. (ii) Global slices/s of those 2 ranks × 1 thread, and of 1
  * process × 2 threads on the same global batch, as measured. The ranks' memory is not sampled

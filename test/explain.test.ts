@@ -25,7 +25,7 @@ interface ExplainIndex {
   patient: string;
   labels: string[];
   maps: { shape: number[] };
-  slices: { id: string; probabilities: number[] }[];
+  slices: { id: string; box: number[]; probabilities: number[] }[];
   overlays: { png: string; index: number; label: string }[];
 }
 
@@ -51,6 +51,8 @@ describe('ichnet explain', () => {
     assert.deepEqual(np[0], [S, 5, 2, 2]);
     assert.equal(np[1], 'float32');
     assert.ok(np[2] >= 0 && np[3] > 0, `maps range ${np[2]}..${np[3]}`);
+    // Without prep.crop every map covers its whole slice.
+    for (const slice of index.slices) assert.deepEqual(slice.box, [0, 0, 32, 32]);
     assert.equal(index.overlays.length, S * 5);
     for (const o of index.overlays) {
       const meta = await sharp(join(out, o.png)).metadata();
@@ -80,6 +82,12 @@ describe('ichnet explain', () => {
     const map = [0, 1, 2, 3];
     const ref = JSON.parse(runPython('import json,torch,torch.nn.functional as F; print(json.dumps(F.interpolate(torch.tensor([[[[0.,1.],[2.,3.]]]]), size=(4,4), mode="bilinear", align_corners=False).flatten().tolist()))')) as number[];
     assert.deepEqual(Array.from(resizeBilinear(map, 2, 2, 4, 4)).map((v) => v.toFixed(5)), ref.map((v) => v.toFixed(5)));
+    // With prep.crop the map covers a box of the slice, here 4 wide and 3 high reaching past the
+    // left edge of a 5×6 slice: the map resized to the box, pasted there, zeros elsewhere.
+    const boxed = JSON.parse(
+      runPython('import json,torch,torch.nn.functional as F; m=F.interpolate(torch.tensor([[[[0.,1.],[2.,3.]]]]), size=(3,4), mode="bilinear", align_corners=False)[0,0]; out=torch.zeros(6,5); out[2:5,0:3]=m[:,1:]; print(json.dumps(out.flatten().tolist()))'),
+    ) as number[];
+    assert.deepEqual(Array.from(resizeBilinear(map, 2, 2, 6, 5, [-1, 2, 3, 5])).map((v) => v.toFixed(5)), boxed.map((v) => v.toFixed(5)));
     const rgb = overlayHeat(Uint8Array.from([100, 100]), Float32Array.from([0, 1]), 0.5);
     assert.deepEqual(Array.from(rgb.subarray(0, 3)), [100, 100, 100]);
     const [r, g, b] = jet(1);

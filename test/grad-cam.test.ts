@@ -7,14 +7,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { Session } from '../src/index.js';
+import { Session, type Batch } from '../src/index.js';
 import { oracleDir, runOracle } from './helpers/oracle.js';
 import { readSafetensors, relativeError } from './helpers/safetensors.js';
 import { randomBatch, tinyConfig, type ModelCase } from './helpers/tiny.js';
 
 const TOLERANCE = 1e-4;
 
-type Case = ModelCase;
+/** A case; `crop` runs it under `prep.crop: head` on int16 slices whose "head" leaves a frame of air. */
+type Case = ModelCase & { crop?: boolean };
 
 const cases: Case[] = [
   { backbone: 'vgg16_bn', label_rnn: 'lstm', slice_rnn: 'gru', lengths: [3, 1, 2], pixels: 'int16', size: 64 },
@@ -22,12 +23,35 @@ const cases: Case[] = [
   { backbone: 'vgg16_bn', label_rnn: 'none', slice_rnn: 'gru', lengths: [3], pixels: 'uint8', size: 64 },
   { backbone: 'vgg16', label_rnn: 'lstm', slice_rnn: 'none', lengths: [2, 1], pixels: 'float32', size: 64 },
   { backbone: 'vgg16_bn', label_rnn: 'none', slice_rnn: 'none', lengths: [2], pixels: 'int16', size: 64 },
+  { backbone: 'vgg16_bn', label_rnn: 'lstm', slice_rnn: 'gru', lengths: [3, 2], pixels: 'int16', size: 72, crop: true },
 ];
+
+/**
+ * Air (-1000 HU) around each patient's head: frames of different widths per patient (the last
+ * slice of patient 0 one row larger, so the series' box is the union), and on padding slices.
+ */
+function airFrame(batch: Batch): Batch {
+  const [B, S, , H, W] = batch.shape;
+  const images = Int16Array.from(batch.images as Int16Array);
+  for (let b = 0; b < B; b++) {
+    for (let s = 0; s < S; s++) {
+      const [top, left, bottom, right] = b === 0 ? [6 - (s === 2 ? 1 : 0), 15, 20, 4] : [25, 3, 2, 30];
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          const air = y < top || x < left || y >= H - bottom || x >= W - right || s >= (batch.lengths[b] as number);
+          if (air) images[((b * S + s) * H + y) * W + x] = -1000;
+        }
+      }
+    }
+  }
+  return { ...batch, images };
+}
 
 async function setup(c: Case, seed: number) {
   // 64×64 inputs give 4×4 maps; the oracle's weights (random BatchNorm statistics, conv biases).
-  const session = await Session.create(tinyConfig({ seed, model: { backbone: c.backbone, label_rnn: c.label_rnn, slice_rnn: c.slice_rnn }, prep: { input_size: 64 } }));
-  const batch = randomBatch(seed, c.lengths, { pixels: c.pixels, size: c.size });
+  const session = await Session.create(tinyConfig({ seed, model: { backbone: c.backbone, label_rnn: c.label_rnn, slice_rnn: c.slice_rnn }, prep: { input_size: 64, crop: c.crop ? 'head' : 'none' } }));
+  const random = randomBatch(seed, c.lengths, { pixels: c.pixels, size: c.size });
+  const batch = c.crop ? airFrame(random) : random;
   const dir = oracleDir(session.config, batch);
   runOracle('make-weights', dir);
   await session.loadWeights(join(dir, 'weights.safetensors'));
@@ -36,7 +60,7 @@ async function setup(c: Case, seed: number) {
 
 describe('Grad-CAM parity with PyTorch', () => {
   cases.forEach((c, k) => {
-    it(`${c.backbone} → ${c.label_rnn} → ${c.slice_rnn}, lengths [${c.lengths}]`, async () => {
+    it(`${c.backbone} → ${c.label_rnn} → ${c.slice_rnn}, lengths [${c.lengths}]${c.crop ? ', head crop' : ''}`, async () => {
       const { session, batch, dir } = await setup(c, 300 + k);
       try {
         const ours = await session.gradCam(batch);
@@ -61,6 +85,9 @@ describe('Grad-CAM parity with PyTorch', () => {
           assert.ok(e < TOLERANCE, `map ${t} relative error ${e}`);
         });
         assert.ok(relativeError(ours.logits, ref.get('logits')?.data ?? []) < TOLERANCE, 'logits differ');
+        // The region each map covers: the head box with prep.crop, else the whole slice.
+        const boxes = c.crop ? Array.from(ref.get('boxes')?.data ?? []) : c.lengths.flatMap(() => [0, 0, c.size, c.size]);
+        assert.deepEqual(Array.from(ours.boxes), boxes);
       } finally {
         await session.close();
       }

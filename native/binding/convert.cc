@@ -110,6 +110,8 @@ prep::PrepConfig parsePrepConfig(const Napi::Object& p) {
                                               {{"windows", prep::ChannelMode::Windows}, {"neighbors", prep::ChannelMode::Neighbors}});
   c.where = choose<prep::PrepWhere>(env, stringAt(p, "where", "prep.where"), "prep.where",
                                     {{"auto", prep::PrepWhere::Auto}, {"host", prep::PrepWhere::Host}, {"device", prep::PrepWhere::Device}});
+  c.crop = choose<prep::CropMode>(env, stringAt(p, "crop", "prep.crop"), "prep.crop",
+                                  {{"none", prep::CropMode::None}, {"head", prep::CropMode::Head}});
 
   return c;
 }
@@ -370,6 +372,18 @@ torch::Tensor parseGradCamTargets(const Napi::Value& value, const session::Batch
   return out;
 }
 
+namespace {
+
+/// An integer tensor's values as a new Int32Array.
+Napi::Int32Array toInt32Array(Napi::Env env, const torch::Tensor& t) {
+  const auto v = t.to(torch::kInt32).contiguous();
+  auto out = Napi::Int32Array::New(env, v.numel());
+  std::memcpy(out.Data(), v.data_ptr<int32_t>(), v.numel() * sizeof(int32_t));
+  return out;
+}
+
+}  // namespace
+
 Napi::Object gradCamResultToJs(Napi::Env env, const model::GradCamResult& r) {
   auto o = Napi::Object::New(env);
   o.Set("logits", toFloat32Array(env, r.slice_logits));
@@ -377,10 +391,8 @@ Napi::Object gradCamResultToJs(Napi::Env env, const model::GradCamResult& r) {
   auto shape = Napi::Array::New(env, 3);
   for (uint32_t i = 0; i < 3; ++i) shape.Set(i, static_cast<double>(r.maps.size(i)));
   o.Set("mapShape", shape);
-  const auto t = r.targets.to(torch::kInt32).contiguous();
-  auto targets = Napi::Int32Array::New(env, t.numel());
-  std::memcpy(targets.Data(), t.data_ptr<int32_t>(), t.numel() * sizeof(int32_t));
-  o.Set("targets", targets);
+  o.Set("targets", toInt32Array(env, r.targets));
+  o.Set("boxes", toInt32Array(env, r.input_boxes));
   return o;
 }
 

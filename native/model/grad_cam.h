@@ -14,6 +14,8 @@ struct GradCamResult {
   torch::Tensor slice_logits;  // float32 [B, S, L] on CPU, zero past each length
   torch::Tensor maps;          // float32 [T, h, w] on CPU, one map per target, >= 0, not normalised
   torch::Tensor targets;       // int64 [T, 3] on CPU: (patient, slice, label) of each map
+  torch::Tensor input_boxes;   // int64 [B, 4] on CPU: the region (x0, y0, x1, y1) of each patient's
+                               // slices the maps cover; set by the caller that preprocessed the images
 };
 
 /// `images`: preprocessed valid slices [sum(lengths), 3, H, W] (as for IchNetImpl::forward);

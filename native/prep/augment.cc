@@ -20,20 +20,34 @@ std::array<double, 6> affineTheta(const float* params, double h, double w) {
   return {cos * flip, -sin * (h / w), -2.0 * params[kTranslateX], sin * flip * (w / h), cos, -2.0 * params[kTranslateY]};
 }
 
-torch::Tensor affineResample(const torch::Tensor& x, const torch::Tensor& params, int64_t size) {
-  namespace F = torch::nn::functional;
-  // theta is computed on the CPU by the same function as the host pipeline's (resample.h), then
-  // moved to x's device.
-  const auto p = params.to(torch::kCPU, torch::kFloat32).contiguous();
-  const int64_t n = p.size(0);
-  auto theta = torch::empty({n, 2, 3}, torch::kFloat64);
-  const float* rows = p.data_ptr<float>();
-  double* t = theta.data_ptr<double>();
-  for (int64_t i = 0; i < n; ++i) {
-    const auto th = affineTheta(rows + i * kAugParamCount, static_cast<double>(x.size(2)), static_cast<double>(x.size(3)));
-    std::copy(th.begin(), th.end(), t + i * 6);
+torch::Tensor sliceThetas(const SliceIndex& idx, const std::vector<Box>& boxes, const torch::Tensor& aug, int64_t h, int64_t w) {
+  const torch::Tensor params = aug.defined() ? aug.to(torch::kCPU, torch::kFloat32).contiguous() : torch::Tensor();
+  const float* rows = params.defined() ? params.data_ptr<float>() : nullptr;
+  // The identity row: no flip, rotation or move, scale 1 (jitter is not part of the geometry).
+  std::array<float, kAugParamCount> identity{};
+  identity[kScale] = 1.0f;
+  auto thetas = torch::empty({idx.size(), 2, 3}, torch::kFloat64);
+  double* t = thetas.data_ptr<double>();
+  const double hi = static_cast<double>(h), wi = static_cast<double>(w);
+  for (int64_t i = 0; i < idx.size(); ++i) {
+    const int64_t b = idx.patient[i];
+    const Box& box = boxes[b];
+    const double bw = static_cast<double>(box.x1 - box.x0), bh = static_cast<double>(box.y1 - box.y0);
+    // The augmentation moves the box's own normalised coordinates (so a rotation stays a rotation
+    // of the box's pixels); the box's coordinates then map to the slice's (align_corners = false:
+    // -1 and +1 are the outer edges): slice = box half-size / half-size * boxed + box centre.
+    const auto a = affineTheta(rows ? rows + b * kAugParamCount : identity.data(), bh, bw);
+    const double sx = bw / wi, sy = bh / hi;
+    const double cx = static_cast<double>(box.x0 + box.x1) / wi - 1.0, cy = static_cast<double>(box.y0 + box.y1) / hi - 1.0;
+    const std::array<double, 6> theta = {sx * a[0], sx * a[1], sx * a[2] + cx, sy * a[3], sy * a[4], sy * a[5] + cy};
+    std::copy(theta.begin(), theta.end(), t + i * 6);
   }
-  const auto grid = F::affine_grid(theta.to(x.device(), x.scalar_type()), {x.size(0), x.size(1), size, size},
+  return thetas;
+}
+
+torch::Tensor affineResample(const torch::Tensor& x, const torch::Tensor& thetas, int64_t size) {
+  namespace F = torch::nn::functional;
+  const auto grid = F::affine_grid(thetas.to(x.device(), x.scalar_type()), {x.size(0), x.size(1), size, size},
                                    /*align_corners=*/false);
   return F::grid_sample(x, grid,
                         F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));

@@ -6,6 +6,10 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <vector>
+
+#include "prep/crop.h"
+#include "prep/slice_index.h"
 
 namespace ichnet::prep {
 
@@ -28,8 +32,14 @@ extern const char* const kAugParamNames[kAugParamCount];
 /// affine_grid's 2x3 theta (row-major) for one slice's parameter row, input height h, width w.
 std::array<double, 6> affineTheta(const float* params, double h, double w);
 
-/// x float [N, C, H, W], params [N, K] (one row per slice) -> [N, C, size, size], bilinear, zero padding.
-torch::Tensor affineResample(const torch::Tensor& x, const torch::Tensor& params, int64_t size);
+/// The theta of each valid slice's one resampling from an h x w slice: its series' box (crop.h)
+/// scaled to the input, moved by the series' augmentation row of `aug` (float32 [B, K] on any
+/// device, or undefined for none). float64 [n, 2, 3] on the CPU; the host and device paths both
+/// resample through these.
+torch::Tensor sliceThetas(const SliceIndex& idx, const std::vector<Box>& boxes, const torch::Tensor& aug, int64_t h, int64_t w);
+
+/// x float [N, C, H, W], thetas [N, 2, 3] (sliceThetas) -> [N, C, size, size], bilinear, zero padding.
+torch::Tensor affineResample(const torch::Tensor& x, const torch::Tensor& thetas, int64_t size);
 
 /// Brightness, contrast, gamma in [0, 1] space, clamped. x [N, C, H, W], params [N, K].
 torch::Tensor colourJitter(const torch::Tensor& x, const torch::Tensor& params);

@@ -165,7 +165,7 @@ void jitter(float* x, int64_t n, const float* params) {
 }  // namespace
 
 torch::Tensor preprocessOnHost(const torch::Tensor& flat, const SliceIndex& idx, const PrepConfig& config,
-                               const torch::Tensor& aug) {
+                               const torch::Tensor& thetas, const torch::Tensor& aug) {
   const SlicePlanes planes(flat, idx, config);
   const int64_t n = idx.size(), size = config.input_size, height = flat.size(2), width = flat.size(3);
   const int64_t count = planes.count(), plane_out = size * size;
@@ -188,8 +188,12 @@ torch::Tensor preprocessOnHost(const torch::Tensor& flat, const SliceIndex& idx,
       float* dst = out_data + i * 3 * plane_out;
       const float* row = params.defined() ? params.data_ptr<float>() + idx.patient[i] * kAugParamCount : nullptr;
       std::optional<Resampler> affine;
-      if (row) affine.emplace(Resampler::affine(height, width, size, affineTheta(row, height, width)));
-      const Resampler& geometry = row ? *affine : resize;
+      if (thetas.defined()) {
+        std::array<double, 6> theta{};
+        std::copy_n(thetas.data_ptr<double>() + i * 6, 6, theta.begin());
+        affine.emplace(Resampler::affine(height, width, size, theta));
+      }
+      const Resampler& geometry = affine ? *affine : resize;
 
       std::array<const float*, 3> tables{};
       if (config.clahe.enabled) {

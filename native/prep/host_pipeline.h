@@ -6,16 +6,17 @@
 // more, most of it in page faults on fresh full-size intermediates.
 #include <torch/torch.h>
 
-#include "prep/prep.h"
+#include "prep/config.h"
 #include "prep/slice_index.h"
 
 namespace ichnet::prep {
 
 /// Steps 1-5 for the valid slices of `flat` (uint8 or int16 [B*S, C, H, W] on the CPU):
-/// float32 [n, 3, size, size]. aug: float32 [B, kAugParamCount] (affine resampling and colour
-/// jitter) or undefined (plain resize).
+/// float32 [n, 3, size, size]. thetas: float64 [n, 2, 3] (augment.h's sliceThetas: affine
+/// resampling) or undefined (plain resize); aug: float32 [B, kAugParamCount] (colour jitter) or
+/// undefined.
 torch::Tensor preprocessOnHost(const torch::Tensor& flat, const SliceIndex& idx, const PrepConfig& config,
-                               const torch::Tensor& aug);
+                               const torch::Tensor& thetas, const torch::Tensor& aug);
 
 /// Steps 1-2 with CLAHE, for a device that does the rest: uint8 [n, P, H, W] grey levels, where
 /// P = 3, or 1 for a single plane that becomes all three channels.

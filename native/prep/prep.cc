@@ -38,13 +38,14 @@ torch::Tensor claheLevelsOnDevice(const torch::Tensor& flat, const SliceIndex& i
   return eq.view(levels.sizes());
 }
 
-/// Steps 3-5 on [n, 3, H, W] floats in [0, 1]: affine resampling and jitter (aug defined) or a
-/// plain resize, then normalisation.
-torch::Tensor geometryAndNormalise(torch::Tensor x, const SliceIndex& idx, const PrepConfig& config, const torch::Tensor& aug) {
+/// Steps 3-5 on [n, 3, H, W] floats in [0, 1]: affine resampling (thetas defined: a crop box or
+/// augmentation) and jitter (aug defined), or a plain resize; then normalisation.
+torch::Tensor geometryAndNormalise(torch::Tensor x, const SliceIndex& idx, const PrepConfig& config, const torch::Tensor& thetas,
+                                   const torch::Tensor& aug) {
   const int64_t size = config.input_size;
-  if (aug.defined()) {
-    const auto per_slice = aug.index_select(0, SliceIndex::tensor(idx.patient)).to(x.device());
-    x = colourJitter(affineResample(x, per_slice, size), per_slice);
+  if (thetas.defined()) {
+    x = affineResample(x, thetas, size);
+    if (aug.defined()) x = colourJitter(x, aug.index_select(0, SliceIndex::tensor(idx.patient).to(aug.device())).to(x.device()));
   } else if (x.size(2) != size || x.size(3) != size) {
     namespace F = torch::nn::functional;
     x = F::interpolate(x, F::InterpolateFuncOptions()
@@ -61,11 +62,12 @@ torch::Tensor geometryAndNormalise(torch::Tensor x, const SliceIndex& idx, const
 }  // namespace
 
 torch::Tensor preprocessBatch(const torch::Tensor& images, const torch::Tensor& lengths, const PrepConfig& config,
-                              const torch::Tensor& aug, torch::Device device) {
+                              const torch::Tensor& aug, torch::Device device, std::vector<Box>* boxes) {
   const int64_t B = images.size(0), S = images.size(1);
   const auto flat = images.view({B * S, images.size(2), images.size(3), images.size(4)});
   const auto idx = validSlices(lengths, S);
   if (images.scalar_type() == torch::kFloat32) {
+    if (boxes) *boxes = inputBoxes(flat, idx, B, CropMode::None);
     const auto self = SliceIndex::tensor(idx.self);
     if (!device.is_cuda()) return flat.index_select(0, self);
     // One copy into pinned memory, then the valid slices are selected on the device.
@@ -75,8 +77,13 @@ torch::Tensor preprocessBatch(const torch::Tensor& images, const torch::Tensor& 
   if (images.scalar_type() != torch::kUInt8 && images.scalar_type() != torch::kInt16) {
     throw std::invalid_argument("images: expected uint8, int16 or float32");
   }
+  // The geometry of each slice's one resampling, shared by both paths: a plain resize, or an
+  // affine map when there is a crop box or an augmentation.
+  const auto regions = inputBoxes(flat, idx, B, config.crop);
+  if (boxes) *boxes = regions;
+  const torch::Tensor thetas = config.crop != CropMode::None || aug.defined() ? sliceThetas(idx, regions, aug, flat.size(2), flat.size(3)) : torch::Tensor();
   const bool on_device = config.where == PrepWhere::Device || (config.where == PrepWhere::Auto && device.is_cuda());
-  if (!on_device && !device.is_cuda()) return preprocessOnHost(flat, idx, config, aug);
+  if (!on_device && !device.is_cuda()) return preprocessOnHost(flat, idx, config, thetas, aug);
 
   // Only the raw 8-bit/int16 pixels, or the host's 8-bit CLAHE levels, travel to a GPU.
   torch::Tensor x;
@@ -89,7 +96,7 @@ torch::Tensor preprocessBatch(const torch::Tensor& images, const torch::Tensor& 
                       [](const torch::Tensor& t) { return t.to(torch::kFloat32).div_(255.0); });
   }
   if (x.size(1) == 1) x = x.expand({-1, 3, -1, -1});
-  return geometryAndNormalise(x, idx, config, aug);
+  return geometryAndNormalise(x, idx, config, thetas, aug);
 }
 
 }  // namespace ichnet::prep

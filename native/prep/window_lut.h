@@ -4,7 +4,7 @@
 // 512 x 512 image, and the CLAHE path reads its 256 grey levels straight from the table.
 #include <torch/torch.h>
 
-#include "prep/prep.h"
+#include "prep/config.h"
 
 namespace ichnet::prep {
 

@@ -6,7 +6,7 @@
 #include "distributed/config.h"
 #include "loss/asl.h"
 #include "model/config.h"
-#include "prep/prep.h"
+#include "prep/config.h"
 
 namespace ichnet::session {
 

@@ -108,9 +108,9 @@ int Session::stagingThreads() const {
   return device_.is_cuda() ? config_.threads : std::max(1, config_.threads / 2);
 }
 
-torch::Tensor Session::input(const Batch& batch, bool augment) const {
+torch::Tensor Session::input(const Batch& batch, bool augment, std::vector<prep::Box>* boxes) const {
   // Only valid slices are preprocessed and run through the backbone.
-  auto x = prep::preprocessBatch(batch.images, batch.lengths, config_.prep, augment ? batch.aug : torch::Tensor(), device_);
+  auto x = prep::preprocessBatch(batch.images, batch.lengths, config_.prep, augment ? batch.aug : torch::Tensor(), device_, boxes);
   if (config_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   return x;
 }
@@ -243,16 +243,19 @@ model::GradCamResult Session::gradCam(const Batch& batch, const torch::Tensor& t
   enterWorkerThread();
   model_->eval();
   torch::Tensor x;
+  std::vector<prep::Box> boxes;
   {
     torch::NoGradGuard no_grad;
-    x = input(batch, /*augment=*/false);
+    x = input(batch, /*augment=*/false, &boxes);
   }
   struct RnnTraining {  // restores evaluation mode however the call ends
     model::IchNetImpl& m;
     explicit RnnTraining(model::IchNetImpl& model) : m(model) { m.setRnnTraining(true); }
     ~RnnTraining() { m.setRnnTraining(false); }
   } rnn_training(*model_);
-  return model::gradCam(*model_, x, batch.lengths, batch.slices, targets);
+  auto result = model::gradCam(*model_, x, batch.lengths, batch.slices, targets);
+  result.input_boxes = prep::boxTensor(boxes);
+  return result;
 }
 
 StepResult Session::evalStep(const Batch& batch, const PreparedInput& prepared) { return evaluate(batch, true, prepared); }

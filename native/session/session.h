@@ -77,8 +77,9 @@ class Session {
 
  private:
   struct Forward;
-  /// The model input of `batch` on the calling thread, as it is set up.
-  torch::Tensor input(const Batch& batch, bool augment) const;
+  /// The model input of `batch` on the calling thread, as it is set up; `boxes`, when given,
+  /// receives the region of each patient's slices the input shows (prep/crop.h).
+  torch::Tensor input(const Batch& batch, bool augment, std::vector<prep::Box>* boxes = nullptr) const;
   Forward forward(const Batch& batch, bool augment, const PreparedInput& prepared);
   /// Intra-op threads of the thread that calls prepareInput: see session.cc.
   int stagingThreads() const;

@@ -59,6 +59,10 @@ export const prepSchema = z.strictObject({
     .enum(['auto', 'host', 'device'])
     .default('auto')
     .describe("where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)"),
+  crop: z
+    .enum(['none', 'head'])
+    .default('none')
+    .describe("what the resampling brings to the input size: 'none' (the whole slice) or 'head' (a square around the head of each series: the pixels above -500 HU over its slices, plus a margin of 1/16 of the box; the whole slice when there are none; needs HU input)"),
 });
 
 export const lossSchema = z.strictObject({

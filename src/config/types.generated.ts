@@ -199,6 +199,10 @@ export interface ExperimentConfig {
      * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
      */
     where: "auto" | "host" | "device";
+    /**
+     * what the resampling brings to the input size: 'none' (the whole slice) or 'head' (a square around the head of each series: the pixels above -500 HU over its slices, plus a margin of 1/16 of the box; the whole slice when there are none; needs HU input)
+     */
+    crop: "none" | "head";
   };
   /**
    * training augmentations: probabilities, ranges and a schedule
@@ -518,6 +522,10 @@ export interface ExperimentConfig {
        * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
        */
       where?: "auto" | "host" | "device";
+      /**
+       * what the resampling brings to the input size: 'none' (the whole slice) or 'head' (a square around the head of each series: the pixels above -500 HU over its slices, plus a margin of 1/16 of the box; the whole slice when there are none; needs HU input)
+       */
+      crop?: "none" | "head";
     };
     /**
      * the optimizer and its learning rates: the keys this stage changes
@@ -909,6 +917,10 @@ export interface ExperimentConfigInput {
      * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
      */
     where?: "auto" | "host" | "device";
+    /**
+     * what the resampling brings to the input size: 'none' (the whole slice) or 'head' (a square around the head of each series: the pixels above -500 HU over its slices, plus a margin of 1/16 of the box; the whole slice when there are none; needs HU input)
+     */
+    crop?: "none" | "head";
   };
   /**
    * training augmentations: probabilities, ranges and a schedule
@@ -1228,6 +1240,10 @@ export interface ExperimentConfigInput {
        * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
        */
       where?: "auto" | "host" | "device";
+      /**
+       * what the resampling brings to the input size: 'none' (the whole slice) or 'head' (a square around the head of each series: the pixels above -500 HU over its slices, plus a margin of 1/16 of the box; the whole slice when there are none; needs HU input)
+       */
+      crop?: "none" | "head";
     };
     /**
      * the optimizer and its learning rates: the keys this stage changes
@@ -1517,6 +1533,10 @@ export interface SessionConfig {
      * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
      */
     where: "auto" | "host" | "device";
+    /**
+     * what the resampling brings to the input size: 'none' (the whole slice) or 'head' (a square around the head of each series: the pixels above -500 HU over its slices, plus a margin of 1/16 of the box; the whole slice when there are none; needs HU input)
+     */
+    crop: "none" | "head";
   };
   /**
    * Asymmetric Loss (ASL) settings
@@ -1743,6 +1763,10 @@ export interface SessionConfigInput {
      * where preprocessing runs: 'host' (CPU, slice by slice), 'device' (batched tensor operations on the session's device, CLAHE included) or 'auto' (device on CUDA, host on the CPU)
      */
     where?: "auto" | "host" | "device";
+    /**
+     * what the resampling brings to the input size: 'none' (the whole slice) or 'head' (a square around the head of each series: the pixels above -500 HU over its slices, plus a margin of 1/16 of the box; the whole slice when there are none; needs HU input)
+     */
+    crop?: "none" | "head";
   };
   /**
    * Asymmetric Loss (ASL) settings

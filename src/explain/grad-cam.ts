@@ -17,6 +17,11 @@ export interface PatientGradCam {
   maps: Float32Array;
   height: number;
   width: number;
+  /**
+   * slices × 4: the region [x0, y0, x1, y1] of each slice (in its pixel edges) that its map
+   * covers (`GradCamResult.boxes` of the slice's chunk); zeros for unread slices.
+   */
+  boxes: Int32Array;
   skipped: SkippedItem[];
 }
 
@@ -33,6 +38,7 @@ export async function patientGradCam(session: Session, patient: PatientRecord, o
   const n = patient.slices.length;
   const loader = new SliceLoader([patient], { labels: L, patientsPerBatch: 1, maxSlices: options.maxSlices, mode: 'eval', seed: 0, onError: options.onError ?? 'error' });
   const probs = new Float32Array(n * L).fill(Number.NaN);
+  const boxes = new Int32Array(n * 4);
   let maps: Float32Array | undefined;
   let height = 0;
   let width = 0;
@@ -50,13 +56,23 @@ export async function patientGradCam(session: Session, patient: PatientRecord, o
     if (!item) continue;
     // Targets come back in (patient, slice, label) order: map t is chunk slice ⌊t/L⌋, label t mod L.
     item.slices.forEach((s, k) => {
+      boxes.set(result.boxes.subarray(0, 4), s * 4);
       for (let l = 0; l < L; l++) {
         probs[s * L + l] = 1 / (1 + Math.exp(-(result.logits[k * L + l] as number)));
         maps?.set(result.maps.subarray((k * L + l) * plane, (k * L + l + 1) * plane), (s * L + l) * plane);
       }
     });
   }
-  return { patient, labels: L, probs, maps: maps ?? new Float32Array(0), height, width, skipped: loader.skipped };
+  return { patient, labels: L, probs, maps: maps ?? new Float32Array(0), height, width, boxes, skipped: loader.skipped };
+}
+
+/**
+ * The chunk of a series that prediction puts `slice` in (so the slice RNN sees the same neighbours,
+ * and `prep.crop` finds the same box), and where that chunk starts.
+ */
+export function chunkOf(patient: PatientRecord, slice: number, maxSlices: number): { chunk: PatientRecord; start: number } {
+  const start = Math.floor(slice / maxSlices) * maxSlices;
+  return { chunk: { id: patient.id, slices: patient.slices.slice(start, start + maxSlices) }, start };
 }
 
 /**
@@ -64,8 +80,7 @@ export async function patientGradCam(session: Session, patient: PatientRecord, o
  * that slice in (so the slice RNN sees the same neighbours): one map per label, h × w each.
  */
 export async function sliceGradCam(session: Session, patient: PatientRecord, slice: number, labels: number[], options: GradCamOptions): Promise<{ maps: Float32Array[]; height: number; width: number }> {
-  const start = Math.floor(slice / options.maxSlices) * options.maxSlices;
-  const chunk: PatientRecord = { id: patient.id, slices: patient.slices.slice(start, start + options.maxSlices) };
+  const { chunk, start } = chunkOf(patient, slice, options.maxSlices);
   const loader = new SliceLoader([chunk], { labels: options.labels, patientsPerBatch: 1, maxSlices: options.maxSlices, mode: 'eval', seed: 0, onError: options.onError ?? 'error' });
   for await (const { batch, items } of loader.batches()) {
     const k = items[0]?.slices.indexOf(slice - start) ?? -1;

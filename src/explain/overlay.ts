@@ -1,28 +1,33 @@
 /** Heat-map overlays: a Grad-CAM map resampled to an image's pixel grid, coloured and blended. */
 
+/** A region of an image in pixel edges, [x0, y0, x1, y1]: columns x0 ≤ x < x1, rows y0 ≤ y < y1. */
+export type PixelBox = readonly [number, number, number, number];
+
 /**
- * Bilinear resampling of a row-major `h × w` map to `H × W`, with pixel centres at half-integers
- * (PyTorch's `interpolate(..., align_corners=False)`, the convention the model's own input resize
- * uses), so that a map cell lands on the image pixels it was computed from. Written here because the
- * lesion-overlap measurement needs float values on exactly this grid, which an image library's
- * 8-bit resize does not give.
+ * Bilinear resampling of a row-major `h × w` map to an `H × W` image whose region `box` (by default
+ * the whole image) the map covers, with pixel centres at half-integers (PyTorch's
+ * `interpolate(..., align_corners=False)`, the convention of the model's own resampling), so that a
+ * map cell lands on the image pixels it was computed from; pixels outside the box, which the model
+ * did not see, get 0. Written here because the lesion-overlap measurement needs float values on
+ * exactly this grid, which an image library's 8-bit resize does not give.
  */
-export function resizeBilinear(map: ArrayLike<number>, h: number, w: number, H: number, W: number): Float32Array {
+export function resizeBilinear(map: ArrayLike<number>, h: number, w: number, H: number, W: number, box: PixelBox = [0, 0, W, H]): Float32Array {
   const out = new Float32Array(H * W);
-  const sy = h / H;
-  const sx = w / W;
-  for (let y = 0; y < H; y++) {
-    const fy = Math.max(0, (y + 0.5) * sy - 0.5);
-    const y0 = Math.min(h - 1, Math.floor(fy));
-    const y1 = Math.min(h - 1, y0 + 1);
-    const dy = fy - y0;
-    for (let x = 0; x < W; x++) {
-      const fx = Math.max(0, (x + 0.5) * sx - 0.5);
-      const x0 = Math.min(w - 1, Math.floor(fx));
-      const x1 = Math.min(w - 1, x0 + 1);
-      const dx = fx - x0;
-      const a = (map[y0 * w + x0] as number) * (1 - dx) + (map[y0 * w + x1] as number) * dx;
-      const b = (map[y1 * w + x0] as number) * (1 - dx) + (map[y1 * w + x1] as number) * dx;
+  const [x0, y0, x1, y1] = box;
+  const sy = h / (y1 - y0);
+  const sx = w / (x1 - x0);
+  for (let y = Math.max(0, y0); y < Math.min(H, y1); y++) {
+    const fy = Math.max(0, (y - y0 + 0.5) * sy - 0.5);
+    const r0 = Math.min(h - 1, Math.floor(fy));
+    const r1 = Math.min(h - 1, r0 + 1);
+    const dy = fy - r0;
+    for (let x = Math.max(0, x0); x < Math.min(W, x1); x++) {
+      const fx = Math.max(0, (x - x0 + 0.5) * sx - 0.5);
+      const c0 = Math.min(w - 1, Math.floor(fx));
+      const c1 = Math.min(w - 1, c0 + 1);
+      const dx = fx - c0;
+      const a = (map[r0 * w + c0] as number) * (1 - dx) + (map[r0 * w + c1] as number) * dx;
+      const b = (map[r1 * w + c0] as number) * (1 - dx) + (map[r1 * w + c1] as number) * dx;
       out[y * W + x] = a * (1 - dy) + b * dy;
     }
   }

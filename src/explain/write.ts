@@ -11,7 +11,7 @@ import type { SlicePixels } from '../data/types.js';
 import { slicePng } from '../report/samples.js';
 import type { PatientGradCam } from './grad-cam.js';
 import { npyFloat32 } from './npy.js';
-import { normalised, overlayHeat, resizeBilinear } from './overlay.js';
+import { normalised, overlayHeat, resizeBilinear, type PixelBox } from './overlay.js';
 
 /** Which slice/label pairs get an overlay PNG. */
 export type OverlayChoice = 'positive' | 'all';
@@ -42,6 +42,12 @@ export function displayGray(pixels: SlicePixels, window: readonly [number, numbe
 export function mapOf(cam: PatientGradCam, s: number, l: number): Float32Array {
   const plane = cam.height * cam.width;
   return cam.maps.subarray((s * cam.labels + l) * plane, (s * cam.labels + l + 1) * plane);
+}
+
+/** The region of slice s that its maps cover, [x0, y0, x1, y1] in the slice's pixel edges. */
+export function boxOf(cam: PatientGradCam, s: number): PixelBox {
+  const b = cam.boxes;
+  return [b[s * 4] ?? 0, b[s * 4 + 1] ?? 0, b[s * 4 + 2] ?? 0, b[s * 4 + 3] ?? 0];
 }
 
 /**
@@ -86,7 +92,7 @@ export async function writeExplanation(
       const raw = mapOf(cam, s, l);
       let mapMax = 0;
       for (const v of raw) if (v > mapMax) mapMax = v;
-      const heat = resizeBilinear(normalised(raw), cam.height, cam.width, pixels.height, pixels.width);
+      const heat = resizeBilinear(normalised(raw), cam.height, cam.width, pixels.height, pixels.width, boxOf(cam, s));
       const label = meta.labels[l] as string;
       const png = `${String(s).padStart(3, '0')}_${label}.png`;
       await writeFile(join(out, png), await slicePng(overlayHeat(gray, heat, 0.5, 1), pixels.width, pixels.height, 3));
@@ -102,7 +108,8 @@ export async function writeExplanation(
     thresholds: meta.thresholds,
     layer: 'last VGG16 convolution block (conv5_3 after ReLU, before the final max-pool)',
     maps: { file: 'maps.npy', shape: [S, L, cam.height, cam.width], axes: ['slice', 'label', 'row', 'column'] },
-    slices: patient.slices.map((s, k) => ({ index: k, id: s.id, probabilities: Array.from(cam.probs.subarray(k * L, (k + 1) * L)) })),
+    // box: the region of the slice [x0, y0, x1, y1] (pixel edges) that the maps cover.
+    slices: patient.slices.map((s, k) => ({ index: k, id: s.id, box: boxOf(cam, k), probabilities: Array.from(cam.probs.subarray(k * L, (k + 1) * L)) })),
     overlays,
     skipped: cam.skipped,
   };

@@ -16,8 +16,9 @@ export interface PreprocessOptions {
 }
 
 /**
- * Runs docs/ARCHITECTURE.md §3 on a batch exactly as a session does: window/scale → CLAHE → resize (or,
- * when `batch.aug` is set, the augmentation's affine resampling and colour jitter) → normalise.
+ * Runs docs/ARCHITECTURE.md §3 on a batch exactly as a session does: window/scale → CLAHE → one
+ * resampling of the whole slice or, with `prep.crop: head`, of each series' head box (moved by the
+ * augmentation's affine when `batch.aug` is set, then colour jitter) → normalise.
  * Returns float32 [sum(lengths), 3, prep.input_size, prep.input_size] for the valid slices, patient-major.
  */
 export async function preprocess(batch: Batch, options: PreprocessOptions = {}): Promise<Float32Array> {

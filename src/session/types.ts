@@ -53,6 +53,12 @@ export interface GradCamResult {
   mapShape: [number, number, number];
   /** The (patient, slice, label) triple of each map, flattened. */
   targets: Int32Array;
+  /**
+   * Per patient, the region of its slices that the input (and so every map) covers, as
+   * [x0, y0, x1, y1] in slice pixel edges (columns x0 ≤ x < x1, rows y0 ≤ y < y1): the whole slice,
+   * or with `prep.crop: head` the box around the head, which may reach past the slice.
+   */
+  boxes: Int32Array;
 }
 
 /** What `loadWeights` matched. */

@@ -7,7 +7,7 @@ import type { PatientRecord, SkippedItem } from '../data/types.js';
 import { averagePrecision, precisionRecallCurves } from '../metrics/index.js';
 import type { LevelReport } from '../metrics/index.js';
 import { preprocess } from '../prep/preprocess.js';
-import { sliceGradCam } from '../explain/grad-cam.js';
+import { chunkOf, sliceGradCam } from '../explain/grad-cam.js';
 import { normalised, overlayHeat, resizeBilinear } from '../explain/overlay.js';
 import { slicePng, writeReport, type LevelMetrics, type SampleExplanation, type SampleSlice } from '../report/index.js';
 import type { Session } from '../session/session.js';
@@ -62,13 +62,18 @@ async function sampleSlices(config: ExperimentConfig, session: Session, labels: 
   }
   const out: SampleSlice[] = [];
   for (const c of chosen) {
-    const one: PatientRecord = { id: c.patient.id, slices: [c.patient.slices[c.slice] as PatientRecord['slices'][number]] };
-    const loader = new SliceLoader([one], { labels: L, patientsPerBatch: 1, maxSlices: 1, mode: 'eval', seed: 0, onError: 'skip' });
-    for await (const { batch } of loader.batches()) {
+    // The slice is preprocessed within the chunk its Grad-CAM is computed on, so that it shows the
+    // same region (prep.crop's box is per chunk of a series).
+    const { chunk, start } = chunkOf(c.patient, c.slice, config.train.eval_max_slices);
+    const loader = new SliceLoader([chunk], { labels: L, patientsPerBatch: 1, maxSlices: config.train.eval_max_slices, mode: 'eval', seed: 0, onError: 'skip' });
+    for await (const { batch, items } of loader.batches()) {
+      const k = items[0]?.slices.indexOf(c.slice - start) ?? -1;
+      if (k < 0) continue;
       const size = config.prep.input_size;
-      const seen3 = await preprocess(batch, { prep: { ...config.prep, mean: [0, 0, 0], std: [1, 1, 1] }, threads: availableParallelism() });
-      const rgb = new Uint8Array(size * size * 3);
-      for (let i = 0; i < size * size; i++) for (let ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = Math.round(Math.min(1, Math.max(0, seen3[ch * size * size + i] as number)) * 255);
+      const plane = size * size;
+      const seen3 = (await preprocess(batch, { prep: { ...config.prep, mean: [0, 0, 0], std: [1, 1, 1] }, threads: availableParallelism() })).subarray(k * 3 * plane, (k + 1) * 3 * plane);
+      const rgb = new Uint8Array(plane * 3);
+      for (let i = 0; i < plane; i++) for (let ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = Math.round(Math.min(1, Math.max(0, seen3[ch * plane + i] as number)) * 255);
       const pr = probs.get(c.patient.id) as Float32Array;
       const sliceProbs = Array.from(pr.subarray(c.slice * L, (c.slice + 1) * L));
       const truth = Array.from(c.patient.labels?.subarray(c.slice * L, (c.slice + 1) * L) ?? []);

@@ -29,6 +29,7 @@ TypeScript tests run the C++ addon and this script on the same inputs and compar
     then ReLU(sum_k mean_xy(dY/dA_k) * A_k) on the slice's own activations.
 """
 import json
+import math
 import os
 import sys
 
@@ -194,8 +195,38 @@ class Net(nn.Module):
 
 
 # ---------------------------------------------------------------- preprocessing (§3 steps 1, 3-resize, 5)
-def preprocess(images, prep, size):
-    """images: tensor [B,S,C,H,W] of int16 (HU), uint8 or float32 (already preprocessed) -> float32 [B,S,3,h,w]."""
+def head_boxes(images, lengths):
+    """prep.crop: head. images int16 HU [B,S,1,H,W] -> per series (x0, y0, x1, y1) in pixel edges: the
+    bounding box of the pixels above -500 HU over its valid slices, widened by ceil(1/16 of its
+    longer side) on each side and made square around its centre; the whole slice if there are none."""
+    B, S, _, H, W = images.shape
+    boxes = []
+    for b in range(B):
+        ys, xs = np.nonzero((images[b, : int(lengths[b]), 0] > -500).any(0).numpy())
+        if len(xs) == 0:
+            boxes.append((0, 0, W, H))
+            continue
+        x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+        longer = max(x1 - x0, y1 - y0)
+        side = longer + 2 * math.ceil(longer / 16)
+        x0 -= (side - (x1 - x0)) // 2
+        y0 -= (side - (y1 - y0)) // 2
+        boxes.append((x0, y0, x0 + side, y0 + side))
+    return boxes
+
+
+def crop_resize(x, box, size):
+    """x [N,3,H,W] -> [N,3,size,size]: the box (zeros past the slice) resampled bilinearly."""
+    N, _, H, W = x.shape
+    x0, y0, x1, y1 = box
+    theta = torch.tensor([[(x1 - x0) / W, 0, (x0 + x1) / W - 1], [0, (y1 - y0) / H, (y0 + y1) / H - 1]], dtype=torch.float32)
+    grid = F.affine_grid(theta.expand(N, 2, 3), [N, 3, size, size], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def preprocess(images, prep, size, lengths=None):
+    """images: tensor [B,S,C,H,W] of int16 (HU), uint8 or float32 (already preprocessed) -> float32 [B,S,3,h,w].
+    With prep.crop: head (int16 only), each series' head box is resampled (lengths: its valid slices)."""
     if images.dtype == torch.float32:
         if images.shape[2] != 3:
             raise ValueError("float32 input must have 3 channels")
@@ -217,7 +248,13 @@ def preprocess(images, prep, size):
         x = x.repeat(1, 1, 3, 1, 1)
     if x.shape[2] != 3:
         raise ValueError(f"preprocessing gives {x.shape[2]} channels, need 1 or 3 windows")
-    x = F.interpolate(x.reshape(B * S, 3, H, W), size=(size, size), mode="bilinear", align_corners=False)
+    if prep.get("crop", "none") == "head":
+        if images.dtype != torch.int16:
+            raise ValueError("prep.crop: head needs int16 (HU) input")
+        boxes = head_boxes(images, lengths if lengths is not None else [S] * B)
+        x = torch.stack([crop_resize(x[b], boxes[b], size) for b in range(B)])
+    else:
+        x = F.interpolate(x.reshape(B * S, 3, H, W), size=(size, size), mode="bilinear", align_corners=False)
     mean = torch.tensor(prep.get("mean", [0.485, 0.456, 0.406]), dtype=torch.float32).view(1, 3, 1, 1)
     std = torch.tensor(prep.get("std", [0.229, 0.224, 0.225]), dtype=torch.float32).view(1, 3, 1, 1)
     return ((x - mean) / std).reshape(B, S, 3, size, size)
@@ -423,7 +460,7 @@ def main(argv):
     images, lengths, labels = load_batch(d, net.L)
     if cmd == "sgd-step" and labels is None:
         raise ValueError("sgd-step needs labels.bin")
-    x = preprocess(images, cfg.get("prep", {}), input_size(cfg))
+    x = preprocess(images, cfg.get("prep", {}), input_size(cfg), lengths)
     B, S = x.shape[:2]
     valid = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # [B,S]
     lcfg = cfg.get("loss", {})
@@ -431,6 +468,8 @@ def main(argv):
         net.eval()
         maps, targets, logits = grad_cam(net, x, lengths)
         out = {"maps": maps, "targets": targets, "logits": logits.masked_fill(~valid.unsqueeze(-1), 0)}
+        if cfg.get("prep", {}).get("crop", "none") == "head":
+            out["boxes"] = torch.tensor(head_boxes(images, lengths), dtype=torch.float32)
     elif cmd == "forward":
         net.eval()
         with torch.no_grad():
