@@ -58,4 +58,24 @@ describe('Session.close', () => {
     const after = await threadsSettle(base);
     assert.equal(after, base, `after close the process is back to ${base} threads, has ${after}`);
   });
+
+  it('gives the memory a closed session kept for its steps back to the system', { skip: existsSync('/proc/self/status') ? false : 'needs /proc' }, async () => {
+    // Freed activations stay in the process between steps (native/binding/malloc_tuning.h); once
+    // the session is closed they must not stay resident. The kernel's count of resident pages is
+    // the oracle: 2 × 24 slices of 64² at width 1/4 keep tens of MiB of activations.
+    const big = randomBatch(5, [24, 24], { size: 64 });
+    const config = tinyConfig({ model: { width: 1 / 4 }, prep: { input_size: 64 } });
+    const rss = () => process.memoryUsage.rss() / 2 ** 20;
+    const warm = await Session.create(config);
+    await warm.trainStep(big);
+    await warm.close();
+    const base = rss();
+    const session = await Session.create(config);
+    for (let i = 0; i < 2; i++) await session.trainStep(big);
+    const busy = rss();
+    assert.ok(busy - base > 20, `two steps keep more than 20 MiB resident (${base.toFixed(0)} → ${busy.toFixed(0)} MiB)`);
+    await session.close();
+    const after = rss();
+    assert.ok(after - base < (busy - base) / 2, `after close at most half of the ${(busy - base).toFixed(0)} MiB stays resident (${after.toFixed(0)} MiB, was ${base.toFixed(0)} before the session)`);
+  });
 });

@@ -11,7 +11,8 @@
 // Kept memory is kept per malloc arena, and glibc gives each new thread its own: close a session
 // before the next one starts, or its arena keeps its high-water mark. M_ARENA_MAX cannot bound
 // this here: glibc fixes the arena limit once a process has 9 arenas, and Node has made them before
-// any addon loads. ICHNET_MALLOC_TUNING=0 leaves the process's defaults alone.
+// any addon loads, so a closed session's memory is trimmed instead (releaseFreedMemory).
+// ICHNET_MALLOC_TUNING=0 leaves the process's defaults alone.
 #include <cstdlib>
 #include <cstring>
 
@@ -28,6 +29,15 @@ inline void tuneMalloc() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
+#endif
+}
+
+// Hands the free memory of every arena back to the kernel. The settings above keep a session's
+// freed activations for its next step; once the session is closed nothing reuses them (the next
+// session's threads may take other arenas), so they would stay resident beside the next session's.
+inline void releaseFreedMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
 #endif
 }
 

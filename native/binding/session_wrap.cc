@@ -1,6 +1,7 @@
 #include "binding/session_wrap.h"
 
 #include "binding/convert.h"
+#include "binding/malloc_tuning.h"
 #include "binding/promise_worker.h"
 
 #include <future>
@@ -243,7 +244,14 @@ Napi::Value SessionWrap::close(const Napi::CallbackInfo& info) {
   auto staging = std::move(staging_thread_);
   auto thread = std::move(thread_);
   return PromiseWorker<bool>::start(
-      env, [s, staging]() mutable { staging.reset(); s.reset(); return true; }, undefinedResult, {}, std::move(thread));
+      env,
+      [s, staging]() mutable {
+        staging.reset();
+        s.reset();
+        releaseFreedMemory();
+        return true;
+      },
+      undefinedResult, {}, std::move(thread));
 }
 
 }  // namespace ichnet::binding
