@@ -218,6 +218,7 @@ async function e2e({ root, model, epochs = 1, validation, threads, out, device =
   return {
     trainSeconds: tLastStep - tStage,
     epochWithValidationSeconds: epoch.seconds,
+    dataWaitSeconds: epoch.dataWaitSeconds,
     fitSeconds: tEnd - tCreate,
     processSeconds: tEnd,
     steps,
