@@ -308,17 +308,20 @@ void deliver(Napi::Env env, Napi::Function, Core* core, Call* raw) {
     (void)call->images_ref.release();
     return;
   }
-  Napi::HandleScope scope(env);
   try {
-    auto outcomes = Napi::Int32Array::New(env, call->outcomes.size());
-    std::copy(call->outcomes.begin(), call->outcomes.end(), outcomes.Data());
-    call->deferred->Resolve(outcomes);
-  } catch (const Napi::Error& e) {
-    call->deferred->Reject(e.Value());
+    Napi::HandleScope scope(env);
+    try {
+      auto outcomes = Napi::Int32Array::New(env, call->outcomes.size());
+      std::copy(call->outcomes.begin(), call->outcomes.end(), outcomes.Data());
+      call->deferred->Resolve(outcomes);
+    } catch (const Napi::Error& e) {
+      call->deferred->Reject(e.Value());
+    }
+    core->finished(env);
   } catch (...) {
-    call->deferred->Reject(Napi::Error::New(env, describeCurrentException()).Value());
+    // Only when the environment can no longer run JavaScript (a worker thread being terminated):
+    // the promise goes with it, and nothing may be thrown from here.
   }
-  core->finished(env);
 }
 
 }  // namespace
