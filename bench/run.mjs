@@ -363,7 +363,7 @@ async function sectionE2e() {
     return { key, label, unit, ichnet: pick('ichnet'), torch: pick(best), torchSetting: best.slice('torch:'.length), ratio, ratioOfMedians: pick(best).median / pick('ichnet').median, inverse: true };
   };
   results.rows.push(row('e2e-train', `end to end: 1 training epoch, ${slices} slices of 128² DICOM → 96², quickstart, aug + CLAHE — wall (PyTorch ÷ ichnet)`, 's', (x) => x.trainSeconds));
-  results.rows.push(row('e2e-process', 'end to end: whole process, start → exit (ichnet Trainer also validates twice, writes report.html) — wall (PyTorch ÷ ichnet)', 's', (x) => x.wallSeconds));
+  results.rows.push(row('e2e-process', 'end to end: whole process, start → exit (ichnet Trainer also writes both checkpoints, predictions.csv and report.html with Grad-CAM samples) — wall (PyTorch ÷ ichnet)', 's', (x) => x.wallSeconds));
   results.rows.push(row('e2e-memory', 'end to end: peak memory, PSS summed over the process tree (PyTorch ÷ ichnet)', 'MiB', (x) => x.peakPssBytes / 2 ** 20, memory));
 }
 
