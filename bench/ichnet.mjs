@@ -274,15 +274,18 @@ function mainThreadCpuSeconds() {
 }
 
 /**
- * The loader alone (decode + batching, no preprocessing) with `workers` decode threads, over one
- * epoch after a warm-up batch (which starts the workers): slices/s, the main thread's busy time
- * (event-loop utilisation) and the workers' summed decode time, how the batches were made.
+ * The loader alone (decode + batching, no preprocessing) with `workers` decode threads: one epoch
+ * timed after a first epoch of the same loader as warm-up, as in training, where the loader, its
+ * decode threads and the batch memory its consumer released carry over from epoch to epoch
+ * (batches are released as a training loop releases them once their step has resolved).
+ * Slices/s, the main thread's busy time (event-loop utilisation) and CPU time, the decode threads'
+ * summed decode time, how the batches were made.
  */
 async function loaderWorkers({ root, workers, patientsPerBatch, maxSlices, seed }) {
   const dataset = await openDataset({ format: 'folders', root });
   const options = { labels: dataset.labelNames.length, patientsPerBatch, maxSlices, mode: 'train', seed, augment, workers };
-  for await (const _ of new SliceLoader(dataset.patients.slice(0, patientsPerBatch), options).batches(0)) void _;
   const loader = new SliceLoader(dataset.patients, options);
+  for await (const loaded of loader.batches(0)) loader.release(loaded);
   const before = loader.decodePool.stats;
   const elu = performance.eventLoopUtilization();
   const cpu = process.cpuUsage();
@@ -314,9 +317,11 @@ async function loaderWorkers({ root, workers, patientsPerBatch, maxSlices, seed 
     mainCpuMsPerSlice: (mainCpu * 1000) / slices,
     otherThreadsCpuMsPerSlice: ((processCpuSeconds - mainCpu) * 1000) / slices,
     processCpuSeconds,
-    // Batches the workers decoded in place, and those copied together from decoded slices; messages.
+    // Batches decoded in place (both epochs), and those copied together from decoded slices;
+    // messages to the worker threads and calls to the native threads; slices the native threads wrote.
     assembly: loader.assembly,
     requests: after.requests - before.requests,
+    nativeSlices: after.nativeSlices - before.nativeSlices,
   };
 }
 

@@ -13,6 +13,7 @@
 #include "binding/promise_worker.h"
 #include "binding/clahe_binding.h"
 #include "binding/session_wrap.h"
+#include "binding/slice_decoder.h"
 #include "distributed/backends.h"
 
 namespace ichnet::binding {
@@ -66,6 +67,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerPreprocess(env, exports);
   registerHu(env, exports);
   registerMemory(env, exports);
+  registerSliceDecoder(env, exports);
   return exports;
 }
 

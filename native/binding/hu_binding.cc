@@ -4,6 +4,7 @@
 // file says why they equal readDicom's values rounded.
 #include "binding/hu_binding.h"
 #include "binding/typed_array.h"
+#include "io/hu_rescale.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,42 +14,6 @@
 namespace ichnet::binding {
 
 namespace {
-
-struct Rescale {
-  double slope, intercept;
-  int shift;          // > 0: keep the low 32 - shift bits of the 32-bit value
-  bool sign_extend;   // with shift: sign-extend from the top kept bit, else mask
-  bool rsna_fix;      // stored + 1000, wrapped at 4096, intercept -1000
-};
-
-inline int16_t toInt16(double h) { return static_cast<int16_t>(std::min(std::max(h, -32768.0), 32767.0)); }
-
-template <typename T>
-void convert(const T* in, int16_t* out, size_t n, const Rescale& r) {
-  if (r.shift == 0 && !r.rsna_fix && std::abs(r.slope) < 16384 && std::abs(r.intercept) < (1 << 30)) {
-    // The common case, in int32 (|stored| < 2^16, so |slope * stored + intercept| < 2^31): no
-    // per-pixel branches and no float conversions, which the compiler turns into SIMD code.
-    const auto slope = static_cast<int32_t>(r.slope), intercept = static_cast<int32_t>(r.intercept);
-    for (size_t i = 0; i < n; ++i) {
-      const int32_t h = static_cast<int32_t>(in[i]) * slope + intercept;
-      out[i] = static_cast<int16_t>(std::min(std::max(h, -32768), 32767));
-    }
-    return;
-  }
-  for (size_t i = 0; i < n; ++i) {
-    int32_t v = in[i];
-    if (r.shift > 0) {
-      // JS's (v << k) >> k and (v << k) >>> k on int32.
-      const uint32_t u = static_cast<uint32_t>(v) << r.shift;
-      v = r.sign_extend ? static_cast<int32_t>(u) >> r.shift : static_cast<int32_t>(u >> r.shift);
-    }
-    if (r.rsna_fix) {
-      v += 1000;
-      if (v >= 4096) v -= 4096;
-    }
-    out[i] = toInt16(static_cast<double>(v) * r.slope + (r.rsna_fix ? -1000.0 : r.intercept));
-  }
-}
 
 /// storedToHu(samples: Int8Array | Uint8Array | Int16Array | Uint16Array, slope, intercept, bits,
 /// signed, rsnaFix, into?: Int16Array): int16 round(slope * stored + intercept), clamped, after
@@ -71,22 +36,29 @@ Napi::Value storedToHu(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "storedToHu: slope and intercept must be integers");
   }
   if (!(bits >= 0 && bits <= 16) || bits != std::floor(bits)) throw Napi::RangeError::New(env, "storedToHu: bits must be an integer in 0..16");
-  int width = 0;
+  io::SampleType type;
   switch (samples.TypedArrayType()) {
     case napi_int8_array:
+      type = io::SampleType::Int8;
+      break;
     case napi_uint8_array:
-      width = 8;
+      type = io::SampleType::Uint8;
       break;
     case napi_int16_array:
+      type = io::SampleType::Int16;
+      break;
     case napi_uint16_array:
-      width = 16;
+      type = io::SampleType::Uint16;
       break;
     default:
       throw Napi::TypeError::New(env, "storedToHu: samples must be an Int8Array, Uint8Array, Int16Array or Uint16Array");
   }
-  const int keep = static_cast<int>(bits);
-  const Rescale r{slope, intercept, keep > 0 && keep < width ? 32 - keep : 0, info[4].As<Napi::Boolean>().Value(),
-                  info[5].As<Napi::Boolean>().Value()};
+  io::HuRescale r;
+  r.slope = slope;
+  r.intercept = intercept;
+  r.keep_bits = static_cast<int>(bits);
+  r.sign_extend = info[4].As<Napi::Boolean>().Value();
+  r.rsna_fix = info[5].As<Napi::Boolean>().Value();
   const size_t n = samples.ElementLength();
   Napi::Int16Array out;
   if (info.Length() > 6 && !info[6].IsUndefined()) {
@@ -101,20 +73,7 @@ Napi::Value storedToHu(const Napi::CallbackInfo& info) {
     out = Napi::Int16Array::New(env, n);
   }
   auto* dest = static_cast<int16_t*>(typedArrayData(out, "storedToHu: into"));
-  const auto* base = static_cast<const uint8_t*>(typedArrayData(samples, "storedToHu: samples"));
-  switch (samples.TypedArrayType()) {
-    case napi_int8_array:
-      convert(reinterpret_cast<const int8_t*>(base), dest, n, r);
-      break;
-    case napi_uint8_array:
-      convert(base, dest, n, r);
-      break;
-    case napi_int16_array:
-      convert(reinterpret_cast<const int16_t*>(base), dest, n, r);
-      break;
-    default:
-      convert(reinterpret_cast<const uint16_t*>(base), dest, n, r);
-  }
+  io::storedToHu(typedArrayData(samples, "storedToHu: samples"), type, n, dest, r);
   return out;
 }
 

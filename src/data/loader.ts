@@ -282,14 +282,14 @@ export class SliceLoader {
   }
 
   /**
-   * Takes the layout from the first slice of `item`, decoded once more later: without it, the
+   * Takes the layout from the first slice of `item`, read once more later: without it, the
    * epoch's first batch would be copied together. A slice that fails is reported when its
    * sequence is decoded, not here.
    */
   private async learnLayout(item: BatchItem): Promise<void> {
     const { path, rsnaFix } = item.patient.slices[item.slices[0] as number] as SliceRef;
-    const [outcome] = await this.pool.decodeSlices([{ path, rsnaFix: rsnaFix === true }]);
-    if (outcome?.ok && !outcome.placed) this.layout = shapeOf(outcome.pixels);
+    const shape = await this.pool.shapeOf({ path, rsnaFix: rsnaFix === true });
+    if (shape) this.layout = shape;
   }
 
   /**
@@ -355,7 +355,9 @@ export class SliceLoader {
       const pending: Promise<Sequence | undefined>[] = [];
       let planned = 0;
       let open: Group | undefined;
-      if (!this.layout && plan.length > B) await this.learnLayout(plan[0] as BatchItem);
+      // Worth a second read of one slice when more than one batch is to come, or when the native
+      // threads read it (a header parse): else the first sequences would go to the worker threads.
+      if (!this.layout && (plan.length > B || (plan.length > 0 && this.pool.readsNatively))) await this.learnLayout(plan[0] as BatchItem);
       // The next planned sequence's place: the next row of the open group, or row 0 of a new group
       // of the next B sequences when the batch being collected would start with it (every sequence
       // still decoding joins the bucket of the current layout). Otherwise, and before the first

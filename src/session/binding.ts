@@ -54,8 +54,26 @@ export interface NativeSession {
   close(): Promise<void>;
 }
 
+/**
+ * The addon's DICOM slice decode threads (native/binding/slice_decoder.cc), used by the loader's
+ * decode pool (src/data/decode/native-slices.ts).
+ */
+export interface NativeSliceDecoder {
+  /**
+   * Decodes uncompressed grey single-frame DICOM slices to int16 HU into `images` at `offsets`
+   * (elements), on the decoder's threads. Resolves with 4 numbers per slice: status (1 written,
+   * 2 parsed but not `rows` × `columns`, 0 declined: not the common case or unreadable), the
+   * slice's rows and columns when parsed, and the microseconds its thread spent on it.
+   */
+  decode(paths: string[], rsnaFix: Uint8Array, offsets: Float64Array, images: Int16Array | undefined, rows: number, columns: number): Promise<Int32Array>;
+  /** No more calls; the threads stop once the calls in flight have resolved. */
+  close(): void;
+}
+
 /** The addon's exports (native/binding/addon.cc). */
 export interface NativeAddon {
+  /** A pool of `threads` native DICOM slice decode threads. */
+  SliceDecoder: new (threads: number) => NativeSliceDecoder;
   createSession(config: SessionConfig): Promise<NativeSession>;
   runtimeInfo(): RuntimeInfo;
   /** The preprocessing pipeline (with augmentation when batch.aug is set); returns the model input. */

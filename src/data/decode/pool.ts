@@ -1,10 +1,13 @@
 /**
- * A pool of worker threads that decode slices (`readSlice`: DICOM parsing, pixel codecs, HU
- * rescaling, PNG/JPEG/TIFF decoding), so the main thread only schedules and batches. The slices of
- * a sequence go out as one request per worker (first come first served), and each slice is written
- * by its worker straight into the batch memory laid out for it. A worker holds up to two requests:
- * the next one waits in its message queue while it runs one, so it starts on it without waiting
- * for this thread to see the reply and send more.
+ * A pool of decode threads, so the main thread only schedules and batches. Slices bound for int16
+ * HU batch memory go first to the addon's native threads (native-slices.ts: the common case of
+ * uncompressed grey DICOM, with no JavaScript isolate); every slice they decline, and every other
+ * slice, goes to worker threads that run `readSlice` (DICOM parsing, pixel codecs, HU rescaling,
+ * PNG/JPEG/TIFF decoding), started on first need. The slices of a sequence go out as one call to
+ * the native threads (which share them slice by slice) or one request per worker (first come first
+ * served), and each slice is written straight into the batch memory laid out for it. A worker
+ * holds up to two requests: the next one waits in its message queue while it runs one, so it
+ * starts on it without waiting for this thread to see the reply and send more.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -15,16 +18,19 @@ import 'sharp';
 
 import { IchnetError } from '../../errors/ichnet-error.js';
 import type { SlicePixels } from '../types.js';
-import type { DecodeReply, DecodeRequest, DecodeTarget, SliceJob, SliceOutcome } from './protocol.js';
-import { runRequest } from './request.js';
+import { NativeSlices } from './native-slices.js';
+import type { DecodeReply, DecodeRequest, DecodeTarget, PixelShape, SliceJob, SliceOutcome } from './protocol.js';
+import { runRequest, shapeOf } from './request.js';
 
 /** Work done by a pool so far. */
 export interface DecodeStats {
-  /** Slices decoded (or failed) by the workers. */
+  /** Slices decoded (or failed) by the native threads and the workers. */
   slices: number;
-  /** Requests (messages) the workers answered. */
+  /** Of those, slices the native threads wrote into batch memory. */
+  nativeSlices: number;
+  /** Requests (messages) the workers answered, and calls the native threads answered. */
   requests: number;
-  /** Milliseconds the workers spent decoding, summed over workers. */
+  /** Milliseconds the native threads and the workers spent decoding, summed over threads. */
   workerBusyMs: number;
 }
 
@@ -54,16 +60,31 @@ export class DecodePool {
   private readonly queue: Job[] = [];
   private nextId = 0;
   private closed = false;
-  private readonly counters: DecodeStats = { slices: 0, requests: 0, workerBusyMs: 0 };
+  private readonly counters: DecodeStats = { slices: 0, nativeSlices: 0, requests: 0, workerBusyMs: 0 };
   private drainWaiters: Array<() => void> = [];
+  /** The native threads: started on the first slice bound for HU batch memory; null when not used. */
+  private native: NativeSlices | undefined | null;
+  /** Native calls not yet answered. */
+  private nativeCalls = 0;
 
   /**
-   * @param size - Worker threads (an integer ≥ 0); 0 decodes on the calling thread, in the
-   *   caller's event loop (for comparisons, and where threads are unwanted).
+   * @param size - Decode threads (an integer ≥ 0): native threads for the common-case DICOM slices,
+   *   and as many worker threads for the rest; 0 decodes on the calling thread, in the caller's
+   *   event loop (for comparisons, and where threads are unwanted).
+   * @param options.native - Use the native threads (default true); false sends every slice to the
+   *   worker threads.
    */
-  constructor(readonly size: number) {
+  constructor(
+    readonly size: number,
+    { native = true }: { native?: boolean } = {},
+  ) {
     if (!Number.isInteger(size) || size < 0) throw new IchnetError('INVALID_ARGUMENT', `decode workers: expected an integer >= 0, got ${size}`);
-    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+    this.native = native && size > 0 ? undefined : null;
+  }
+
+  /** Whether slices bound for HU batch memory go to native threads (not yet started, perhaps). */
+  get readsNatively(): boolean {
+    return this.size > 0 && this.native !== null;
   }
 
   /** Work done so far (a copy). */
@@ -88,6 +109,59 @@ export class DecodePool {
   async decodeSlices(jobs: SliceJob[], target?: DecodeTarget): Promise<SliceOutcome[]> {
     if (this.closed) throw new IchnetError('INVALID_ARGUMENT', `${jobs[0]?.path ?? 'decode'}: the decode pool is closed`);
     if (this.size === 0) return (await runRequest({ id: this.nextId++, jobs, target })).reply.outcomes;
+    const native = NativeSlices.serves(target) && jobs.every((j) => j.offset !== undefined) ? this.nativeSlices() : undefined;
+    if (!native || !target) return this.onWorkers(jobs, target);
+    const { placed, busyMs } = await this.track(native.place(jobs, target));
+    const written = placed.filter(Boolean).length;
+    this.counters.slices += written;
+    this.counters.nativeSlices += written;
+    this.counters.requests++;
+    this.counters.workerBusyMs += busyMs;
+    if (written === jobs.length) return jobs.map(() => ({ ok: true, placed: true }));
+    // The declined slices go to the workers, which give their pixels or their errors.
+    const rest = await this.onWorkers(jobs.filter((_, k) => !placed[k]), target);
+    return jobs.map((_, k) => (placed[k] ? { ok: true, placed: true } : (rest.shift() as SliceOutcome)));
+  }
+
+  /**
+   * The shape a slice decodes to (what the loader lays its batches out for): read by the native
+   * threads when they can, else decoded by a worker; undefined when it cannot be decoded.
+   */
+  async shapeOf(job: SliceJob): Promise<PixelShape | undefined> {
+    const native = this.size > 0 ? this.nativeSlices() : undefined;
+    const shape = native && (await this.track(native.shapeOf(job)));
+    if (shape) return shape;
+    const [outcome] = await this.decodeSlices([job]);
+    return outcome?.ok && !outcome.placed ? shapeOf(outcome.pixels) : undefined;
+  }
+
+  /** The native threads, started on first use; undefined when this pool does not use them. */
+  private nativeSlices(): NativeSlices | undefined {
+    if (this.native === undefined) {
+      try {
+        this.native = new NativeSlices(this.size);
+      } catch {
+        // No addon here: the workers decode everything, and say so if they need the addon too.
+        this.native = null;
+      }
+    }
+    return this.native ?? undefined;
+  }
+
+  /** Counts a native call as in flight until it settles (close() waits for it). */
+  private async track<T>(call: Promise<T>): Promise<T> {
+    this.nativeCalls++;
+    try {
+      return await call;
+    } finally {
+      this.nativeCalls--;
+      this.settle();
+    }
+  }
+
+  /** Decodes on the worker threads (started on first use), one request per worker. */
+  private async onWorkers(jobs: SliceJob[], target: DecodeTarget | undefined): Promise<SliceOutcome[]> {
+    while (this.slots.length < this.size) this.slots.push(this.spawn());
     const per = Math.ceil(jobs.length / this.size);
     const parts: Promise<SliceOutcome[]>[] = [];
     for (let from = 0; from < jobs.length; from += per) parts.push(this.submit(jobs.slice(from, from + per), target));
@@ -99,11 +173,12 @@ export class DecodePool {
     if (this.closed) return;
     this.closed = true;
     if (this.busy) await new Promise<void>((r) => this.drainWaiters.push(r));
+    this.native?.close();
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 
   private get busy(): boolean {
-    return this.queue.length > 0 || this.slots.some((s) => s.jobs.length > 0);
+    return this.nativeCalls > 0 || this.queue.length > 0 || this.slots.some((s) => s.jobs.length > 0);
   }
 
   private submit(jobs: SliceJob[], target: DecodeTarget | undefined, front = false): Promise<SliceOutcome[]> {
