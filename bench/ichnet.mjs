@@ -336,12 +336,12 @@ async function synth({ out, patients, size, slices, seed }) {
  * model.safetensors + the model file in PyTorch's names for the reference, and the state.json
  * `ichnet predict` reads (quickstart settings, CLAHE on, thresholds 0.5).
  */
-async function checkpoint({ dir, model, threads, channelsLast = false }) {
+async function checkpoint({ dir, model, threads, channelsLast = false, precision = 'fp32' }) {
   const config = await loadExperimentConfig({
     preset: 'quickstart',
-    set: [...Object.entries(model).map(([key, value]) => `model.${key}=${JSON.stringify(value)}`), 'stages=[]', 'prep.clahe.enabled=true', `threads=${threads}`, 'device=cpu', `channels_last=${channelsLast}`],
+    set: [...Object.entries(model).map(([key, value]) => `model.${key}=${JSON.stringify(value)}`), 'stages=[]', 'prep.clahe.enabled=true', `threads=${threads}`, 'device=cpu', `precision=${precision}`, `channels_last=${channelsLast}`],
   });
-  const session = await Session.create({ model: config.model, prep: config.prep, loss: config.loss, optim: config.optim, device: 'cpu', threads, seed: 0, channels_last: channelsLast });
+  const session = await Session.create({ model: config.model, prep: config.prep, loss: config.loss, optim: config.optim, device: 'cpu', threads, seed: 0, precision, channels_last: channelsLast });
   const labels = ['ich', 'ivh', 'sah', 'sdh', 'edh'];
   const state = { version: 1, config, labels, thresholds: labels.map(() => 0.5), stage: 0, epoch: 0, batchInEpoch: 0, globalStep: 0, best: null, history: [], validationPatients: [], interrupted: false };
   await session.saveCheckpoint(dir, { 'state.json': JSON.stringify(state) });

@@ -22,6 +22,8 @@ Written the way a PyTorch user would write the same work, not as a transliterati
     implementation of ichnet's model and ASL) with torchvision's VGG initialisation (as
     `torchvision.models.vgg16_bn()` and ichnet do), `torch.optim.Adam`, `torch.set_num_threads`.
   * inference: `net.eval()` under `torch.inference_mode()`.
+  * on the CPU with `precision: bf16` (the bench's default on CPUs with native bf16, as ichnet's
+    `precision: auto`): `torch.autocast("cpu", dtype=torch.bfloat16)` around forward and loss.
   * on CUDA (`device: cuda`), PyTorch's standard fast recipe: `torch.autocast` (bf16), channels_last
     weights, `cudnn.benchmark`, batches from pinned host memory copied with `non_blocking=True`,
     `pin_memory=True` in the DataLoader; the host → device copy of each batch is timed (ichnet's
@@ -303,7 +305,8 @@ def gpu_recipe(p, net):
     if device.type != "cuda":
         if p.get("channelsLast", False):
             net.to(memory_format=torch.channels_last)
-        return device, None
+        # bf16 autocast on the CPU when the run asks for it (as ichnet's side then runs it).
+        return device, {"bf16": torch.bfloat16}.get(p.get("precision", "fp32"))
     torch.backends.cudnn.benchmark = True
     net.to(device, memory_format=torch.channels_last if p.get("channelsLast", True) else torch.contiguous_format)
     return device, {"bf16": torch.bfloat16, "fp16": torch.float16}.get(p.get("precision", "bf16"))

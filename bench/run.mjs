@@ -14,7 +14,10 @@
  *   --no-overlap (e2e: ichnet's Trainer with train.overlap false, each step preparing its own batch),
  *   --nchw (CPU: both sides in NCHW instead of channels_last), --device cpu|cuda (default cpu; cuda: both sides train and infer on the GPU with bf16 autocast,
  *   channels_last, cuDNN benchmark, pinned host memory, and the seed row is also reported against
- *   the GPU's measured bf16 matrix rate), --omp-wait both|passive|default (OMP_WAIT_POLICY of the
+ *   the GPU's measured bf16 matrix rate), --precision default|auto|fp32|bf16 (what both sides'
+ *   model, inference, end-to-end, predict and ddp rows compute in; default: bf16 autocast on CUDA,
+ *   fp32 on the CPU; auto: as ichnet's `precision: auto` and the quickstart preset, bf16 autocast
+ *   also on CPUs with native bf16 (AVX-512 BF16 or AMX)), --omp-wait both|passive|default (OMP_WAIT_POLICY of the
  *   reference's processes in the model, inference and end-to-end rows; default both: the reference
  *   runs each of those rows with OMP_WAIT_POLICY=PASSIVE and without it, and its faster result is
  *   the denominator — libgomp's spin-wait is faster on idle cores and 2–3× slower while anything
@@ -37,6 +40,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { cpuHasNativeBf16 } from '../dist/src/addon/host.js';
 import { busyThreads, loadAverage, processTree, runOneShot, startWorker, summary, threadCpu, treeCpuSeconds } from './lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,7 +48,7 @@ const SECTIONS = ['data', 'train', 'infer', 'e2e', 'predict', 'loader-memory', '
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { quick: false, json: false, verbose: false, only: SECTIONS, dataDir: join(tmpdir(), 'ichnet-bench-data'), freshData: false, threads: availableParallelism(), ompWait: 'both', device: 'cpu' };
+  const o = { quick: false, json: false, verbose: false, only: SECTIONS, dataDir: join(tmpdir(), 'ichnet-bench-data'), freshData: false, threads: availableParallelism(), ompWait: 'both', device: 'cpu', precision: 'default' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -69,6 +73,10 @@ function parseArgs(argv) {
     else if (a.startsWith('--device')) {
       o.device = value();
       if (!['cpu', 'cuda'].includes(o.device)) usage('--device must be cpu or cuda');
+    }
+    else if (a.startsWith('--precision')) {
+      o.precision = value();
+      if (!['default', 'auto', 'fp32', 'bf16'].includes(o.precision)) usage('--precision must be default, auto, fp32 or bf16');
     }
     else if (a.startsWith('--omp-wait')) {
       o.ompWait = value();
@@ -115,7 +123,9 @@ const T = opts.threads;
 const GPU = opts.device === 'cuda';
 /** The device settings both sides get: PyTorch's standard fast recipe on CUDA. */
 // channels_last on the CPU too: ichnet's default, and what PyTorch's CPU tuning advice recommends for CNNs.
-const DEVICE = GPU ? { device: 'cuda', precision: 'bf16', channelsLast: true } : { device: 'cpu', channelsLast: !opts.nchw };
+// Both sides compute in the same precision: bf16 autocast counts only when the reference has it too.
+const PRECISION = { default: GPU ? 'bf16' : 'fp32', auto: GPU || cpuHasNativeBf16() ? 'bf16' : 'fp32' }[opts.precision] ?? opts.precision;
+const DEVICE = GPU ? { device: 'cuda', precision: PRECISION, channelsLast: true } : { device: 'cpu', precision: PRECISION, channelsLast: !opts.nchw };
 /** FLOP of one VGG16 training step (forward + backward) on one 224² slice; forward is ~31 GFLOP. */
 const VGG16_TRAIN_FLOP = 92e9;
 
@@ -257,7 +267,7 @@ async function paired(pair, cmd, paramsFor, [warmup, reps]) {
 }
 
 // ---------------------------------------------------------------- sections
-const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device, channelsLast: Boolean(DEVICE.channelsLast), overlap: !opts.noOverlap }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [], selfRows: [] };
+const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device, precision: PRECISION, channelsLast: Boolean(DEVICE.channelsLast), overlap: !opts.noOverlap }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [], selfRows: [] };
 
 async function versions() {
   const pair = startPair();
@@ -320,29 +330,41 @@ async function sectionE2e() {
   const params = { root: dir, model: QUICKSTART, validation: 0.1, threads: T, workers: T, seed: 0, overlap: !opts.noOverlap, ...DEVICE };
   const sides = ['ichnet', ...REF_POLICIES.map((p) => `torch:${p}`)];
   const runs = Object.fromEntries(sides.map((side) => [side, []]));
+  const memory = Object.fromEntries(sides.map((side) => [side, []]));
+  const runSide = (side, sampleMs) => {
+    const policy = side.slice('torch:'.length);
+    const [cmd, args, env] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'e2e', JSON.stringify(params)], childEnv] : [python, [join(root, 'bench/reference.py'), 'e2e', JSON.stringify(params)], envFor(policy)];
+    return runOneShot(cmd, args, { log: childLog, env, sampleMs });
+  };
+  // Timed runs are not sampled: reading a process tree's smaps_rollup every 100 ms walks its page
+  // tables under the memory-map lock and slowed both sides' epochs by 10-50 % (docs/BENCHMARKS.md).
   for (let r = 0; r < REPS.e2e; r++) {
     const order = r % 2 === 0 ? sides : [...sides].reverse();
     for (const side of order) {
-      const policy = side.slice('torch:'.length);
-      const [cmd, args, env] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'e2e', JSON.stringify(params)], childEnv] : [python, [join(root, 'bench/reference.py'), 'e2e', JSON.stringify(params)], envFor(policy)];
-      const run = await runOneShot(cmd, args, { log: childLog, env });
-      runs[side].push({ ...run.result, wallSeconds: run.wallSeconds, peakPssBytes: run.peak.pss, peakRssBytes: run.peak.rss, processes: run.peak.processes });
-      log(`    ${side}: train ${run.result.trainSeconds.toFixed(1)} s, process ${run.wallSeconds.toFixed(1)} s, peak PSS ${(run.peak.pss / 2 ** 20).toFixed(0)} MiB`);
+      const run = await runSide(side, 0);
+      runs[side].push({ ...run.result, wallSeconds: run.wallSeconds });
+      log(`    ${side}: train ${run.result.trainSeconds.toFixed(1)} s, process ${run.wallSeconds.toFixed(1)} s`);
     }
   }
-  const pick = (side, f) => summary(runs[side].map(f));
+  // Peak memory from one more run of each side, sampled (its times are not used).
+  for (const side of sides) {
+    const run = await runSide(side, 100);
+    memory[side].push({ peakPssBytes: run.peak.pss, peakRssBytes: run.peak.rss, processes: run.peak.processes });
+    log(`    ${side}: peak PSS ${(run.peak.pss / 2 ** 20).toFixed(0)} MiB (a sampled run)`);
+  }
   const slices = runs.ichnet[0].slices;
   for (const side of sides.slice(1)) if (slices !== runs[side][0].slices) log(`  warning: ichnet trained on ${slices} slices, ${side} on ${runs[side][0].slices}`);
-  results.sections.e2e = { runs };
+  results.sections.e2e = { runs, memory };
   // Lower is better in every e2e row: the reference's setting with the lower median counts.
-  const row = (key, label, unit, f) => {
-    const best = sides.slice(1).reduce((a, b) => (pick(b, f).median < pick(a, f).median ? b : a));
-    const ratio = summary(runs.ichnet.map((x, i) => f(runs[best][i]) / f(x)));
-    return { key, label, unit, ichnet: pick('ichnet', f), torch: pick(best, f), torchSetting: best.slice('torch:'.length), ratio, ratioOfMedians: pick(best, f).median / pick('ichnet', f).median, inverse: true };
+  const row = (key, label, unit, f, of = runs) => {
+    const pick = (side) => summary(of[side].map(f));
+    const best = sides.slice(1).reduce((a, b) => (pick(b).median < pick(a).median ? b : a));
+    const ratio = summary(of.ichnet.map((x, i) => f(of[best][i]) / f(x)));
+    return { key, label, unit, ichnet: pick('ichnet'), torch: pick(best), torchSetting: best.slice('torch:'.length), ratio, ratioOfMedians: pick(best).median / pick('ichnet').median, inverse: true };
   };
   results.rows.push(row('e2e-train', `end to end: 1 training epoch, ${slices} slices of 128² DICOM → 96², quickstart, aug + CLAHE — wall (PyTorch ÷ ichnet)`, 's', (x) => x.trainSeconds));
-  results.rows.push(row('e2e-process', 'end to end: whole process, start → exit (ichnet Trainer also validates twice, writes report.html) — wall (PyTorch ÷ ichnet)', 's', (x) => x.wallSeconds));
-  results.rows.push(row('e2e-memory', 'end to end: peak memory, PSS summed over the process tree (PyTorch ÷ ichnet)', 'MiB', (x) => x.peakPssBytes / 2 ** 20));
+  results.rows.push(row('e2e-process', 'end to end: whole process, start → exit (ichnet Trainer also writes both checkpoints, predictions.csv and report.html with Grad-CAM samples) — wall (PyTorch ÷ ichnet)', 's', (x) => x.wallSeconds));
+  results.rows.push(row('e2e-memory', 'end to end: peak memory, PSS summed over the process tree (PyTorch ÷ ichnet)', 'MiB', (x) => x.peakPssBytes / 2 ** 20, memory));
 }
 
 /**
@@ -355,7 +377,7 @@ async function sectionPredict() {
   const work = await mkdtemp(join(tmpdir(), 'ichnet-bench-predict-'));
   try {
     const ckpt = join(work, 'checkpoint');
-    const made = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'checkpoint', JSON.stringify({ dir: ckpt, model: QUICKSTART, threads: T, channelsLast: DEVICE.channelsLast })], { log: childLog, env: childEnv });
+    const made = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'checkpoint', JSON.stringify({ dir: ckpt, model: QUICKSTART, threads: T, channelsLast: DEVICE.channelsLast, precision: DEVICE.precision })], { log: childLog, env: childEnv });
     const params = { root: dir, checkpoint: ckpt, weights: made.result.weights, model: QUICKSTART, threads: T, workers: T, ...DEVICE };
     const runs = { ichnet: [], torch: [] };
     for (let r = 0; r < REPS.e2e; r++) {
@@ -363,9 +385,9 @@ async function sectionPredict() {
       for (const side of order) {
         const p = { ...params, out: join(work, `${side}-${r}.csv`) };
         const [cmd, args] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'predict', JSON.stringify(p)]] : [python, [join(root, 'bench/reference.py'), 'predict', JSON.stringify(p)]];
-        const run = await runOneShot(cmd, args, { log: childLog, env: childEnv });
+        const run = await runOneShot(cmd, args, { log: childLog, env: childEnv, sampleMs: 0 }); // unsampled, as the e2e runs
         const studiesPerSecond = run.result.studies / run.wallSeconds;
-        runs[side].push({ ...run.result, wallSeconds: run.wallSeconds, studiesPerSecond, peakPssBytes: run.peak.pss });
+        runs[side].push({ ...run.result, wallSeconds: run.wallSeconds, studiesPerSecond });
         log(`    ${side}: ${run.result.studies} studies, ${run.result.slices} slices, process ${run.wallSeconds.toFixed(1)} s → ${studiesPerSecond.toFixed(2)} studies/s`);
       }
     }
@@ -544,7 +566,8 @@ function report() {
   lines.push(`machine: ${m.cpu}, ${m.cores} cores${m.simd.length ? ` (${m.simd.join(', ')})` : ''}, ${m.memoryGiB} GiB, GPU: ${m.gpu}, Linux ${m.kernel}`);
   lines.push(`ichnet: LibTorch ${v.libtorch ?? '?'} (${v.ichnetThreads ?? '?'} threads by default), Node ${v.node ?? process.version}`);
   lines.push(`PyTorch: torch ${v.torch ?? '?'}, torchvision ${v.torchvision ?? '?'}, OpenCV ${v.cv2 ?? '?'}, pydicom ${v.pydicom ?? '?'}, numpy ${v.numpy ?? '?'}, Python ${v.python ?? '?'} (${python})`);
-  if (GPU) lines.push(`device: CUDA, bf16 autocast, channels_last, cuDNN benchmark, pinned host memory (both sides); ${v.gpu ?? ''}, CUDA ${v.cuda ?? '?'}, cuDNN ${v.cudnn ?? '?'}`);
+  lines.push(`precision: ${PRECISION === 'bf16' ? 'bf16 autocast' : PRECISION} on both sides (model, inference, end-to-end, predict and ddp rows; --precision ${opts.precision})`);
+  if (GPU) lines.push(`device: CUDA, ${PRECISION === 'bf16' ? 'bf16 autocast' : PRECISION}, channels_last, cuDNN benchmark, pinned host memory (both sides); ${v.gpu ?? ''}, CUDA ${v.cuda ?? '?'}, cuDNN ${v.cudnn ?? '?'}`);
   lines.push(`threads: ${T} (ichnet intra-op threads; PyTorch torch.set_num_threads(${T}) and DataLoader num_workers=${T}); ichnet OMP_WAIT_POLICY ${childEnv.OMP_WAIT_POLICY ?? 'unset'}; the reference's model/inference/e2e rows under ${REF_POLICIES.map((p) => (p === 'passive' ? 'PASSIVE' : 'unset')).join(' and ')}, the faster counting`);
   if (opts.noOverlap) lines.push('ichnet: train.overlap false (--no-overlap): every step prepares its own batch');
   if (!GPU) lines.push(`memory format: ${DEVICE.channelsLast ? 'channels_last' : 'NCHW (--nchw)'} for both sides' models`);

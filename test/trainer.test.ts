@@ -105,6 +105,22 @@ describe('trainer', () => {
     assert.ok(hot > 0, 'some overlay shows a heat map');
   });
 
+  it('scores a run whose best checkpoint is its last epoch as a fresh session of that checkpoint does', async () => {
+    // One epoch: the best checkpoint holds the training session's final weights, so the final
+    // evaluation reuses that session and its validation; evaluate() opens the checkpoint anew.
+    const trainer = await Trainer.create(tinyExperiment({ name: 'one-epoch', train: { epochs: 1, patients_per_batch: 2, max_slices: 6, validation: 0.25, report_samples: 1 } }));
+    const result = await trainer.fit();
+    assert.equal(result.best?.epoch, 0);
+    const fresh = await trainer.evaluate();
+    for (const level of ['slice', 'patient'] as const) {
+      assert.equal(result.final?.[level].f2.micro, fresh[level].f2.micro, level);
+      assert.deepEqual(result.final?.[level].f2.perLabel, fresh[level].f2.perLabel, level);
+      const [a, b] = [result.final?.[level].auc.macro ?? Number.NaN, fresh[level].auc.macro ?? Number.NaN];
+      assert.ok(Math.abs(a - b) < 1e-6 || (Number.isNaN(a) && Number.isNaN(b)), `${level} AUC ${a} vs ${b}`);
+    }
+    assert.match(readFileSync(join(result.runDir, 'report.html'), 'utf8'), /<figure class="cam">/);
+  });
+
   it('predicts and evaluates from the command line, and both evaluation paths agree', () => {
     const out = join(tmp, 'pred.csv');
     const predict = runCli(['predict', '--checkpoint', runDir, '--data', dataRoot, '--out', out]);

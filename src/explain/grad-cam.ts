@@ -4,7 +4,6 @@
  */
 import { SliceLoader } from '../data/loader.js';
 import type { OnError, PatientRecord, SkippedItem } from '../data/types.js';
-import { IchnetError } from '../errors/ichnet-error.js';
 import type { Session } from '../session/session.js';
 
 /** Grad-CAM of one patient: probabilities and a map per slice and label. */
@@ -73,23 +72,4 @@ export async function patientGradCam(session: Session, patient: PatientRecord, o
 export function chunkOf(patient: PatientRecord, slice: number, maxSlices: number): { chunk: PatientRecord; start: number } {
   const start = Math.floor(slice / maxSlices) * maxSlices;
   return { chunk: { id: patient.id, slices: patient.slices.slice(start, start + maxSlices) }, start };
-}
-
-/**
- * Grad-CAM maps of some labels of one slice, computed on the chunk of the series prediction puts
- * that slice in (so the slice RNN sees the same neighbours): one map per label, h × w each.
- */
-export async function sliceGradCam(session: Session, patient: PatientRecord, slice: number, labels: number[], options: GradCamOptions): Promise<{ maps: Float32Array[]; height: number; width: number }> {
-  const { chunk, start } = chunkOf(patient, slice, options.maxSlices);
-  const loader = new SliceLoader([chunk], { labels: options.labels, patientsPerBatch: 1, maxSlices: options.maxSlices, mode: 'eval', seed: 0, onError: options.onError ?? 'error' });
-  for await (const { batch, items } of loader.batches()) {
-    const k = items[0]?.slices.indexOf(slice - start) ?? -1;
-    if (k < 0) continue;
-    const { labels: _unused, ...unlabelled } = batch;
-    const result = await session.gradCam(unlabelled, Int32Array.from(labels.flatMap((l) => [0, k, l])));
-    const [, height, width] = result.mapShape;
-    const plane = height * width;
-    return { maps: labels.map((_, t) => result.maps.slice(t * plane, (t + 1) * plane)), height, width };
-  }
-  throw new IchnetError('DATA_UNREADABLE', `${patient.slices[slice]?.path ?? patient.id}: the slice could not be read for Grad-CAM`);
 }

@@ -7,7 +7,7 @@ import type { PatientRecord, SkippedItem } from '../data/types.js';
 import { averagePrecision, precisionRecallCurves } from '../metrics/index.js';
 import type { LevelReport } from '../metrics/index.js';
 import { preprocess } from '../prep/preprocess.js';
-import { chunkOf, sliceGradCam } from '../explain/grad-cam.js';
+import { chunkOf } from '../explain/grad-cam.js';
 import { normalised, overlayHeat, resizeBilinear } from '../explain/overlay.js';
 import { slicePng, writeReport, type LevelMetrics, type SampleExplanation, type SampleSlice } from '../report/index.js';
 import type { Session } from '../session/session.js';
@@ -60,53 +60,68 @@ async function sampleSlices(config: ExperimentConfig, session: Session, labels: 
     seen.add(key(c));
     chosen.push(c);
   }
-  const out: SampleSlice[] = [];
-  for (const c of chosen) {
-    // The slice is preprocessed within the chunk its Grad-CAM is computed on, so that it shows the
-    // same region (prep.crop's box is per chunk of a series).
+  // The chosen slices by the chunk of the series prediction puts them in: each chunk is read,
+  // preprocessed and run through Grad-CAM once, for all of its samples and their labels (so each
+  // slice shows the region its map covers: prep.crop's box is per chunk).
+  const groups = new Map<string, { chunk: PatientRecord; start: number; picks: { order: number; patient: PatientRecord; slice: number }[] }>();
+  chosen.forEach((c, order) => {
     const { chunk, start } = chunkOf(c.patient, c.slice, config.train.eval_max_slices);
+    const key = `${c.patient.id}\0${start}`;
+    const group = groups.get(key) ?? { chunk, start, picks: [] };
+    group.picks.push({ order, ...c });
+    groups.set(key, group);
+  });
+  const size = config.prep.input_size;
+  const plane = size * size;
+  const out: (SampleSlice | undefined)[] = new Array(chosen.length);
+  for (const { chunk, start, picks } of groups.values()) {
     const loader = new SliceLoader([chunk], { labels: L, patientsPerBatch: 1, maxSlices: config.train.eval_max_slices, mode: 'eval', seed: 0, onError: 'skip' });
     for await (const { batch, items } of loader.batches()) {
-      const k = items[0]?.slices.indexOf(c.slice - start) ?? -1;
-      if (k < 0) continue;
-      const size = config.prep.input_size;
-      const plane = size * size;
-      const seen3 = (await preprocess(batch, { prep: { ...config.prep, mean: [0, 0, 0], std: [1, 1, 1] }, threads: availableParallelism() })).subarray(k * 3 * plane, (k + 1) * 3 * plane);
-      const rgb = new Uint8Array(plane * 3);
-      for (let i = 0; i < plane; i++) for (let ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = Math.round(Math.min(1, Math.max(0, seen3[ch * plane + i] as number)) * 255);
-      const pr = probs.get(c.patient.id) as Float32Array;
-      const sliceProbs = Array.from(pr.subarray(c.slice * L, (c.slice + 1) * L));
-      const truth = Array.from(c.patient.labels?.subarray(c.slice * L, (c.slice + 1) * L) ?? []);
-      out.push({
-        patient: c.patient.id,
-        slice: c.patient.slices[c.slice]?.id ?? String(c.slice),
-        png: await slicePng(rgb, size, size, 3),
-        width: size,
-        height: size,
-        truth,
-        probs: sliceProbs,
-        explanations: await explainSample(config, session, labels, c.patient, c.slice, rgb, sliceProbs, truth, thresholds),
+      const shownImage = await preprocess(batch, { prep: { ...config.prep, mean: [0, 0, 0], std: [1, 1, 1] }, threads: availableParallelism() });
+      const samples = picks.flatMap((c) => {
+        const k = items[0]?.slices.indexOf(c.slice - start) ?? -1;
+        if (k < 0) return [];
+        const seen3 = shownImage.subarray(k * 3 * plane, (k + 1) * 3 * plane);
+        const rgb = new Uint8Array(plane * 3);
+        for (let i = 0; i < plane; i++) for (let ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = Math.round(Math.min(1, Math.max(0, seen3[ch * plane + i] as number)) * 255);
+        const pr = probs.get(c.patient.id) as Float32Array;
+        const sliceProbs = Array.from(pr.subarray(c.slice * L, (c.slice + 1) * L));
+        const truth = Array.from(c.patient.labels?.subarray(c.slice * L, (c.slice + 1) * L) ?? []);
+        return [{ ...c, k, rgb, sliceProbs, truth, shown: shownLabels(sliceProbs, truth, thresholds) }];
       });
+      if (samples.length === 0) continue;
+      const { labels: _unused, ...unlabelled } = batch;
+      const cam = await session.gradCam(unlabelled, Int32Array.from(samples.flatMap((c) => c.shown.flatMap((l) => [0, c.k, l]))));
+      const [, height, width] = cam.mapShape;
+      let first = 0; // the maps come in the targets' order: each sample's shown labels in turn
+      for (const c of samples) {
+        const at = first;
+        first += c.shown.length;
+        out[c.order] = {
+          patient: c.patient.id,
+          slice: c.patient.slices[c.slice]?.id ?? String(c.slice),
+          png: await slicePng(c.rgb, size, size, 3),
+          width: size,
+          height: size,
+          truth: c.truth,
+          probs: c.sliceProbs,
+          explanations: await Promise.all(
+            c.shown.map(async (l, j) => {
+              const map = cam.maps.subarray((at + j) * height * width, (at + j + 1) * height * width);
+              return { label: labels[l] as string, png: await slicePng(overlayHeat(c.rgb, resizeBilinear(normalised(map), height, width, size, size), 0.5, 3), size, size, 3) };
+            }),
+          ),
+        };
+      }
     }
   }
-  return out;
+  return out.filter((s): s is SampleSlice => s !== undefined);
 }
 
-/**
- * Grad-CAM overlays for a sample slice, on the image the model saw: for every label that is present
- * or predicted there, else for its most probable label.
- */
-async function explainSample(config: ExperimentConfig, session: Session, labels: string[], patient: PatientRecord, slice: number, rgb: Uint8Array, probs: number[], truth: number[], thresholds: number[]): Promise<SampleExplanation[]> {
-  let shown = labels.map((_, l) => l).filter((l) => truth[l] === 1 || (probs[l] as number) >= (thresholds[l] as number));
-  if (shown.length === 0) shown = [probs.indexOf(Math.max(...probs))];
-  const cam = await sliceGradCam(session, patient, slice, shown, { labels: labels.length, maxSlices: config.train.eval_max_slices, onError: 'skip' });
-  const size = config.prep.input_size;
-  return Promise.all(
-    shown.map(async (l, t) => ({
-      label: labels[l] as string,
-      png: await slicePng(overlayHeat(rgb, resizeBilinear(normalised(cam.maps[t] as Float32Array), cam.height, cam.width, size, size), 0.5, 3), size, size, 3),
-    })),
-  );
+/** The labels a sample slice's Grad-CAM overlays show: those present or predicted there, else its most probable one. */
+function shownLabels(probs: number[], truth: number[], thresholds: number[]): number[] {
+  const shown = probs.map((_, l) => l).filter((l) => truth[l] === 1 || (probs[l] as number) >= (thresholds[l] as number));
+  return shown.length > 0 ? shown : [probs.indexOf(Math.max(...probs))];
 }
 
 export interface ReportContext {

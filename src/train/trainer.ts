@@ -172,6 +172,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private readonly placement: RankPlacement | null;
   /** Another rank of the job is stopping with a resumable checkpoint: this one stops with it. */
   private peerHalted = false;
+  /** The last stage's latest validation: the epoch, the global step it ran at, and its inference. */
+  private lastValidation: { stage: number; epoch: number; step: number; inference: Inference } | undefined;
 
   private constructor(
     /** The resolved experiment config (labels filled in from the data). */
@@ -435,10 +437,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       await session?.close(); // the error propagates; the memory need not wait for GC
       throw e;
     }
-    // The training session is closed first so that the final evaluation reuses its memory
-    // instead of adding to it.
-    await session?.close();
-    const result = await this.finish(split.validation);
+    // When the checkpoint the final evaluation scores holds this session's weights, the session and
+    // its last validation serve it; otherwise the training session is closed first, so that the
+    // final evaluation's session reuses its memory instead of adding to it.
+    const current = session && this.holdsFinalWeights() ? { session, inference: (this.lastValidation as { inference: Inference }).inference } : undefined;
+    if (!current) await session?.close();
+    const result = await this.finish(split.validation, current);
     const failed = this.listenerError as { error: unknown } | undefined; // set by listeners during finish()
     if (failed) throw failed.error;
     return result;
@@ -651,6 +655,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const c = stage.config;
     const { epoch } = trained;
     const inference = await this.validate(session, validation, c);
+    if (s === stageCount(this.config) - 1) this.lastValidation = { stage: s, epoch, step: this.state.globalStep, inference };
     const scores = scoreInference(this.state.labels, validation, inference, this.state.thresholds.map(() => 0.5));
     const seconds = (performance.now() - trained.startedAt) / 1000;
     const trainLoss = trained.steps > 0 ? trained.lossSum / trained.steps : Number.NaN;
@@ -696,10 +701,22 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /**
+   * Whether the checkpoint `finish` scores (the best, else the last) holds the training session's
+   * weights as they are: written at the last stage's latest validation, with no step since (one
+   * process; in a job every rank evaluates from the checkpoint as before).
+   */
+  private holdsFinalWeights(): boolean {
+    const v = this.lastValidation;
+    if (this.placement || !v || v.step !== this.state.globalStep) return false;
+    const best = this.state.best;
+    return best ? best.stage === v.stage && best.epoch === v.epoch : true;
+  }
+
+  /**
    * The run's result: the best checkpoint (else the last) scored on validation with its tuned
    * thresholds; writes predictions.csv, final-metrics.json and report.html.
    */
-  private async finish(validation: PatientRecord[]): Promise<FitResult> {
+  private async finish(validation: PatientRecord[], current?: { session: Session; inference: Inference }): Promise<FitResult> {
     const skipped = this.skipped;
     const dir = this.run.bestOrLast();
     // In a job only rank 0 reads the run directory; the others get its weights through the
@@ -709,10 +726,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // The last stage's model, or an earlier stage's when stopTraining ended the run there.
     const c = stageConfig(this.config, Math.min(stage, stageCount(this.config) - 1)).config;
     const { thresholds } = saved;
-    const session = await Session.create(this.sessionConfigFor(c));
+    const session = current?.session ?? (await Session.create(this.sessionConfigFor(c)));
     try {
-      if (this.writer) await session.loadCheckpoint(dir);
-      const inference = await this.validate(session, validation, c);
+      if (this.writer && !current) await session.loadCheckpoint(dir);
+      const inference = current?.inference ?? (await this.validate(session, validation, c));
       const final = scoreInference(this.state.labels, validation, inference, thresholds);
       if (this.writer) {
         await this.run.writePredictions(this.state.labels, validation, inference.probs, thresholds);
