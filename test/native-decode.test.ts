@@ -303,6 +303,17 @@ describe('native slice decoding', { skip: corpus ? false : 'pydicom with its tes
     await assert.rejects(collect(2, 'error'), (e: Error) => e.message.includes(`${slots[swaps.indexOf('truncated')] as string}: truncated`));
   });
 
+  it('finishes the calls in flight when closed, and refuses new ones', async () => {
+    const cases = Array.from({ length: 60 }, () => CASES[0] as Case);
+    const { target, jobs } = layout(cases, 32, 32);
+    const native = new NativeSlices(2);
+    const pending = native.place(jobs, target);
+    native.close();
+    assert.deepEqual((await pending).placed, jobs.map(() => true));
+    assert.deepEqual(new Int16Array(target.buffer, 2 * 59 * 1024, 1024), oracleOf('explicit-s16'));
+    await assert.rejects(native.place(jobs, target), /closed/);
+  });
+
   it('lets the process exit, and a worker thread be terminated, while slices are decoding', () => {
     const paths = Array.from({ length: 400 }, () => pathOf('explicit-s16'));
     const module = new URL('../src/data/decode/native-slices.js', import.meta.url).href;
