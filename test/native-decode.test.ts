@@ -119,6 +119,12 @@ write('multiframe', frames=2, values=np.concatenate([ct(-1000, 1000), ct(-1000, 
 write('deflated', syntax=DEFLATED, values=ct(-1000, 1000))
 write('rle', syntax=RLELossless, values=ct(-1000, 1000))
 write('rgb', bits=8, signed=False, samples=3, photometric='RGB', slope=None)
+write('plus-minus-intercept', values=ct(-1000, 1000))
+with open(f'{out}/plus-minus-intercept.dcm', 'r+b') as f:
+    data = f.read()
+    assert data.count(b'-1024 ') == 1
+    f.seek(0)
+    f.write(data.replace(b'-1024 ', b'+-1024'))  # not a number to JavaScript (nor to pydicom)
 shutil.copyfile(f'{out}/explicit-s16.dcm', f'{out}/truncated.dcm')
 with open(f'{out}/truncated.dcm', 'r+b') as f:
     f.truncate(f.seek(0, 2) - 50)
@@ -132,6 +138,7 @@ for case in cases:
     try:
         ds = pydicom.dcmread(path)
         arr = ds.pixel_array
+        float(ds.get('RescaleIntercept') or 0)
     except Exception:
         continue  # the unreadable cases: no oracle
     if ds.SamplesPerPixel != 1: continue
@@ -184,6 +191,7 @@ const CASES: Case[] = [
   { name: 'deflated', native: false },
   { name: 'rle', native: false },
   { name: 'rgb', native: false },
+  { name: 'plus-minus-intercept', native: false },
   { name: 'truncated', native: false },
   { name: 'corpus-MR_small_bigendian.dcm', native: false },
   { name: 'corpus-MR_small_jp2klossless.dcm', native: false },

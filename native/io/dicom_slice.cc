@@ -214,8 +214,11 @@ std::optional<double> decimal(const uint8_t* data, const Element& e, double fall
     return whole.substr(0, whole.find('\0')).find('\\') == std::string_view::npos ? std::optional<double>(fallback) : std::nullopt;
   }
   std::string_view s = raw;
-  if (s.front() == '+') s.remove_prefix(1);
-  // Grammar: -?(digits[.digits?] | .digits)([eE][+-]?digits)?
+  if (s.front() == '+') {
+    s.remove_prefix(1);
+    if (s.empty() || s.front() == '-') return std::nullopt;  // "+-1" is NaN to JavaScript
+  }
+  // Grammar: [+-]?(digits[.digits?] | .digits)([eE][+-]?digits)? (from_chars takes no '+')
   size_t i = s.empty() || s[0] != '-' ? 0 : 1;
   const auto digits = [&] {
     size_t from = i;
