@@ -65,15 +65,21 @@ async function firstStep(out: string): Promise<string> {
     const runs = existsSync(out) ? readdirSync(out) : [];
     const metrics = runs.length === 1 ? join(out, runs[0] as string, 'metrics.jsonl') : '';
     if (metrics && existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"kind":"step"')) return join(out, runs[0] as string);
-    await sleep(200);
+    await sleep(25);
   }
 }
 
-/** The tiny experiment's two epochs straight through on 2 ranks, run once for the tests that read it. */
+/**
+ * The runs that Ctrl-C interrupts and the one they are compared with: four epochs of three steps,
+ * so that the interrupt, sent once the first step is logged, lands well before the last step.
+ */
+const LONGER = { train: { epochs: 4, patients_per_batch: 2, max_slices: 4, eval_max_slices: 4, validation: 0.25, report_samples: 2, log_every: 1 } };
+
+/** The tiny experiment's four epochs straight through on 2 ranks, run once for the tests that read it. */
 let straight: Promise<{ path: string; runDir: string }> | undefined;
 function straightRun(): Promise<{ path: string; runDir: string }> {
   straight ??= (async () => {
-    const { path, out } = config('full');
+    const { path, out } = config('full', LONGER);
     const r = await cliRun(['train', '--config', path, '--nproc', '2']);
     assert.equal(r.code, 0, r.stderr);
     const runs = readdirSync(out);
@@ -137,7 +143,7 @@ describe('ichnet train --nproc 2 (Gloo on the CPU)', () => {
 
   it('Ctrl-C, then --resume on 2 ranks: the final weights equal those of the run that went straight through', async () => {
     const { runDir: straightDir } = await straightRun();
-    const { path, out } = config('resumed');
+    const { path, out } = config('resumed', LONGER);
     const runDir = await interruptedRun(path, out);
     const stopped = JSON.parse(readFileSync(join(runDir, 'checkpoints', 'last', 'state.json'), 'utf8')) as { interrupted: boolean; globalStep: number };
     assert.equal(stopped.interrupted, true);
