@@ -1,6 +1,7 @@
 /**
  * Data-parallel training (c10d, Gloo, 2 ranks on the CPU) against two oracles, after 3 SGD steps on
- * fixed global batches from the same initial weights:
+ * fixed global batches from the same initial weights (with the auxiliary loss on, and once off, where
+ * the label RNN's own head gets no gradient and both sides find unused parameters):
  *  (a) ichnet in one process over the concatenated global batches, and
  *  (b) PyTorch DDP (torch.distributed, Gloo, 2 processes) on test/oracle/reference.py's model.
  * Each rank's loss is its mean over its valid slices, and DDP averages the ranks' gradients: that
@@ -39,13 +40,16 @@ const UNEQUAL_STEPS = [
 const WORLD = 2;
 const oracleScript = resolve(packageRoot, 'test', 'oracle', 'reference.py');
 
-async function parityCase(backbone: 'vgg16' | 'vgg16_bn', { syncBn = false, steps = STEPS }: { syncBn?: boolean; steps?: number[][] } = {}) {
+async function parityCase(
+  backbone: 'vgg16' | 'vgg16_bn',
+  { syncBn = false, steps = STEPS, auxWeight = 0.3 }: { syncBn?: boolean; steps?: number[][]; auxWeight?: number } = {},
+) {
   const config = tinyConfig({
     seed: 3,
     threads: 1,
     model: { backbone, label_rnn: 'lstm', slice_rnn: 'gru' },
     optim: { name: 'sgd', lr: 0.5, momentum: 0, weight_decay: 0, grad_clip: 0 },
-    loss: { aux_weight: 0.3 },
+    loss: { aux_weight: auxWeight },
   });
   const dir = tempDir('ichnet-ddp-');
   const single = await Session.create(config);
@@ -118,6 +122,14 @@ describe('data-parallel training (Gloo, 2 ranks) against one process and PyTorch
     const moved = assertSame(w.rank0, w.single, w.before, 1e-5, 'ichnet DDP vs one process');
     assertSame(w.rank0, w.ddp, w.before, 1e-5, 'ichnet DDP vs PyTorch DDP');
     // The comparison means something only if training moved the weights well beyond the tolerance.
+    assert.ok(moved >= w.ddp.size / 2, `only ${moved} of ${w.ddp.size} tensors moved by more than 1e-3`);
+  });
+
+  it('VGG16 → LSTM → GRU, auxiliary loss off (the label RNN\'s own head gets no gradient: find_unused): equals one process and PyTorch DDP', async () => {
+    const w = await parityCase('vgg16', { auxWeight: 0 });
+    assertSame(w.rank1, w.rank0, w.before, 1e-12, 'rank 1 vs rank 0');
+    const moved = assertSame(w.rank0, w.single, w.before, 1e-5, 'ichnet DDP vs one process');
+    assertSame(w.rank0, w.ddp, w.before, 1e-5, 'ichnet DDP vs PyTorch DDP');
     assert.ok(moved >= w.ddp.size / 2, `only ${moved} of ${w.ddp.size} tensors moved by more than 1e-3`);
   });
 

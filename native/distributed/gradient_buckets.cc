@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
 namespace ichnet::distributed {
@@ -14,6 +15,20 @@ namespace {
 // DDP's first bucket (c10d::kDefaultFirstBucketBytes): small, so that the first all-reduce starts
 // as soon as the last layers' gradients exist.
 constexpr int64_t kFirstBucketBytes = 1024 * 1024;
+
+/// Runs after a parameter's AccumulateGrad node, i.e. once its gradient is in its .grad.
+class AccumulatedHook : public torch::autograd::FunctionPostHook {
+ public:
+  explicit AccumulatedHook(std::function<void()> fn) : fn_(std::move(fn)) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list& /*inputs*/) override {
+    fn_();
+    return outputs;
+  }
+
+ private:
+  std::function<void()> fn_;
+};
 
 }  // namespace
 
@@ -75,26 +90,28 @@ GradientBuckets::GradientBuckets(const ProcessGroup& group, std::vector<torch::T
     for (size_t slot = 0; slot < bucket.params.size(); ++slot) {
       const auto& p = params_[bucket.params[slot]];
       // In the parameter's own layout (channels_last for convolutions), as DDP lays out its bucket
-      // views: the gradient's copies into the bucket and back are then straight copies, not
-      // transposing ones.
-      bucket.views.push_back(p.is_non_overlapping_and_dense() ? bucket.flat.as_strided(p.sizes(), p.strides(), offset)
-                                                              : bucket.flat.narrow(0, offset, p.numel()).view(p.sizes()));
+      // views, so that autograd accumulates into it without transposing. An alias made with set_,
+      // not an autograd view: the optimizer's zero_grad detaches .grad in place, which a view
+      // refuses.
+      torch::NoGradGuard no_grad;
+      const auto strides = p.is_non_overlapping_and_dense() ? p.strides().vec() : torch::empty(p.sizes(), torch::kByte).strides().vec();
+      auto view = torch::empty({0}, bucket.flat.options());
+      view.set_(bucket.flat.storage(), offset, p.sizes(), strides);
+      bucket.views.push_back(std::move(view));
       offset += p.numel();
       where_[bucket.params[slot]] = {b, slot};
     }
   }
   for (size_t k = 0; k < params_.size(); ++k) {
-    hooks_.push_back(params_[k].register_hook([this, k](torch::Tensor grad) { ready(k, grad); }));
+    accumulators_.push_back(torch::autograd::impl::grad_accumulator(params_[k]));
+    if (!accumulators_.back()) throw std::invalid_argument("GradientBuckets: parameter " + std::to_string(k) + " does not require a gradient");
+    hooks_.push_back(accumulators_.back()->add_post_hook(std::make_unique<AccumulatedHook>([this, k] { ready(k); })));
   }
 }
 
 GradientBuckets::~GradientBuckets() {
-  for (size_t k = 0; k < hooks_.size(); ++k) {
-    try {
-      params_[k].remove_hook(hooks_[k]);
-    } catch (...) {
-    }
-  }
+  // The parameters keep their .grad: each holds a reference to its bucket's storage.
+  for (size_t k = 0; k < hooks_.size(); ++k) accumulators_[k]->del_post_hook(hooks_[k]);
 }
 
 void GradientBuckets::arm(const torch::Tensor& loss) {
@@ -104,6 +121,16 @@ void GradientBuckets::arm(const torch::Tensor& loss) {
     bucket.work.reset();
   }
   std::fill(seen_.begin(), seen_.end(), false);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t k = 0; k < params_.size(); ++k) {
+      auto& grad = params_[k].mutable_grad();
+      const auto& view = buckets_[where_[k].first].views[where_[k].second];
+      if (grad.defined() && grad.is_same(view)) continue;
+      view.zero_();
+      grad = view;
+    }
+  }
   next_ = 0;
   armed_ = true;
   if (find_unused_) markUnreached(loss);
@@ -132,14 +159,15 @@ void GradientBuckets::markUnreached(const torch::Tensor& loss) {
   launchReady();
 }
 
-void GradientBuckets::ready(size_t param, const torch::Tensor& grad) {
+void GradientBuckets::ready(size_t param) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!armed_ || seen_[param]) return;
   seen_[param] = true;
   const auto [b, slot] = where_[param];
   auto& bucket = buckets_[b];
-  // Divided by the world size while copied (DDP's averaging: divide, then sum over ranks).
-  torch::mul_out(bucket.views[slot], grad, scale_);
+  // DDP's averaging: divide, then sum over ranks. In place, on the gradient autograd just wrote.
+  torch::NoGradGuard no_grad;
+  bucket.views[slot].mul_(scale_);
   --bucket.pending;
   launchReady();
 }
@@ -175,17 +203,12 @@ void GradientBuckets::finish() {
     const auto* count = counts.data_ptr<float>();
     for (size_t k = 0; k < params_.size(); ++k) used[k] = count[k] != 0;
   }
-  // Bucket by bucket, as each all-reduce completes: the earlier buckets' copies overlap the later ones' all-reduce.
-  torch::NoGradGuard no_grad;
   for (auto& bucket : buckets_) {
     bucket.work->wait();
-    for (size_t slot = 0; slot < bucket.params.size(); ++slot) {
-      const size_t k = bucket.params[slot];
-      if (!used[k]) continue;
-      auto& p = params_[k];
-      if (!p.grad().defined()) p.mutable_grad() = torch::empty_like(p);
-      p.mutable_grad().copy_(bucket.views[slot]);
-    }
+  }
+  // The gradients are already in place (each .grad is its bucket slot); only the ones no rank used go.
+  for (size_t k = 0; k < params_.size(); ++k) {
+    if (!used[k]) params_[k].mutable_grad() = torch::Tensor();
   }
 }
 

@@ -5,15 +5,24 @@
 // that communication overlaps the rest of the backward pass. Buckets are started strictly in
 // order, so every rank issues the same collectives in the same order.
 //
+// Each parameter's .grad is an alias of its slot in a bucket (DDP's gradient_as_bucket_view):
+// autograd accumulates the gradient straight into the bucket, a hook after that accumulation
+// divides it by the world size in place (DDP's averaging: divide, then sum over ranks) and the
+// all-reduce leaves the average where the optimizer reads it. No gradient is copied into a bucket
+// or back out of one.
+//
 // Why hooks and not c10d's Reducer: reducer.hpp cannot be compiled against Debian's LibTorch 1.13
 // headers (it includes torch/csrc/distributed/autograd/context/context.h, which libtorch-dev does
 // not ship), and the Reducer's constructor changed three times across LibTorch 2.x. The hooks use
-// only what is stable in both: Tensor::register_hook and ProcessGroup::allreduce. Without
-// find_unused, the buckets are not reassigned in the order observed in the first step (DDP does
-// that once); the reverse registration order already matches this model's backward order.
+// only what is stable in both: a post hook on each parameter's AccumulateGrad node (where DDP's
+// Reducer hooks in too) and ProcessGroup::allreduce. Without find_unused, the buckets are not
+// reassigned in the order observed in the first step (DDP does that once); the reverse
+// registration order already matches this model's backward order.
 #include <torch/torch.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 
+#include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -31,25 +40,28 @@ class GradientBuckets {
   GradientBuckets(const GradientBuckets&) = delete;
   GradientBuckets& operator=(const GradientBuckets&) = delete;
 
-  /// Before backward of `loss`: the hooks start filling buckets. With `find_unused`, parameters
-  /// that `loss`'s autograd graph does not reach count as ready at once, with zeros (as DDP marks
-  /// them after forward): a bucket holding one would otherwise start only after backward, and the
-  /// buckets after it, which start in order, with it.
+  /// Before backward of `loss`, after the optimizer's zero_grad (which zeroes the slots that are
+  /// .grad): the hooks start filling buckets. A parameter whose .grad is not its bucket slot (none
+  /// yet, or none since) gets its slot back, zeroed. With `find_unused`, parameters that `loss`'s
+  /// autograd graph does not reach count as ready at once, with zeros (as DDP marks them after
+  /// forward): a bucket holding one would otherwise start only after backward, and the buckets
+  /// after it, which start in order, with it.
   void arm(const torch::Tensor& loss);
-  /// After backward (inside ProcessGroup::guard): starts the buckets not yet started, waits for
-  /// every all-reduce and writes the averaged gradients into the parameters' .grad.
+  /// After backward (inside ProcessGroup::guard): starts the buckets not yet started and waits for
+  /// every all-reduce; the parameters' .grad then hold the averaged gradients (a parameter no rank
+  /// used: none).
   void finish();
   size_t bucketCount() const { return buckets_.size(); }
 
  private:
   struct Bucket {
     std::vector<size_t> params;
-    std::vector<torch::Tensor> views;  // into flat, one per parameter, in its shape and strides
+    std::vector<torch::Tensor> views;  // aliases of flat, one per parameter, in its shape and strides: its .grad
     torch::Tensor flat;
     size_t pending = 0;
     c10::intrusive_ptr<c10d::Work> work;
   };
-  void ready(size_t param, const torch::Tensor& grad);
+  void ready(size_t param);
   void markUnreached(const torch::Tensor& loss);
   void launchReady();
   void launch(Bucket& bucket);
@@ -57,10 +69,13 @@ class GradientBuckets {
   const ProcessGroup& group_;
   std::vector<torch::Tensor> params_;
   bool find_unused_;
-  torch::Tensor scale_;  // 1 / world size: each gradient is divided while copied into its bucket
+  torch::Tensor scale_;  // 1 / world size: each gradient is divided in its bucket before the all-reduce
   std::vector<Bucket> buckets_;
   std::vector<std::pair<size_t, size_t>> where_;  // parameter -> (bucket, slot)
-  std::vector<unsigned> hooks_;
+  // Held, as DDP holds them: a parameter keeps only a weak reference to its accumulator, which a
+  // later forward would otherwise recreate without the hook.
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+  std::vector<uintptr_t> hooks_;
   std::vector<bool> seen_;
   size_t next_ = 0;
   bool armed_ = false;
