@@ -12,8 +12,11 @@ namespace ichnet::distributed {
 
 namespace {
 
-// DDP's first bucket (c10d::kDefaultFirstBucketBytes): small, so that the first all-reduce starts
-// as soon as the last layers' gradients exist.
+// The bucket all-reduced last holds the first layers' parameters, whose gradients come last: its
+// all-reduce is the only one backward cannot hide, so it holds no more than this. (The network's
+// first few convolutions: 66 KB in the quickstart model.)
+constexpr int64_t kLastBucketBytes = 64 * 1024;
+// DDP's first bucket (c10d::kDefaultFirstBucketBytes); here the second from last.
 constexpr int64_t kFirstBucketBytes = 1024 * 1024;
 
 /// Runs after a parameter's AccumulateGrad node, i.e. once its gradient is in its .grad.
@@ -40,41 +43,41 @@ GradientBuckets::GradientBuckets(const ProcessGroup& group, std::vector<torch::T
       scale_(torch::scalar_tensor(1.0 / group.size(), torch::kFloat64)),
       where_(params_.size()),
       seen_(params_.size()) {
-  // DDP's assignment: parameters taken in an order, one open bucket per dtype and device, closed
-  // once it reaches its limit (the first one closed per dtype and device: 1 MiB, then
-  // `bucket_cap_bytes`). With find_unused, DDP assigns in registration order once and starts the
-  // buckets in reverse order of their first parameter: the small bucket holds the first layers,
-  // whose gradients come last, and is all that is left to all-reduce once backward ends. Without,
-  // DDP reassigns after the first step in the order gradients became ready, which reverse
-  // registration order approximates: the small bucket starts the first all-reduce early.
-  std::vector<size_t> order(params_.size());
-  for (size_t k = 0; k < order.size(); ++k) order[k] = find_unused_ ? k : order.size() - 1 - k;
+  // DDP's assignment with find_unused, plus one small bucket: parameters taken in registration
+  // order, one open bucket per dtype and device, closed once it reaches its limit (per dtype and
+  // device: the first closed at kLastBucketBytes, the second at 1 MiB, then `bucket_cap_bytes`);
+  // buckets start in reverse order of their first parameter, which is the order their gradients
+  // complete in (registration order is the forward order; backward runs it in reverse). DDP
+  // assigns so with find_unused, its small 1 MiB bucket then holding the first layers, all that is
+  // left to all-reduce once backward ends (1.3 MB in the quickstart model); here that remainder is
+  // split so that backward still hides most of it. Without find_unused, DDP reassigns after the
+  // first step in the order gradients became ready, its 1 MiB bucket first and the largest last.
   struct Open {
     c10::ScalarType dtype;
     torch::Device device;
     std::vector<size_t> params;
     int64_t bytes = 0;
-    bool first = true;
+    int closed = 0;
   };
   std::vector<Open> open;
   std::vector<std::vector<size_t>> groups;
-  for (size_t k : order) {
+  for (size_t k = 0; k < params_.size(); ++k) {
     const auto& p = params_[k];
     auto it = std::find_if(open.begin(), open.end(), [&](const Open& o) { return o.dtype == p.scalar_type() && o.device == p.device(); });
-    if (it == open.end()) it = open.insert(open.end(), Open{p.scalar_type(), p.device(), {}, 0, true});
+    if (it == open.end()) it = open.insert(open.end(), Open{p.scalar_type(), p.device(), {}, 0, 0});
     it->params.push_back(k);
     it->bytes += p.numel() * static_cast<int64_t>(p.element_size());
-    if (it->bytes >= (it->first ? kFirstBucketBytes : bucket_cap_bytes)) {
+    if (it->bytes >= (it->closed == 0 ? kLastBucketBytes : it->closed == 1 ? kFirstBucketBytes : bucket_cap_bytes)) {
       groups.push_back(std::move(it->params));
       it->params.clear();
       it->bytes = 0;
-      it->first = false;
+      ++it->closed;
     }
   }
   for (auto& o : open) {
     if (!o.params.empty()) groups.push_back(std::move(o.params));
   }
-  if (find_unused_) std::sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.front() > b.front(); });
+  std::sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.front() > b.front(); });
   for (auto& params : groups) {
     Bucket bucket;
     bucket.params = std::move(params);

@@ -1,9 +1,9 @@
 #pragma once
 // Gradient averaging for data-parallel training as PyTorch DDP does it: parameters grouped into
-// buckets as DDP groups them (a 1 MiB bucket, then `bucket_cap_mb` each; see the constructor for
-// which parameters go first), each bucket all-reduced as soon as its last gradient is ready, so
-// that communication overlaps the rest of the backward pass. Buckets are started strictly in
-// order, so every rank issues the same collectives in the same order.
+// buckets much as DDP groups them (a 64 KiB bucket for the first layers, a 1 MiB one, then
+// `bucket_cap_mb` each; the constructor says why), each bucket all-reduced as soon as its last
+// gradient is ready, so that communication overlaps the rest of the backward pass. Buckets are
+// started strictly in order, so every rank issues the same collectives in the same order.
 //
 // Each parameter's .grad is an alias of its slot in a bucket (DDP's gradient_as_bucket_view):
 // autograd accumulates the gradient straight into the bucket, a hook after that accumulation
@@ -15,9 +15,9 @@
 // headers (it includes torch/csrc/distributed/autograd/context/context.h, which libtorch-dev does
 // not ship), and the Reducer's constructor changed three times across LibTorch 2.x. The hooks use
 // only what is stable in both: a post hook on each parameter's AccumulateGrad node (where DDP's
-// Reducer hooks in too) and ProcessGroup::allreduce. Without find_unused, the buckets are not
-// reassigned in the order observed in the first step (DDP does that once); the reverse
-// registration order already matches this model's backward order.
+// Reducer hooks in too) and ProcessGroup::allreduce. The buckets are not reassigned in the order
+// observed in the first step (DDP does that once, without find_unused); the reverse registration
+// order already matches this model's backward order.
 #include <torch/torch.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 
