@@ -6,7 +6,8 @@
  * a batch staged leaves no staging running; the data wait counts only waits no step covered.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -72,6 +73,33 @@ describe('staging a batch while a step runs', () => {
       assert.ok(staged.weights.equals(inline.weights), 'the weights after 4 staged steps equal those after 4 inline steps');
     });
   }
+
+  // Skipped where the process already runs at the lowest priority (nothing lower to go to).
+  it('prepares on the CPU at the lowest scheduling priority, so that it takes the cores the step leaves idle', { skip: process.platform !== 'linux' || getPriority() === 19 }, async () => {
+    // The nice value of each of this process's threads (/proc/self/task/TID/stat, field 19).
+    const niceValues = (): number[] =>
+      readdirSync('/proc/self/task').flatMap((tid) => {
+        try {
+          const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+          return [Number(fields[16])];
+        } catch {
+          return []; // a thread that ended meanwhile
+        }
+      });
+    const lowest = (): number => niceValues().filter((n) => n === 19).length;
+    const session = await Session.create(config('host'));
+    try {
+      await session.trainStep(batches[0] as Batch);
+      const before = lowest();
+      const staging = session.stage(batches[1] as Batch, 'train');
+      await session.trainStep(batches[1] as Batch);
+      await staging;
+      assert.equal(lowest(), before + 1, 'one more thread at nice 19: the staging thread');
+      assert.ok(niceValues().filter((n) => n === getPriority()).length > 1, "the main thread and the step's threads keep the process's priority");
+    } finally {
+      await session.close();
+    }
+  });
 
   it('uses a staged input only for the batch object and mode it was staged for', async () => {
     const a = await Session.create(config('host'));

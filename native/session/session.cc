@@ -21,6 +21,7 @@
 #include "loss/asl.h"
 #include "prep/prep.h"
 #include "session/autocast.h"
+#include "session/background_priority.h"
 #include "session/intra_op_threads.h"
 #include "session/optimizer.h"
 
@@ -117,6 +118,7 @@ torch::Tensor Session::input(const Batch& batch, bool augment, std::vector<prep:
 
 torch::Tensor Session::prepareInput(const Batch& batch, bool augment) const {
   useIntraOpThreads(stagingThreads());
+  if (!device_.is_cuda()) runBehindOtherThreads();
   return input(batch, augment);
 }
 
