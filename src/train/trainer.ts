@@ -440,7 +440,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // When the checkpoint the final evaluation scores holds this session's weights, the session and
     // its last validation serve it; otherwise the training session is closed first, so that the
     // final evaluation's session reuses its memory instead of adding to it.
-    const current = session && this.holdsFinalWeights() ? { session, inference: (this.lastValidation as { inference: Inference }).inference } : undefined;
+    const reusable = session ? this.validationOfFinalWeights() : undefined;
+    const current = session && reusable ? { session, inference: reusable } : undefined;
     if (!current) await session?.close();
     const result = await this.finish(split.validation, current);
     const failed = this.listenerError as { error: unknown } | undefined; // set by listeners during finish()
@@ -701,15 +702,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /**
-   * Whether the checkpoint `finish` scores (the best, else the last) holds the training session's
-   * weights as they are: written at the last stage's latest validation, with no step since (one
-   * process; in a job every rank evaluates from the checkpoint as before).
+   * The last stage's latest validation when the checkpoint `finish` scores (the best, else the
+   * last) holds the training session's weights as they are: written at that validation, with no
+   * step since (one process; in a job every rank evaluates from the checkpoint as before).
    */
-  private holdsFinalWeights(): boolean {
+  private validationOfFinalWeights(): Inference | undefined {
     const v = this.lastValidation;
-    if (this.placement || !v || v.step !== this.state.globalStep) return false;
+    if (this.placement || !v || v.step !== this.state.globalStep) return undefined;
     const best = this.state.best;
-    return best ? best.stage === v.stage && best.epoch === v.epoch : true;
+    return !best || (best.stage === v.stage && best.epoch === v.epoch) ? v.inference : undefined;
   }
 
   /**
