@@ -22,7 +22,11 @@
  *   runs each of those rows with OMP_WAIT_POLICY=PASSIVE and without it, and its faster result is
  *   the denominator — libgomp's spin-wait is faster on idle cores and 2–3× slower while anything
  *   else keeps a core busy, see docs/BENCHMARKS.md; the data row's reference and ichnet run with
- *   PASSIVE unless --omp-wait default)
+ *   PASSIVE unless --omp-wait default), --ref-malloc same|default (the glibc malloc settings of every
+ *   reference process; default same: the ones ichnet's addon applies to its own process, read from
+ *   runtimeInfo().mallocTuning and passed as MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ and
+ *   MALLOC_TOP_PAD_, so that the rows do not measure glibc's defaults against ichnet's settings;
+ *   default: glibc's defaults, as a plain Python process has them)
  *
  * Two rows compare ichnet with itself: the loader alone with N decode workers against 1
  * (loader-workers), and device-side preprocessing on the CPU device against the host pipeline
@@ -41,6 +45,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { cpuHasNativeBf16 } from '../dist/src/addon/host.js';
+import { runtimeInfo } from '../dist/src/session/runtime.js';
 import { busyThreads, loadAverage, processTree, runOneShot, startWorker, summary, threadCpu, treeCpuSeconds } from './lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,7 +53,7 @@ const SECTIONS = ['data', 'train', 'infer', 'e2e', 'predict', 'loader-memory', '
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { quick: false, json: false, verbose: false, only: SECTIONS, dataDir: join(tmpdir(), 'ichnet-bench-data'), freshData: false, threads: availableParallelism(), ompWait: 'both', device: 'cpu', precision: 'default' };
+  const o = { quick: false, json: false, verbose: false, only: SECTIONS, dataDir: join(tmpdir(), 'ichnet-bench-data'), freshData: false, threads: availableParallelism(), ompWait: 'both', refMalloc: 'same', device: 'cpu', precision: 'default' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -81,6 +86,9 @@ function parseArgs(argv) {
     else if (a.startsWith('--omp-wait')) {
       o.ompWait = value();
       if (!['both', 'passive', 'default'].includes(o.ompWait)) usage('--omp-wait must be both, passive or default');
+    } else if (a.startsWith('--ref-malloc')) {
+      o.refMalloc = value();
+      if (!['same', 'default'].includes(o.refMalloc)) usage('--ref-malloc must be same or default');
     } else if (a === '--help' || a === '-h') usage();
     else usage(`unknown option ${a}`);
   }
@@ -114,8 +122,25 @@ function envFor(policy) {
   else delete env.OMP_WAIT_POLICY;
   return env;
 }
-/** ichnet's processes and the data row's reference (ichnet sets PASSIVE itself when it is unset). */
+/**
+ * glibc's environment names for the malloc settings ichnet's addon applies to its own process
+ * (native/binding/malloc_tuning.h), with its values; empty with --ref-malloc default or when the
+ * addon applied none (ICHNET_MALLOC_TUNING=0, not glibc).
+ */
+function mallocEnv() {
+  const tuning = runtimeInfo().mallocTuning;
+  if (opts.refMalloc === 'default' || tuning === null) return {};
+  return { MALLOC_MMAP_THRESHOLD_: String(tuning.mmapThresholdBytes), MALLOC_TRIM_THRESHOLD_: String(tuning.trimThresholdBytes), MALLOC_TOP_PAD_: String(tuning.topPadBytes) };
+}
+const REF_MALLOC = mallocEnv();
+/** A reference process's environment: `policy`'s OMP_WAIT_POLICY, and ichnet's malloc settings (--ref-malloc). */
+function refEnvFor(policy) {
+  return { ...envFor(policy), ...REF_MALLOC };
+}
+/** ichnet's processes (ichnet sets PASSIVE itself when it is unset). */
 const childEnv = envFor(opts.ompWait === 'default' ? 'default' : 'passive');
+/** The data row's and the predict and ddp rows' reference. */
+const refEnv = refEnvFor(opts.ompWait === 'default' ? 'default' : 'passive');
 /** The settings the reference runs the model, inference and end-to-end rows under; its faster result counts. */
 const REF_POLICIES = opts.ompWait === 'both' ? ['passive', 'default'] : [opts.ompWait];
 const node = process.execPath;
@@ -206,7 +231,7 @@ async function generateSet(name) {
  */
 function startPair(policies = [opts.ompWait === 'default' ? 'default' : 'passive']) {
   const ichnet = startWorker(node, [join(root, 'bench/ichnet.mjs'), 'serve'], { log: childLog, cwd: root, env: childEnv });
-  const refs = Object.fromEntries(policies.map((p) => [`torch:${p}`, startWorker(python, [join(root, 'bench/reference.py'), 'serve'], { log: childLog, cwd: root, env: envFor(p) })]));
+  const refs = Object.fromEntries(policies.map((p) => [`torch:${p}`, startWorker(python, [join(root, 'bench/reference.py'), 'serve'], { log: childLog, cwd: root, env: refEnvFor(p) })]));
   const all = [ichnet, ...Object.values(refs)];
   return { ichnet, refs, sides: ['ichnet', ...Object.keys(refs)], worker: (side) => (side === 'ichnet' ? ichnet : refs[side]), close: () => Promise.all(all.map((w) => w.close())) };
 }
@@ -267,7 +292,7 @@ async function paired(pair, cmd, paramsFor, [warmup, reps]) {
 }
 
 // ---------------------------------------------------------------- sections
-const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, device: opts.device, precision: PRECISION, channelsLast: Boolean(DEVICE.channelsLast), overlap: !opts.noOverlap }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [], selfRows: [] };
+const results = { machine: machine(), options: { quick: opts.quick, only: opts.only, threads: T, ompWait: opts.ompWait, refMalloc: REF_MALLOC, device: opts.device, precision: PRECISION, channelsLast: Boolean(DEVICE.channelsLast), overlap: !opts.noOverlap }, load: { start: loadAverage() }, versions: {}, sections: {}, rows: [], selfRows: [] };
 
 async function versions() {
   const pair = startPair();
@@ -333,7 +358,7 @@ async function sectionE2e() {
   const memory = Object.fromEntries(sides.map((side) => [side, []]));
   const runSide = (side, sampleMs) => {
     const policy = side.slice('torch:'.length);
-    const [cmd, args, env] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'e2e', JSON.stringify(params)], childEnv] : [python, [join(root, 'bench/reference.py'), 'e2e', JSON.stringify(params)], envFor(policy)];
+    const [cmd, args, env] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'e2e', JSON.stringify(params)], childEnv] : [python, [join(root, 'bench/reference.py'), 'e2e', JSON.stringify(params)], refEnvFor(policy)];
     return runOneShot(cmd, args, { log: childLog, env, sampleMs });
   };
   // Timed runs are not sampled: reading a process tree's smaps_rollup every 100 ms walks its page
@@ -386,8 +411,8 @@ async function sectionPredict() {
       const order = r % 2 === 0 ? ['ichnet', 'torch'] : ['torch', 'ichnet'];
       for (const side of order) {
         const p = { ...params, out: join(work, `${side}-${r}.csv`) };
-        const [cmd, args] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'predict', JSON.stringify(p)]] : [python, [join(root, 'bench/reference.py'), 'predict', JSON.stringify(p)]];
-        const run = await runOneShot(cmd, args, { log: childLog, env: childEnv, sampleMs: 0 }); // unsampled, as the e2e runs
+        const [cmd, args, env] = side === 'ichnet' ? [node, [join(root, 'bench/ichnet.mjs'), 'predict', JSON.stringify(p)], childEnv] : [python, [join(root, 'bench/reference.py'), 'predict', JSON.stringify(p)], refEnv];
+        const run = await runOneShot(cmd, args, { log: childLog, env, sampleMs: 0 }); // unsampled, as the e2e runs
         const studiesPerSecond = run.result.studies / run.wallSeconds;
         runs[side].push({ ...run.result, wallSeconds: run.wallSeconds, studiesPerSecond });
         log(`    ${side}: ${run.result.studies} studies, ${run.result.slices} slices, process ${run.wallSeconds.toFixed(1)} s → ${studiesPerSecond.toFixed(2)} studies/s`);
@@ -506,7 +531,7 @@ async function sectionDdp() {
     const port = await freeLoopbackPort();
     const [cmd, script] = scripts[side];
     const placement = (r) => ({ MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(r), WORLD_SIZE: String(world), LOCAL_RANK: String(r), LOCAL_WORLD_SIZE: String(world) });
-    const runs = await Promise.all(Array.from({ length: world }, (_, r) => runOneShot(cmd, [script, 'ddp', JSON.stringify(params)], { log: childLog, env: { ...childEnv, ...placement(r) }, sampleMs: 0 })));
+    const runs = await Promise.all(Array.from({ length: world }, (_, r) => runOneShot(cmd, [script, 'ddp', JSON.stringify(params)], { log: childLog, env: { ...(side === 'ichnet' ? childEnv : refEnv), ...placement(r) }, sampleMs: 0 })));
     const results = runs.map((x) => x.result);
     const r0 = results[0];
     log(`    ${side}, ${world} process(es) × ${params.threads} thread(s)${params.distributed ? ` (${r0.backend})` : ''}: step ${params.distributed ? `data-parallel ${fmt(median(r0.dp))} s, ` : ''}local ${fmt(median(r0.local))} s`);
@@ -571,6 +596,8 @@ function report() {
   lines.push(`precision: ${PRECISION === 'bf16' ? 'bf16 autocast' : PRECISION} on both sides (model, inference, end-to-end, predict and ddp rows; --precision ${opts.precision})`);
   if (GPU) lines.push(`device: CUDA, ${PRECISION === 'bf16' ? 'bf16 autocast' : PRECISION}, channels_last, cuDNN benchmark, pinned host memory (both sides); ${v.gpu ?? ''}, CUDA ${v.cuda ?? '?'}, cuDNN ${v.cudnn ?? '?'}`);
   lines.push(`threads: ${T} (ichnet intra-op threads; PyTorch torch.set_num_threads(${T}) and DataLoader num_workers=${T}); ichnet OMP_WAIT_POLICY ${childEnv.OMP_WAIT_POLICY ?? 'unset'}; the reference's model/inference/e2e rows under ${REF_POLICIES.map((p) => (p === 'passive' ? 'PASSIVE' : 'unset')).join(' and ')}, the faster counting`);
+  const mib = (v) => `${Number(v) / 2 ** 20} MiB`;
+  lines.push(`malloc: ichnet's addon sets glibc's mmap threshold, trim threshold and top pad itself; ${REF_MALLOC.MALLOC_MMAP_THRESHOLD_ ? `every reference process gets the same (MALLOC_MMAP_THRESHOLD_ ${mib(REF_MALLOC.MALLOC_MMAP_THRESHOLD_)}, MALLOC_TRIM_THRESHOLD_ ${mib(REF_MALLOC.MALLOC_TRIM_THRESHOLD_)}, MALLOC_TOP_PAD_ ${mib(REF_MALLOC.MALLOC_TOP_PAD_)})` : "the reference runs with glibc's defaults"}`);
   if (opts.noOverlap) lines.push('ichnet: train.overlap false (--no-overlap): every step prepares its own batch');
   if (!GPU) lines.push(`memory format: ${DEVICE.channelsLast ? 'channels_last' : 'NCHW (--nchw)'} for both sides' models`);
   const la = results.load;

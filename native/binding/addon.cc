@@ -20,6 +20,9 @@ namespace ichnet::binding {
 
 namespace {
 
+/// What tuneMalloc applied when the addon loaded (empty: nothing).
+std::optional<MallocTuning> applied_malloc_tuning;
+
 /// One of the CUDA hooks' version queries, or null: without torch_cuda they throw.
 Napi::Value cudaHookVersion(Napi::Env env, long (at::CUDAHooksInterface::*query)() const) {
   try {
@@ -46,6 +49,15 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
     auto list = Napi::Array::New(env, backends.size());
     for (size_t i = 0; i < backends.size(); ++i) list.Set(i, backends[i]);
     o.Set("c10dBackends", list);
+    if (applied_malloc_tuning) {
+      auto m = Napi::Object::New(env);
+      m.Set("mmapThresholdBytes", static_cast<double>(applied_malloc_tuning->mmap_threshold));
+      m.Set("trimThresholdBytes", static_cast<double>(applied_malloc_tuning->trim_threshold));
+      m.Set("topPadBytes", static_cast<double>(applied_malloc_tuning->top_pad));
+      o.Set("mallocTuning", m);
+    } else {
+      o.Set("mallocTuning", env.Null());
+    }
     return o;
   } catch (...) {
     throw Napi::Error::New(env, describeCurrentException());
@@ -55,7 +67,7 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
-  tuneMalloc();
+  applied_malloc_tuning = tuneMalloc();
   auto ctor = SessionWrap::define(env);
   // The addon's per-environment data; Node deletes it when the environment shuts down.
   auto constructor = std::make_unique<Napi::FunctionReference>(Napi::Persistent(ctor));

@@ -13,8 +13,10 @@
 // this here: glibc fixes the arena limit once a process has 9 arenas, and Node has made them before
 // any addon loads, so a closed session's memory is trimmed instead (releaseFreedMemory).
 // ICHNET_MALLOC_TUNING=0 leaves the process's defaults alone.
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -22,13 +24,27 @@
 
 namespace ichnet::binding {
 
-inline void tuneMalloc() {
+/// The three settings, in bytes: what `runtimeInfo()` reports, so that a comparison with another
+/// program in this process's conditions can give it the same ones (glibc reads them from the
+/// environment as MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_).
+struct MallocTuning {
+  int64_t mmap_threshold;
+  int64_t trim_threshold;
+  int64_t top_pad;
+};
+
+/// Applies the settings; what was applied, or nothing when opted out or not on glibc.
+inline std::optional<MallocTuning> tuneMalloc() {
 #if defined(__GLIBC__)
   const char* opt_out = std::getenv("ICHNET_MALLOC_TUNING");
-  if (opt_out != nullptr && std::strcmp(opt_out, "0") == 0) return;
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  mallopt(M_TOP_PAD, 64 << 20);
+  if (opt_out != nullptr && std::strcmp(opt_out, "0") == 0) return std::nullopt;
+  const MallocTuning tuning{32 << 20, 1 << 30, 64 << 20};  // the first is glibc's maximum on 64-bit
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(tuning.mmap_threshold));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(tuning.trim_threshold));
+  mallopt(M_TOP_PAD, static_cast<int>(tuning.top_pad));
+  return tuning;
+#else
+  return std::nullopt;
 #endif
 }
 

@@ -14,6 +14,11 @@ function builtAgainst(r: RuntimeReport): string {
 }
 
 /** Prints the report; returns the process exit code (0 ok, NATIVE_LOAD's when the addon cannot load). */
+/** Bytes as MiB or GiB, for the malloc row. */
+function mib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${bytes / 2 ** 30} GiB` : `${bytes / 2 ** 20} MiB`;
+}
+
 export async function doctor({ json }: { json: boolean }): Promise<number> {
   let report;
   try {
@@ -39,6 +44,7 @@ export async function doctor({ json }: { json: boolean }): Promise<number> {
     ['cuDNN', full.cudnnAvailable ? `available, ${full.cudnnVersionText}` : `not available${full.cudnnVersionText ? ` (LibTorch has cuDNN ${full.cudnnVersionText})` : ''}`],
     ["device 'auto'", full.autoDevice],
     ['c10d backends', full.c10dBackends.length > 0 ? `${full.c10dBackends.join(', ')} (data-parallel training: --nproc, torchrun)` : 'none (data-parallel training unavailable: on Debian, apt-get install libgloo-dev and rebuild)'],
+    ['malloc', full.mallocTuning ? `freed memory kept for reuse: blocks under ${mib(full.mallocTuning.mmapThresholdBytes)} from the heap, trimmed above ${mib(full.mallocTuning.trimThresholdBytes)}, grown ${mib(full.mallocTuning.topPadBytes)} at a time (ICHNET_MALLOC_TUNING=0 keeps glibc's defaults)` : "glibc's defaults (ICHNET_MALLOC_TUNING=0, or not glibc)"],
     ['CPU cores', `${full.cpuCores} (sessions use all by default; LibTorch starts with ${full.defaultThreads})`],
     ['Node.js', full.node],
     ...full.warnings.map((w) => ['warning', w] as [string, string]),

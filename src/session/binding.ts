@@ -32,6 +32,13 @@ export interface RuntimeInfo {
   defaultThreads: number;
   /** The c10d backends compiled into the addon for data-parallel training (`gloo`, `nccl`). */
   c10dBackends: string[];
+  /**
+   * The glibc malloc settings the addon applied to this process when it loaded (it keeps a training
+   * step's freed activations for the next step instead of returning them to the kernel); null when
+   * `ICHNET_MALLOC_TUNING=0` or not on glibc. In bytes; glibc reads the same settings from the
+   * environment as `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` and `MALLOC_TOP_PAD_`.
+   */
+  mallocTuning: { mmapThresholdBytes: number; trimThresholdBytes: number; topPadBytes: number } | null;
 }
 
 /** A session object as the addon returns it (native/binding/session_wrap.cc). */
