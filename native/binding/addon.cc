@@ -15,6 +15,7 @@
 #include "binding/session_wrap.h"
 #include "binding/slice_decoder.h"
 #include "distributed/backends.h"
+#include "memory/block_cache.h"
 
 namespace ichnet::binding {
 
@@ -58,6 +59,19 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
     } else {
       o.Set("mallocTuning", env.Null());
     }
+    if (const auto cache = memory::blockCacheStats()) {
+      auto c = Napi::Object::New(env);
+      c.Set("minBlockBytes", static_cast<double>(cache->min_block_bytes));
+      c.Set("liveBytes", static_cast<double>(cache->live_bytes));
+      c.Set("cachedBytes", static_cast<double>(cache->cached_bytes));
+      c.Set("peakLiveBytes", static_cast<double>(cache->peak_live_bytes));
+      c.Set("maps", static_cast<double>(cache->maps));
+      c.Set("unmaps", static_cast<double>(cache->unmaps));
+      c.Set("reuses", static_cast<double>(cache->reuses));
+      o.Set("blockCache", c);
+    } else {
+      o.Set("blockCache", env.Null());
+    }
     return o;
   } catch (...) {
     throw Napi::Error::New(env, describeCurrentException());
@@ -68,6 +82,7 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   applied_malloc_tuning = tuneMalloc();
+  memory::installBlockCache();
   auto ctor = SessionWrap::define(env);
   // The addon's per-environment data; Node deletes it when the environment shuts down.
   auto constructor = std::make_unique<Napi::FunctionReference>(Napi::Persistent(ctor));

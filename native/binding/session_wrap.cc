@@ -3,6 +3,7 @@
 #include "binding/convert.h"
 #include "binding/malloc_tuning.h"
 #include "binding/promise_worker.h"
+#include "memory/block_cache.h"
 
 #include <future>
 
@@ -248,6 +249,7 @@ Napi::Value SessionWrap::close(const Napi::CallbackInfo& info) {
       [s, staging]() mutable {
         staging.reset();
         s.reset();
+        memory::releaseCachedBlocks();
         releaseFreedMemory();
         return true;
       },

@@ -39,6 +39,25 @@ export interface RuntimeInfo {
    * environment as `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` and `MALLOC_TOP_PAD_`.
    */
   mallocTuning: { mmapThresholdBytes: number; trimThresholdBytes: number; topPadBytes: number } | null;
+  /**
+   * LibTorch's CPU allocator in this process (native/memory/block_cache.h): tensor blocks of at
+   * least `minBlockBytes` are kept when freed and reused for the next request of the same size,
+   * with live + kept bytes bounded by the peak of live bytes (`peakLiveBytes`); `Session.close()`
+   * hands the kept blocks back. Counters since the process started; null when
+   * `ICHNET_BLOCK_CACHE=0` or not on Linux.
+   */
+  blockCache: {
+    minBlockBytes: number;
+    liveBytes: number;
+    cachedBytes: number;
+    peakLiveBytes: number;
+    /** Blocks mapped from the kernel. */
+    maps: number;
+    /** Blocks handed back to the kernel. */
+    unmaps: number;
+    /** Requests served by a kept block. */
+    reuses: number;
+  } | null;
 }
 
 /** A session object as the addon returns it (native/binding/session_wrap.cc). */
