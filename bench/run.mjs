@@ -21,8 +21,8 @@
  *   reference's processes in the model, inference and end-to-end rows; default both: the reference
  *   runs each of those rows with OMP_WAIT_POLICY=PASSIVE and without it, and its faster result is
  *   the denominator — libgomp's spin-wait is faster on idle cores and 2–3× slower while anything
- *   else keeps a core busy, see docs/BENCHMARKS.md; the data row's reference and ichnet run with
- *   PASSIVE unless --omp-wait default), --ref-malloc same|default (the glibc malloc settings of every
+ *   else keeps a core busy, see docs/BENCHMARKS.md; ichnet and the other rows' reference run with
+ *   it unset, as ichnet does by default, unless --omp-wait passive), --ref-malloc same|default (the glibc malloc settings of every
  *   reference process; default same: the ones ichnet's addon applies to its own process, read from
  *   runtimeInfo().mallocTuning and passed as MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ and
  *   MALLOC_TOP_PAD_, so that the rows do not measure glibc's defaults against ichnet's settings;
@@ -137,10 +137,10 @@ const REF_MALLOC = mallocEnv();
 function refEnvFor(policy) {
   return { ...envFor(policy), ...REF_MALLOC };
 }
-/** ichnet's processes (ichnet sets PASSIVE itself when it is unset). */
-const childEnv = envFor(opts.ompWait === 'default' ? 'default' : 'passive');
-/** The data row's and the predict and ddp rows' reference. */
-const refEnv = refEnvFor(opts.ompWait === 'default' ? 'default' : 'passive');
+/** ichnet's processes: OMP_WAIT_POLICY unset, as ichnet runs by default, unless --omp-wait passive. */
+const childEnv = envFor(opts.ompWait === 'passive' ? 'passive' : 'default');
+/** The data row's and the predict and ddp rows' reference: as ichnet's processes. */
+const refEnv = refEnvFor(opts.ompWait === 'passive' ? 'passive' : 'default');
 /** The settings the reference runs the model, inference and end-to-end rows under; its faster result counts. */
 const REF_POLICIES = opts.ompWait === 'both' ? ['passive', 'default'] : [opts.ompWait];
 const node = process.execPath;
@@ -229,7 +229,7 @@ async function generateSet(name) {
  * ichnet's worker and one reference worker per OMP_WAIT_POLICY setting (`policies`; sides named
  * `torch:<policy>`); callRefs sends setup commands to all of them.
  */
-function startPair(policies = [opts.ompWait === 'default' ? 'default' : 'passive']) {
+function startPair(policies = [opts.ompWait === 'passive' ? 'passive' : 'default']) {
   const ichnet = startWorker(node, [join(root, 'bench/ichnet.mjs'), 'serve'], { log: childLog, cwd: root, env: childEnv });
   const refs = Object.fromEntries(policies.map((p) => [`torch:${p}`, startWorker(python, [join(root, 'bench/reference.py'), 'serve'], { log: childLog, cwd: root, env: refEnvFor(p) })]));
   const all = [ichnet, ...Object.values(refs)];

@@ -9,7 +9,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-import { setOpenMpDefaults } from './omp-env.js';
 import { glibcVersion, nvidiaDriverVersion } from './host.js';
 import { loadError, noAddonError } from './load-error.js';
 import { packageRoot } from '../package-root.js';
@@ -84,7 +83,6 @@ function discoverOnce(): () => Discovery {
  */
 export function loadAddon(): { addon: object; load: AddonLoad } {
   if (cached) return cached;
-  setOpenMpDefaults();
   const request = addonRequest(process.env.ICHNET_ADDON);
   const host: HostFacts = {
     platform: `${process.platform}-${process.arch}`,
