@@ -30,11 +30,12 @@ class BlockCache final : public c10::Allocator {
  public:
   BlockCache(c10::Allocator* fallback, size_t min_block) : fallback_(fallback), min_block_(min_block) {}
 
-  c10::DataPtr allocate(size_t n) const override {
-    if (n < min_block_) return fallback_->allocate(n);
-    void* p = const_cast<BlockCache*>(this)->take(n);
-    return {p, p, &BlockCache::release, c10::Device(c10::DeviceType::CPU)};
-  }
+  // LibTorch 1.13 declares allocate() const; 2.x declares it non-const and adds a pure virtual
+  // copy_data(). Both forms are defined, neither marked override, so that the one the LibTorch
+  // being compiled against declares is overridden (and copy_data is merely unused on 1.13).
+  c10::DataPtr allocate(size_t n) const { return allocateBlock(n); }
+  c10::DataPtr allocate(size_t n) { return allocateBlock(n); }
+  void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
 
   // Every DataPtr either allocator hands out has its data pointer as its context, so the raw
   // interface (oneDNN's buffers through LibTorch's engine allocator) works: release() tells the
@@ -60,6 +61,12 @@ class BlockCache final : public c10::Allocator {
     void* ptr;
     size_t size;
   };
+
+  c10::DataPtr allocateBlock(size_t n) const {
+    if (n < min_block_) return fallback_->allocate(n);
+    void* p = const_cast<BlockCache*>(this)->take(n);
+    return {p, p, &BlockCache::release, c10::Device(c10::DeviceType::CPU)};
+  }
 
   static void release(void* p) {
     if (!instance->giveBack(p)) c10::free_cpu(p);
