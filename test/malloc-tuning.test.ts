@@ -2,7 +2,7 @@
  * The glibc malloc settings the addon applies when it loads (native/binding/malloc_tuning.h), seen
  * from outside: a 24 MiB allocation comes from the heap instead of a mapping of its own, and
  * `runtimeInfo().mallocTuning` reports the settings (the benchmark gives its reference the same
- * ones); `ICHNET_MALLOC_TUNING=0` leaves glibc's defaults and reports null.
+ * ones); `ICHNET_MALLOC_TUNING=0` reports null.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -52,9 +52,11 @@ describe('malloc settings', { skip: platform() !== 'linux' }, () => {
     assert.equal(ownMappings, 0, 'the 24 MiB block came from the heap');
   });
 
-  it('are left alone with ICHNET_MALLOC_TUNING=0', () => {
-    const { mallocTuning, ownMappings } = child({ ICHNET_MALLOC_TUNING: '0' });
+  it('are left alone and reported as null with ICHNET_MALLOC_TUNING=0', () => {
+    // Only the report: whether glibc's own threshold gives the block a mapping of its own is not
+    // certain (its threshold moves with earlier frees, and the kernel may merge the new mapping
+    // with a neighbouring one).
+    const { mallocTuning } = child({ ICHNET_MALLOC_TUNING: '0' });
     assert.equal(mallocTuning, null);
-    assert.equal(ownMappings, 1, "glibc's default threshold maps the 24 MiB block on its own");
   });
 });
