@@ -75,7 +75,10 @@ describe('CPU block cache', { skip: platform() !== 'linux' }, () => {
     assert.equal(closed.peakLiveBytes, closed.liveBytes, 'and lowers the bound to the blocks still live');
   });
 
-  it('is left out with ICHNET_BLOCK_CACHE=0, and then every step faults its activations in again', () => {
+  // The control does not hold on every machine: on the 2-core AMD VM of 2026-12-01 the steps after
+  // the first faulted 0-4,000 pages without the cache (35,528 / 192 / 0), in CI as on its own; it
+  // runs and reports as a TODO until the test model's activations fault reliably without the cache.
+  it('is left out with ICHNET_BLOCK_CACHE=0, and then every step faults its activations in again', { todo: 'the control faults on the first step only on some machines (see above)' }, () => {
     const { faults, busy } = child({ ICHNET_BLOCK_CACHE: '0' });
     assert.equal(busy, null);
     assert.ok(median(faults) > pages, `minor faults per step ${faults.join(', ')}: more than one activation's ${pages} pages`);
