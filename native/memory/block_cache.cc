@@ -65,6 +65,9 @@ class BlockCache final : public c10::Allocator {
   c10::DataPtr allocateBlock(size_t n) const {
     if (n < min_block_) return fallback_->allocate(n);
     void* p = const_cast<BlockCache*>(this)->take(n);
+    // A block the kernel will not map even with nothing kept: LibTorch's own allocator fails it
+    // with its usual error ("can't allocate memory: you tried to allocate …").
+    if (p == nullptr) return fallback_->allocate(n);
     return {p, p, &BlockCache::release, c10::Device(c10::DeviceType::CPU)};
   }
 
@@ -93,7 +96,7 @@ class BlockCache final : public c10::Allocator {
       while (!kept_.empty()) evictOldest();
       p = map(size);
     }
-    TORCH_CHECK(p != nullptr, "ichnet: out of memory: could not map ", size, " bytes for a CPU tensor");
+    if (p == nullptr) return nullptr;
     ++maps_;
     return adopt(p, size);
   }
