@@ -12,16 +12,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { packageRoot } from '../src/package-root.js';
+import type { RuntimeInfo } from '../src/session/binding.js';
 
-interface Cache {
-  minBlockBytes: number;
-  liveBytes: number;
-  cachedBytes: number;
-  peakLiveBytes: number;
-  maps: number;
-  unmaps: number;
-  reuses: number;
-}
+/** What runtimeInfo().blockCache reports. */
+type Cache = NonNullable<RuntimeInfo['blockCache']>;
 
 interface ChildReport {
   /** Minor page faults of the whole process in each of the steps after two warm-up steps. */

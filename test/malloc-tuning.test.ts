@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { packageRoot } from '../src/package-root.js';
+import type { RuntimeInfo } from '../src/session/binding.js';
 
 interface ChildReport {
-  mallocTuning: { mmapThresholdBytes: number; trimThresholdBytes: number; topPadBytes: number } | null;
+  mallocTuning: RuntimeInfo['mallocTuning'];
   /** Anonymous mappings of the allocation's size (plus glibc's header page) that appeared with it. */
   ownMappings: number;
 }

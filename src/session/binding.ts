@@ -42,7 +42,7 @@ export interface RuntimeInfo {
   /**
    * LibTorch's CPU allocator in this process (native/memory/block_cache.h): tensor blocks of at
    * least `minBlockBytes` are kept when freed and reused for the next request of the same size,
-   * with live + kept bytes bounded by the peak of live bytes (`peakLiveBytes`); `Session.close()`
+   * with live + kept bytes bounded by twice the peak of live bytes (`peakLiveBytes`); `Session.close()`
    * hands the kept blocks back. Counters since the process started; null when
    * `ICHNET_BLOCK_CACHE=0` or not on Linux.
    */
