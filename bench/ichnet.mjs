@@ -274,14 +274,16 @@ function mainThreadCpuSeconds() {
 }
 
 /**
- * The loader alone (decode + batching, no preprocessing) with `workers` decode threads: one epoch
- * timed after a first epoch of the same loader as warm-up, as in training, where the loader, its
+ * The loader alone (decode + batching, no preprocessing) with `workers` decode threads: `epochs`
+ * epochs timed together after a first epoch of the same loader as warm-up (one epoch of the bench's
+ * set lasts 0.1–0.3 s, so one alone would weigh the pipeline's fill and drain and the 10 ms CPU-time
+ * ticks more than the steady state a training run sees), as in training, where the loader, its
  * decode threads and the batch memory its consumer released carry over from epoch to epoch
  * (batches are released as a training loop releases them once their step has resolved).
  * Slices/s, the main thread's busy time (event-loop utilisation) and CPU time, the decode threads'
  * summed decode time, how the batches were made.
  */
-async function loaderWorkers({ root, workers, patientsPerBatch, maxSlices, seed }) {
+async function loaderWorkers({ root, workers, patientsPerBatch, maxSlices, seed, epochs = 1 }) {
   const dataset = await openDataset({ format: 'folders', root });
   const options = { labels: dataset.labelNames.length, patientsPerBatch, maxSlices, mode: 'train', seed, augment, workers };
   const loader = new SliceLoader(dataset.patients, options);
@@ -292,9 +294,11 @@ async function loaderWorkers({ root, workers, patientsPerBatch, maxSlices, seed 
   const main0 = mainThreadCpuSeconds();
   let slices = 0;
   const t0 = now();
-  for await (const loaded of loader.batches(1)) {
-    slices += loaded.batch.lengths.reduce((a, v) => a + v, 0);
-    loader.release(loaded); // done with it, as a training loop is once its step has resolved
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    for await (const loaded of loader.batches(epoch)) {
+      slices += loaded.batch.lengths.reduce((a, v) => a + v, 0);
+      loader.release(loaded); // done with it, as a training loop is once its step has resolved
+    }
   }
   const seconds = now() - t0;
   const mainCpu = mainThreadCpuSeconds() - main0;

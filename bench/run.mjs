@@ -159,6 +159,9 @@ const REPS = opts.quick
   ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3, ddp: [2, 4] }
   : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 60] };
 
+/** Epochs each loader-workers run times together, after its warm-up epoch (bench/ichnet.mjs says why). */
+const LOADER_EPOCHS = opts.quick ? 2 : 5;
+
 /** Synthetic sets, generated once into the data dir and reused by both sides (and later runs). */
 const SETS = {
   // data pipeline rows (first patients) and the loader-memory line (all of it)
@@ -453,7 +456,7 @@ async function sectionLoaderWorkers() {
   const runs = Object.fromEntries(counts.map((n) => [n, []]));
   for (let r = 0; r < REPS.loaderWorkers; r++) {
     for (const workers of r % 2 === 0 ? counts : [...counts].reverse()) {
-      const { result } = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'loader-workers', JSON.stringify({ root: dir, workers, patientsPerBatch: 2, maxSlices: 24, seed: 4 })], { log: childLog, env: childEnv });
+      const { result } = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'loader-workers', JSON.stringify({ root: dir, workers, patientsPerBatch: 2, maxSlices: 24, seed: 4, epochs: LOADER_EPOCHS })], { log: childLog, env: childEnv });
       runs[workers].push(result);
       log(`    ${workers} worker(s): ${result.slicesPerSecond.toFixed(0)} slices/s; per slice: main thread CPU ${result.mainCpuMsPerSlice.toFixed(2)} ms, other threads CPU ${result.otherThreadsCpuMsPerSlice.toFixed(2)} ms`);
     }
