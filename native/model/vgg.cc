@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "model/batch_norm_relu.h"
+
 namespace ichnet::model {
 
 namespace {
@@ -42,8 +44,15 @@ torch::Tensor VggBackboneImpl::lastConvBlock(const torch::Tensor& x) {
   torch::Tensor y = x;
   // Every layer but the last: the plan ends with a max-pool.
   for (auto it = features_->begin(); it + 1 != features_->end(); ++it) {
-    auto* batch_norm = batch_norm_forward_ ? dynamic_cast<torch::nn::BatchNorm2dImpl*>(it->ptr().get()) : nullptr;
-    y = batch_norm && batch_norm->is_training() ? batch_norm_forward_(*batch_norm, y) : it->forward(y);
+    auto* batch_norm = dynamic_cast<torch::nn::BatchNorm2dImpl*>(it->ptr().get());
+    if (batch_norm && batch_norm->is_training() && batch_norm_forward_) {
+      y = batch_norm_forward_(*batch_norm, y);
+    } else if (batch_norm && canFuseBatchNormRelu(*batch_norm, y)) {
+      y = batchNormRelu(*batch_norm, y);  // and the ReLU that follows every BatchNorm in the plan
+      ++it;
+    } else {
+      y = it->forward(y);
+    }
   }
   return y;
 }

@@ -1,0 +1,27 @@
+#pragma once
+// BatchNorm2d in training mode followed by ReLU, as one layer, for float32 channels_last tensors on
+// the CPU (VGG16-BN's every convolution is followed by this pair).
+//
+// Why by hand: LibTorch runs the pair as separate kernels, each a pass over activations that do
+// not fit in the cache. Forward: the batch statistics (two reads of x), the normalisation (a read
+// and a write) and the in-place ReLU (a read and a write); backward: threshold_backward (two reads
+// and a write), then BatchNorm's backward (two reads, then two reads and a write). Here forward
+// reads x once for both statistics and once more to write relu(normalised x); backward recomputes
+// the ReLU's mask from x with forward's exact arithmetic (the output is not read) and makes two
+// passes: one reading dy and x for the two per-channel sums, one reading them again to write dx.
+// The result equals LibTorch's pair up to float rounding; running statistics are updated as
+// torch::nn::BatchNorm2d updates them.
+#include <torch/torch.h>
+
+namespace ichnet::model {
+
+/// Whether `batchNormRelu` computes relu(layer(x)) for this layer and input: training mode, affine
+/// with running statistics, float32 on the CPU, 4-D, channels_last contiguous, more than one value
+/// per channel; and ICHNET_FUSED_BN_RELU is not "0". Otherwise the layers run on their own.
+bool canFuseBatchNormRelu(const torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x);
+
+/// relu(layer(x)) in training mode, as one autograd node; updates the layer's running statistics
+/// and num_batches_tracked as its forward does. Requires canFuseBatchNormRelu(layer, x).
+torch::Tensor batchNormRelu(torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x);
+
+}  // namespace ichnet::model
