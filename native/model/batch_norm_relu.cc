@@ -193,14 +193,36 @@ bool canFuseBatchNormRelu(const torch::nn::BatchNorm2dImpl& layer, const torch::
     const char* v = std::getenv("ICHNET_FUSED_BN_RELU");
     return v != nullptr && std::strcmp(v, "0") == 0;
   }();
-  if (disabled || !layer.is_training() || !layer.options.affine() || !layer.options.track_running_stats()) return false;
+  if (disabled || !layer.options.affine() || !layer.options.track_running_stats()) return false;
+  // Evaluation mode only without autograd (prediction); Grad-CAM differentiates through LibTorch's layers.
+  if (!layer.is_training() && torch::GradMode::is_enabled()) return false;
   if (!x.defined() || x.dim() != 4 || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return false;
   if (layer.weight.scalar_type() != torch::kFloat || layer.running_mean.scalar_type() != torch::kFloat) return false;
   if (!x.is_contiguous(at::MemoryFormat::ChannelsLast) || x.size(1) == 0) return false;
-  return x.numel() / x.size(1) > 1;  // one value per channel: LibTorch's own error
+  return !layer.is_training() || x.numel() / x.size(1) > 1;  // one value per channel: LibTorch's own error
 }
 
+namespace {
+
+/// Evaluation mode: relu(x * scale + shift) with the running statistics, one pass.
+torch::Tensor inferenceBatchNormRelu(torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x) {
+  const int64_t C = x.size(1);
+  const int64_t rows = x.numel() / C;
+  const auto scale = (layer.weight * (layer.running_var + layer.options.eps()).rsqrt()).contiguous();
+  const auto shift = (layer.bias - layer.running_mean * scale).contiguous();
+  auto y = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
+  const float* in = x.data_ptr<float>();
+  float* out = y.data_ptr<float>();
+  const float* sc = scale.data_ptr<float>();
+  const float* sh = shift.data_ptr<float>();
+  at::parallel_for(0, rows, grainRows(C), [&](int64_t begin, int64_t end) { normaliseRelu(in + begin * C, out + begin * C, end - begin, C, sc, sh); });
+  return y;
+}
+
+}  // namespace
+
 torch::Tensor batchNormRelu(torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x) {
+  if (!layer.is_training()) return inferenceBatchNormRelu(layer, x);
   const int64_t C = x.size(1);
   const int64_t rows = x.numel() / C;
   torch::Tensor mean;

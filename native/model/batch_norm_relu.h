@@ -1,5 +1,5 @@
 #pragma once
-// BatchNorm2d in training mode followed by ReLU, as one layer, for float32 channels_last tensors on
+// BatchNorm2d followed by ReLU, as one layer, for float32 channels_last tensors on
 // the CPU (VGG16-BN's every convolution is followed by this pair).
 //
 // Why by hand: LibTorch runs the pair as separate kernels, each a pass over activations that do
@@ -15,13 +15,16 @@
 
 namespace ichnet::model {
 
-/// Whether `batchNormRelu` computes relu(layer(x)) for this layer and input: training mode, affine
-/// with running statistics, float32 on the CPU, 4-D, channels_last contiguous, more than one value
-/// per channel; and ICHNET_FUSED_BN_RELU is not "0". Otherwise the layers run on their own.
+/// Whether `batchNormRelu` computes relu(layer(x)) for this layer and input: affine with running
+/// statistics, float32 on the CPU, 4-D, channels_last contiguous; in training mode more than one
+/// value per channel, in evaluation mode autograd off (prediction); and ICHNET_FUSED_BN_RELU is not
+/// "0". Otherwise the layers run on their own.
 bool canFuseBatchNormRelu(const torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x);
 
-/// relu(layer(x)) in training mode, as one autograd node; updates the layer's running statistics
-/// and num_batches_tracked as its forward does. Requires canFuseBatchNormRelu(layer, x).
+/// relu(layer(x)). Training mode: one autograd node; updates the layer's running statistics and
+/// num_batches_tracked as its forward does. Evaluation mode: one pass with the running statistics
+/// (the normalisation and the ReLU of LibTorch's layers are a pass each). Requires
+/// canFuseBatchNormRelu(layer, x).
 torch::Tensor batchNormRelu(torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x);
 
 }  // namespace ichnet::model
