@@ -1,5 +1,7 @@
 #include "distributed/sync_batch_norm.h"
 
+#include "model/batch_norm_stats.h"
+
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -115,14 +117,7 @@ torch::Tensor syncBatchNorm(const std::shared_ptr<ProcessGroup>& group, torch::n
   const auto mean = stats.narrow(0, 1, channels) / count;
   const auto var = (stats.narrow(0, 1 + channels, channels) / count - mean * mean).clamp_min(0);
   const auto& options = layer.options;
-  if (options.track_running_stats()) {
-    torch::NoGradGuard no_grad;
-    layer.num_batches_tracked += 1;
-    // momentum unset: the cumulative average, as torch.nn.BatchNorm2d does.
-    const double momentum = options.momentum() ? *options.momentum() : 1.0 / layer.num_batches_tracked.item<double>();
-    layer.running_mean.copy_(layer.running_mean * (1 - momentum) + mean * momentum);
-    layer.running_var.copy_(layer.running_var * (1 - momentum) + var * (count / (count - 1)) * momentum);
-  }
+  if (options.track_running_stats()) model::updateRunningStatistics(layer, mean, var * (count / (count - 1)));
   const auto weight = layer.weight.defined() ? layer.weight : torch::ones({channels}, x.options().dtype(stat_type));
   const auto bias = layer.bias.defined() ? layer.bias : torch::zeros({channels}, x.options().dtype(stat_type));
   return SyncBatchNormFunction::apply(x, weight, bias, mean.to(stat_type), (var + options.eps()).rsqrt().to(stat_type),

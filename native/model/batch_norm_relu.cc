@@ -1,5 +1,7 @@
 #include "model/batch_norm_relu.h"
 
+#include "model/batch_norm_stats.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -28,6 +30,9 @@ using torch::autograd::variable_list;
 constexpr int64_t kChunkRows = 64;
 
 // Every kernel sees `rows` rows of `C` channels (channels_last memory is [N·H·W, C] row-major).
+
+/// The ReLU's input: one definition for forward's output and backward's recomputed mask.
+inline float normalised(float x, float scale, float shift) { return x * scale + shift; }
 
 /// Per channel, sum and sum of squares of (x - shift) over the rows, added to `sum` and `sumsq`.
 ICHNET_ROW_KERNEL void sumRows(const float* __restrict x, int64_t rows, int64_t C, const float* __restrict shift, double* __restrict sum,
@@ -58,7 +63,7 @@ ICHNET_ROW_KERNEL void normaliseRelu(const float* __restrict x, float* __restric
     const float* __restrict in = x + r * C;
     float* __restrict out = y + r * C;
     for (int64_t c = 0; c < C; ++c) {
-      const float z = in[c] * scale[c] + shift[c];
+      const float z = normalised(in[c], scale[c], shift[c]);
       out[c] = z <= 0.f ? 0.f : z;
     }
   }
@@ -77,7 +82,7 @@ ICHNET_ROW_KERNEL void gradientSums(const float* __restrict dy, const float* __r
       const float* __restrict in = x + r * C;
       const float* __restrict d = dy + r * C;
       for (int64_t c = 0; c < C; ++c) {
-        const float z = in[c] * scale[c] + shift[c];
+        const float z = normalised(in[c], scale[c], shift[c]);
         const float g = z <= 0.f ? 0.f : d[c];
         fs[c] += g;
         fq[c] += g * (in[c] - mean[c]);
@@ -99,7 +104,7 @@ ICHNET_ROW_KERNEL void gradientInput(const float* __restrict dy, const float* __
     const float* __restrict d = dy + r * C;
     float* __restrict out = dx + r * C;
     for (int64_t c = 0; c < C; ++c) {
-      const float z = in[c] * scale[c] + shift[c];
+      const float z = normalised(in[c], scale[c], shift[c]);
       const float g = z <= 0.f ? 0.f : d[c];
       out[c] = k[c] * (g - a[c] - (in[c] - mean[c]) * b[c]);
     }
@@ -126,21 +131,27 @@ std::vector<double> reduceRows(int64_t rows, int64_t C, const Kernel& kernel) {
   return total;
 }
 
+/// relu(x * scale + shift) per channel of a channels_last x, in one pass on the intra-op threads.
+torch::Tensor applyNormaliseRelu(const torch::Tensor& x, const torch::Tensor& scale, const torch::Tensor& shift) {
+  const int64_t C = x.size(1);
+  const int64_t rows = x.numel() / C;
+  auto y = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
+  const float* in = x.data_ptr<float>();
+  float* out = y.data_ptr<float>();
+  const float* sc = scale.data_ptr<float>();
+  const float* sh = shift.data_ptr<float>();
+  at::parallel_for(0, rows, grainRows(C), [&](int64_t begin, int64_t end) { normaliseRelu(in + begin * C, out + begin * C, end - begin, C, sc, sh); });
+  return y;
+}
+
 /// relu(x * scale + shift) per channel, with scale = weight * invstd and shift = bias - mean * scale;
 /// backward as BatchNorm's (batch statistics) through the ReLU.
 struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> {
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor x, torch::Tensor weight, torch::Tensor bias, torch::Tensor mean,
                                torch::Tensor invstd) {
-    const int64_t C = x.size(1);
-    const int64_t rows = x.numel() / C;
     const auto scale = (weight * invstd).contiguous();
     const auto shift = (bias - mean * scale).contiguous();
-    auto y = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
-    const float* in = x.data_ptr<float>();
-    float* out = y.data_ptr<float>();
-    const float* sc = scale.data_ptr<float>();
-    const float* sh = shift.data_ptr<float>();
-    at::parallel_for(0, rows, grainRows(C), [&](int64_t begin, int64_t end) { normaliseRelu(in + begin * C, out + begin * C, end - begin, C, sc, sh); });
+    auto y = applyNormaliseRelu(x, scale, shift);
     ctx->save_for_backward({x, weight, mean, invstd, scale, shift});
     return y;
   }
@@ -206,17 +217,8 @@ namespace {
 
 /// Evaluation mode: relu(x * scale + shift) with the running statistics, one pass.
 torch::Tensor inferenceBatchNormRelu(torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x) {
-  const int64_t C = x.size(1);
-  const int64_t rows = x.numel() / C;
   const auto scale = (layer.weight * (layer.running_var + layer.options.eps()).rsqrt()).contiguous();
-  const auto shift = (layer.bias - layer.running_mean * scale).contiguous();
-  auto y = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
-  const float* in = x.data_ptr<float>();
-  float* out = y.data_ptr<float>();
-  const float* sc = scale.data_ptr<float>();
-  const float* sh = shift.data_ptr<float>();
-  at::parallel_for(0, rows, grainRows(C), [&](int64_t begin, int64_t end) { normaliseRelu(in + begin * C, out + begin * C, end - begin, C, sc, sh); });
-  return y;
+  return applyNormaliseRelu(x, scale, (layer.bias - layer.running_mean * scale).contiguous());
 }
 
 }  // namespace
@@ -245,15 +247,9 @@ torch::Tensor batchNormRelu(torch::nn::BatchNorm2dImpl& layer, const torch::Tens
       m[c] = origin[c] + shift_mean;
       v[c] = std::max(0.0, sums[C + c] / rows - shift_mean * shift_mean);
     }
-    // Running statistics as torch::nn::BatchNorm2d updates them (momentum unset: cumulative average).
-    layer.num_batches_tracked += 1;
-    const auto& options = layer.options;
-    const double momentum = options.momentum() ? *options.momentum() : 1.0 / layer.num_batches_tracked.item<double>();
-    const auto unbiased = var64 * (static_cast<double>(rows) / static_cast<double>(rows - 1));
-    layer.running_mean.mul_(1 - momentum).add_(mean64.to(torch::kFloat), momentum);
-    layer.running_var.mul_(1 - momentum).add_(unbiased.to(torch::kFloat), momentum);
+    updateRunningStatistics(layer, mean64, var64 * (static_cast<double>(rows) / static_cast<double>(rows - 1)));
     mean = mean64.to(torch::kFloat);
-    invstd = (var64 + options.eps()).rsqrt().to(torch::kFloat);
+    invstd = (var64 + layer.options.eps()).rsqrt().to(torch::kFloat);
   }
   return BatchNormReluFunction::apply(x, layer.weight, layer.bias, mean, invstd);
 }
