@@ -448,7 +448,9 @@ async function sectionLoaderMemory() {
 /**
  * ichnet against itself: the loader alone (DICOM 512² → batches, no model, no preprocessing) with
  * T decode workers against 1, each run in a fresh process, alternating. Also records the main
- * thread's busy time per slice against a worker's.
+ * thread's busy time per slice against a worker's. Unsampled, as the e2e runs: the memory sampler's
+ * page-table walks took CPU and the memory-map lock from the T-worker runs (which use every core)
+ * and not from the 1-worker runs (which leave a core spare), lowering the ratio by ~0.15.
  */
 async function sectionLoaderWorkers() {
   const dir = await ensureSet('dicom512');
@@ -456,7 +458,7 @@ async function sectionLoaderWorkers() {
   const runs = Object.fromEntries(counts.map((n) => [n, []]));
   for (let r = 0; r < REPS.loaderWorkers; r++) {
     for (const workers of r % 2 === 0 ? counts : [...counts].reverse()) {
-      const { result } = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'loader-workers', JSON.stringify({ root: dir, workers, patientsPerBatch: 2, maxSlices: 24, seed: 4, epochs: LOADER_EPOCHS })], { log: childLog, env: childEnv });
+      const { result } = await runOneShot(node, [join(root, 'bench/ichnet.mjs'), 'loader-workers', JSON.stringify({ root: dir, workers, patientsPerBatch: 2, maxSlices: 24, seed: 4, epochs: LOADER_EPOCHS })], { log: childLog, env: childEnv, sampleMs: 0 });
       runs[workers].push(result);
       log(`    ${workers} worker(s): ${result.slicesPerSecond.toFixed(0)} slices/s; per slice: main thread CPU ${result.mainCpuMsPerSlice.toFixed(2)} ms, other threads CPU ${result.otherThreadsCpuMsPerSlice.toFixed(2)} ms`);
     }
