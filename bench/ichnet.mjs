@@ -87,16 +87,20 @@ const commands = {
     state.batch = randomBatch(session, patients, slices, seed + 1);
     return { info: await session.info(), slices: patients * slices };
   },
-  async 'train-rep'() {
+  /** `settle` untimed steps (the first after another process had the cores), then `steps` timed back to back. */
+  async 'train-rep'({ settle = 0, steps = 1 } = {}) {
+    for (let k = 0; k < settle; k++) await state.session.trainStep(state.batch);
+    let loss = 0;
     const t0 = now();
-    const { loss } = await state.session.trainStep(state.batch);
-    return { seconds: now() - t0, slices: state.batch.lengths.reduce((a, v) => a + v, 0), loss };
+    for (let k = 0; k < steps; k++) ({ loss } = await state.session.trainStep(state.batch));
+    return { seconds: now() - t0, slices: steps * state.batch.lengths.reduce((a, v) => a + v, 0), loss };
   },
-  async 'infer-rep'() {
+  async 'infer-rep'({ settle = 0, steps = 1 } = {}) {
     const { labels: _, ...batch } = state.batch;
+    for (let k = 0; k < settle; k++) await state.session.predict(batch);
     const t0 = now();
-    await state.session.predict(batch);
-    return { seconds: now() - t0, slices: batch.lengths.reduce((a, v) => a + v, 0) };
+    for (let k = 0; k < steps; k++) await state.session.predict(batch);
+    return { seconds: now() - t0, slices: steps * batch.lengths.reduce((a, v) => a + v, 0) };
   },
 };
 

@@ -342,8 +342,13 @@ def cmd_model_setup(p):
     return {"parameters": sum(t.numel() for t in net.parameters()), "threads": torch.get_num_threads(), "slices": B * S}
 
 
-def cmd_train_rep(_):
-    return train_step(STATE["model"])
+def cmd_train_rep(params):
+    """`settle` untimed steps (the first after another process had the cores), then `steps` timed back to back."""
+    settle, steps = int(params.get("settle", 0)), int(params.get("steps", 1))
+    for _ in range(settle):
+        train_step(STATE["model"])
+    out = [train_step(STATE["model"]) for _ in range(steps)]
+    return {"seconds": sum(o["seconds"] for o in out), "slices": sum(o["slices"] for o in out), "loss": out[-1]["loss"]}
 
 
 def train_step(s):
@@ -367,7 +372,16 @@ def train_step(s):
     return {"seconds": time.perf_counter() - t0, "slices": int(s["lengths"].sum()), "loss": value}
 
 
-def cmd_infer_rep(_):
+def cmd_infer_rep(params):
+    """As cmd_train_rep: `settle` untimed passes, then `steps` timed."""
+    settle, steps = int(params.get("settle", 0)), int(params.get("steps", 1))
+    for _ in range(settle):
+        infer_step()
+    out = [infer_step() for _ in range(steps)]
+    return {"seconds": sum(o["seconds"] for o in out), "slices": sum(o["slices"] for o in out)}
+
+
+def infer_step():
     s = STATE["model"]
     net, device = s["net"], s["device"]
     t0 = time.perf_counter()
