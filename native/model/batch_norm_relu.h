@@ -27,4 +27,13 @@ bool canFuseBatchNormRelu(const torch::nn::BatchNorm2dImpl& layer, const torch::
 /// canFuseBatchNormRelu(layer, x).
 torch::Tensor batchNormRelu(torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x);
 
+/// Whether `batchNormReluMaxPool` computes max_pool2d(relu(layer(x)), 2, 2): canFuseBatchNormRelu
+/// and at least 2 × 2 pixels (batch_norm_relu_max_pool.cc).
+bool canFuseBatchNormReluMaxPool(const torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x);
+
+/// max_pool2d(relu(layer(x)), kernel 2, stride 2) as one layer (and one autograd node in training
+/// mode), as batchNormRelu; the full-resolution output is never written. Requires
+/// canFuseBatchNormReluMaxPool(layer, x).
+torch::Tensor batchNormReluMaxPool(torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x);
+
 }  // namespace ichnet::model

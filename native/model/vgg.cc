@@ -11,6 +11,15 @@ constexpr int64_t kPool = 0;  // marks a max-pool in the layer plan
 // torchvision "D": 13 convolutions in 5 stages, each stage closed by a 2x2 max-pool.
 constexpr int64_t kPlan[] = {64, 64, kPool, 128, 128, kPool, 256, 256, 256, kPool,
                              512, 512, 512, kPool, 512, 512, 512, kPool};
+
+/// A max-pool of kernel 2, stride 2, no padding or dilation, rounding down: the plan's, the one the fused layer computes.
+bool isHalvingMaxPool(torch::nn::Module* module) {
+  auto* pool = dynamic_cast<torch::nn::MaxPool2dImpl*>(module);
+  if (pool == nullptr) return false;
+  const auto& o = pool->options;
+  const auto all = [](const torch::ExpandingArray<2>& a, int64_t v) { return (*a)[0] == v && (*a)[1] == v; };
+  return all(o.kernel_size(), 2) && all(o.stride(), 2) && all(o.padding(), 0) && all(o.dilation(), 1) && !o.ceil_mode();
+}
 }  // namespace
 
 int64_t scaledChannels(int64_t channels, double width) {
@@ -43,12 +52,20 @@ VggBackboneImpl::VggBackboneImpl(bool batch_norm, double width) {
 torch::Tensor VggBackboneImpl::lastConvBlock(const torch::Tensor& x) {
   torch::Tensor y = x;
   // Every layer but the last: the plan ends with a max-pool.
-  for (auto it = features_->begin(); it + 1 != features_->end(); ++it) {
+  const auto last = features_->end() - 1;
+  for (auto it = features_->begin(); it != last; ++it) {
     auto* batch_norm = dynamic_cast<torch::nn::BatchNorm2dImpl*>(it->ptr().get());
+    // The plan puts a ReLU after every BatchNorm, and a block's last ReLU before a max-pool (the
+    // final one is pool()'s).
+    const bool relu_next = batch_norm && it + 1 != last && dynamic_cast<torch::nn::ReLUImpl*>((it + 1)->ptr().get());
+    const bool pool_after = relu_next && it + 2 != last && isHalvingMaxPool((it + 2)->ptr().get());
     if (batch_norm && batch_norm->is_training() && batch_norm_forward_) {
       y = batch_norm_forward_(*batch_norm, y);
-    } else if (batch_norm && canFuseBatchNormRelu(*batch_norm, y)) {
-      y = batchNormRelu(*batch_norm, y);  // and the ReLU that follows every BatchNorm in the plan
+    } else if (pool_after && canFuseBatchNormReluMaxPool(*batch_norm, y)) {
+      y = batchNormReluMaxPool(*batch_norm, y);
+      it += 2;
+    } else if (relu_next && canFuseBatchNormRelu(*batch_norm, y)) {
+      y = batchNormRelu(*batch_norm, y);
       ++it;
     } else {
       y = it->forward(y);
