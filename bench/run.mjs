@@ -157,7 +157,7 @@ const VGG16_TRAIN_FLOP = 92e9;
 /** Repetitions: [warm-up, measured] per row. */
 const REPS = opts.quick
   ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3, ddp: [2, 4] }
-  : { data: [1, 5], trainQuick: [3, 15], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 20], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 60] };
+  : { data: [1, 5], trainQuick: [3, 25], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 40], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 100] };
 
 /**
  * What one repetition of a model row runs on a side: `settle` untimed steps, then `steps` timed back
