@@ -11,15 +11,24 @@
 // row-major order; a NaN wins), and runs BatchNorm's two backward passes on it.
 #include <torch/torch.h>
 
-#include <immintrin.h>
-
+#include <stdexcept>
 #include <vector>
+
+// The kernels are AVX-512 intrinsics, built with GCC or Clang for x86-64; elsewhere the layer is
+// never chosen (canFuseBatchNormReluMaxPool).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define ICHNET_POOL_KERNELS 1
+#include <immintrin.h>
+#else
+#define ICHNET_POOL_KERNELS 0
+#endif
 
 #include "model/batch_norm_relu.h"
 #include "model/batch_norm_relu_kernels.h"
 
 namespace ichnet::model {
 
+#if ICHNET_POOL_KERNELS
 namespace {
 
 using torch::autograd::AutogradContext;
@@ -254,19 +263,28 @@ struct BatchNormReluMaxPoolFunction : torch::autograd::Function<BatchNormReluMax
 };
 
 }  // namespace
+#endif
 
 bool canFuseBatchNormReluMaxPool(const torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x) {
+#if ICHNET_POOL_KERNELS
   static const bool avx512 = __builtin_cpu_supports("avx512f");
   return avx512 && canFuseBatchNormRelu(layer, x) && x.size(2) >= 2 && x.size(3) >= 2;
+#else
+  return false;
+#endif
 }
 
 torch::Tensor batchNormReluMaxPool(torch::nn::BatchNorm2dImpl& layer, const torch::Tensor& x) {
+#if ICHNET_POOL_KERNELS
   if (!layer.is_training()) {
     const auto [scale, shift] = fused::runningScaleShift(layer);
     return applyPool(x, scale, shift);
   }
   const auto stats = fused::trainingStatistics(layer, x);
   return BatchNormReluMaxPoolFunction::apply(x, layer.weight, layer.bias, stats.mean, stats.invstd);
+#else
+  throw std::logic_error("batchNormReluMaxPool: not built for this CPU (canFuseBatchNormReluMaxPool is false)");
+#endif
 }
 
 }  // namespace ichnet::model
