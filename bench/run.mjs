@@ -133,9 +133,14 @@ function mallocEnv() {
   return { MALLOC_MMAP_THRESHOLD_: String(tuning.mmapThresholdBytes), MALLOC_TRIM_THRESHOLD_: String(tuning.trimThresholdBytes), MALLOC_TOP_PAD_: String(tuning.topPadBytes) };
 }
 const REF_MALLOC = mallocEnv();
-/** A reference process's environment: `policy`'s OMP_WAIT_POLICY, and ichnet's malloc settings (--ref-malloc). */
+/**
+ * OpenBLAS's thread count in ichnet's process (its addon sets 1, native/binding/blas_threads.h):
+ * the reference's PyTorch links the same OpenBLAS, and gets the same count from the environment.
+ */
+const REF_BLAS = runtimeInfo().blasThreads === null ? {} : { OPENBLAS_NUM_THREADS: String(runtimeInfo().blasThreads) };
+/** A reference process's environment: `policy`'s OMP_WAIT_POLICY, ichnet's malloc settings (--ref-malloc) and OpenBLAS thread count. */
 function refEnvFor(policy) {
-  return { ...envFor(policy), ...REF_MALLOC };
+  return { ...envFor(policy), ...REF_MALLOC, ...REF_BLAS };
 }
 /** ichnet's processes: OMP_WAIT_POLICY unset, as ichnet runs by default, unless --omp-wait passive. */
 const childEnv = envFor(opts.ompWait === 'passive' ? 'passive' : 'default');
@@ -612,6 +617,7 @@ function report() {
   lines.push(`threads: ${T} (ichnet intra-op threads; PyTorch torch.set_num_threads(${T}) and DataLoader num_workers=${T}); ichnet OMP_WAIT_POLICY ${childEnv.OMP_WAIT_POLICY ?? 'unset'}; the reference's model/inference/e2e rows under ${REF_POLICIES.map((p) => (p === 'passive' ? 'PASSIVE' : 'unset')).join(' and ')}, the faster counting`);
   const mib = (v) => `${Number(v) / 2 ** 20} MiB`;
   lines.push(`malloc: ichnet's addon sets glibc's mmap threshold, trim threshold and top pad itself; ${REF_MALLOC.MALLOC_MMAP_THRESHOLD_ ? `every reference process gets the same (MALLOC_MMAP_THRESHOLD_ ${mib(REF_MALLOC.MALLOC_MMAP_THRESHOLD_)}, MALLOC_TRIM_THRESHOLD_ ${mib(REF_MALLOC.MALLOC_TRIM_THRESHOLD_)}, MALLOC_TOP_PAD_ ${mib(REF_MALLOC.MALLOC_TOP_PAD_)})` : "the reference runs with glibc's defaults"}`);
+  lines.push(`blas: ${REF_BLAS.OPENBLAS_NUM_THREADS ? `ichnet's addon runs OpenBLAS on the calling thread; every reference process gets OPENBLAS_NUM_THREADS=${REF_BLAS.OPENBLAS_NUM_THREADS}` : 'OpenBLAS left alone on both sides'}`);
   if (opts.noOverlap) lines.push('ichnet: train.overlap false (--no-overlap): every step prepares its own batch');
   if (!GPU) lines.push(`memory format: ${DEVICE.channelsLast ? 'channels_last' : 'NCHW (--nchw)'} for both sides' models`);
   const la = results.load;

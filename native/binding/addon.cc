@@ -6,6 +6,7 @@
 
 #include <ATen/detail/CUDAHooksInterface.h>
 
+#include "binding/blas_threads.h"
 #include "binding/hu_binding.h"
 #include "binding/malloc_tuning.h"
 #include "binding/memory_binding.h"
@@ -23,6 +24,7 @@ namespace {
 
 /// What tuneMalloc applied when the addon loaded (empty: nothing).
 std::optional<MallocTuning> applied_malloc_tuning;
+
 
 /// One of the CUDA hooks' version queries, or null: without torch_cuda they throw.
 Napi::Value cudaHookVersion(Napi::Env env, long (at::CUDAHooksInterface::*query)() const) {
@@ -59,6 +61,8 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
     } else {
       o.Set("mallocTuning", env.Null());
     }
+    const auto blas = blasThreads();
+    o.Set("blasThreads", blas ? Napi::Value(Napi::Number::New(env, *blas)) : env.Null());
     if (const auto cache = memory::blockCacheStats()) {
       auto c = Napi::Object::New(env);
       c.Set("minBlockBytes", static_cast<double>(cache->min_block_bytes));
@@ -82,6 +86,7 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   applied_malloc_tuning = tuneMalloc();
+  limitBlasThreads();
   memory::installBlockCache();
   auto ctor = SessionWrap::define(env);
   // The addon's per-environment data; Node deletes it when the environment shuts down.

@@ -45,6 +45,7 @@ export async function doctor({ json }: { json: boolean }): Promise<number> {
     ["device 'auto'", full.autoDevice],
     ['c10d backends', full.c10dBackends.length > 0 ? `${full.c10dBackends.join(', ')} (data-parallel training: --nproc, torchrun)` : 'none (data-parallel training unavailable: on Debian, apt-get install libgloo-dev and rebuild)'],
     ['malloc', full.mallocTuning ? `freed memory kept for reuse: blocks under ${mib(full.mallocTuning.mmapThresholdBytes)} from the heap, trimmed above ${mib(full.mallocTuning.trimThresholdBytes)}, grown ${mib(full.mallocTuning.topPadBytes)} at a time (ICHNET_MALLOC_TUNING=0 keeps glibc's defaults)` : "glibc's defaults (ICHNET_MALLOC_TUNING=0, or not glibc)"],
+    ['blas', full.blasThreads === null ? 'no OpenBLAS in this LibTorch' : `OpenBLAS on ${full.blasThreads} thread(s) (ichnet sets 1 unless OPENBLAS_NUM_THREADS is set: no OpenBLAS worker spins beside LibTorch's threads)`],
     ['CPU tensors', full.blockCache ? `blocks of ${mib(full.blockCache.minBlockBytes)} and more kept when freed and reused, live + kept at most twice the peak of live ones, handed back by Session.close (ICHNET_BLOCK_CACHE=0: LibTorch's default allocator)` : "LibTorch's default allocator (ICHNET_BLOCK_CACHE=0, or not Linux)"],
     ['CPU cores', `${full.cpuCores} (sessions use all by default; LibTorch starts with ${full.defaultThreads})`],
     ['Node.js', full.node],

@@ -40,6 +40,13 @@ export interface RuntimeInfo {
    */
   mallocTuning: { mmapThresholdBytes: number; trimThresholdBytes: number; topPadBytes: number } | null;
   /**
+   * OpenBLAS's thread count (LibTorch's BLAS on Debian), null without OpenBLAS. The addon sets it to
+   * 1 when it loads, so that LibTorch's matrix products run on the calling thread and no OpenBLAS
+   * worker spins beside LibTorch's threads, unless `OPENBLAS_NUM_THREADS` or `GOTO_NUM_THREADS`
+   * chose a count.
+   */
+  blasThreads: number | null;
+  /**
    * LibTorch's CPU allocator in this process (native/memory/block_cache.h): tensor blocks of at
    * least `minBlockBytes` are kept when freed and reused for the next request of the same size,
    * with live + kept bytes bounded by twice the peak of live bytes (`peakLiveBytes`); `Session.close()`
