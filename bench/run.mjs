@@ -137,7 +137,8 @@ const REF_MALLOC = mallocEnv();
  * OpenBLAS's thread count in ichnet's process (its addon sets 1, native/binding/blas_threads.h):
  * the reference's PyTorch links the same OpenBLAS, and gets the same count from the environment.
  */
-const REF_BLAS = runtimeInfo().blasThreads === null ? {} : { OPENBLAS_NUM_THREADS: String(runtimeInfo().blasThreads) };
+const BLAS_THREADS = runtimeInfo().blasThreads;
+const REF_BLAS = BLAS_THREADS === null ? {} : { OPENBLAS_NUM_THREADS: String(BLAS_THREADS) };
 /** A reference process's environment: `policy`'s OMP_WAIT_POLICY, ichnet's malloc settings (--ref-malloc) and OpenBLAS thread count. */
 function refEnvFor(policy) {
   return { ...envFor(policy), ...REF_MALLOC, ...REF_BLAS };

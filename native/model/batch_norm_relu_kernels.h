@@ -82,6 +82,16 @@ struct BackwardCoefficients {
 BackwardCoefficients backwardCoefficients(const std::vector<double>& sums, int64_t C, int64_t count, const torch::Tensor& weight,
                                           const torch::Tensor& invstd);
 
+/// What both fused layers' autograd nodes keep for backward, in one order.
+struct Saved {
+  torch::Tensor x, weight, mean, invstd, scale, shift;
+  void save(torch::autograd::AutogradContext* ctx) const { ctx->save_for_backward({x, weight, mean, invstd, scale, shift}); }
+  static Saved of(torch::autograd::AutogradContext* ctx) {
+    const auto v = ctx->get_saved_variables();
+    return {v[0], v[1], v[2], v[3], v[4], v[5]};
+  }
+};
+
 /// Whether the fused layers are switched off (ICHNET_FUSED_BN_RELU=0).
 bool disabled();
 

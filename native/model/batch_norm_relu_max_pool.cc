@@ -210,18 +210,12 @@ struct BatchNormReluMaxPoolFunction : torch::autograd::Function<BatchNormReluMax
                                torch::Tensor invstd) {
     const auto [scale, shift] = fused::scaleShift(weight, bias, mean, invstd);
     auto p = applyPool(x, scale, shift);
-    ctx->save_for_backward({x, weight, mean, invstd, scale, shift});
+    fused::Saved{x, weight, mean, invstd, scale, shift}.save(ctx);
     return p;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const auto& x = saved[0];
-    const auto& weight = saved[1];
-    const auto& mean = saved[2];
-    const auto& invstd = saved[3];
-    const auto& scale = saved[4];
-    const auto& shift = saved[5];
+    const auto [x, weight, mean, invstd, scale, shift] = fused::Saved::of(ctx);
     const auto dp = grads[0].to(torch::kFloat).contiguous(at::MemoryFormat::ChannelsLast);
     const Geometry geo(x);
     const int64_t C = geo.C;
