@@ -160,10 +160,10 @@ const DEVICE = GPU ? { device: 'cuda', precision: PRECISION, channelsLast: true 
 /** FLOP of one VGG16 training step (forward + backward) on one 224² slice; forward is ~31 GFLOP. */
 const VGG16_TRAIN_FLOP = 92e9;
 
-/** Repetitions: [warm-up, measured] per row. */
+/** Repetitions: [warm-up, measured] per row; the ddp rows' measured steps are split over [2] rounds of jobs. */
 const REPS = opts.quick
-  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3, ddp: [2, 4] }
-  : { data: [1, 5], trainQuick: [3, 25], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 40], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 100] };
+  ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3, ddp: [2, 4, 1] }
+  : { data: [1, 5], trainQuick: [3, 25], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 40], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 100, 4] };
 
 /**
  * What one repetition of a model row runs on a side: `settle` untimed steps, then `steps` timed back
@@ -534,16 +534,20 @@ async function sectionPrepDevice() {
  * waits only for its own step on the other rank); overhead = median over steps of the ranks' mean (DDP − local), each
  * side against itself (both ranks: a local step's noise on one rank weighs half); the row's ratio
  * is PyTorch's overhead ÷ ichnet's. (ii) Global slices/s of those 2 ranks × 1 thread, and of 1
- * process × 2 threads on the same global batch, as measured. The ranks' memory is not sampled
- * (runOneShot's sampler reads each process's page tables 10 times a second, on the same two cores).
- * CUDA (NCCL; 2 × 24 slices per rank): world size 1 (DDP step ÷ local step − 1, the target is
- * ≤ 3 %) and every GPU of the machine; scaling efficiency = N GPUs' global slices/s ÷ (N × one
- * GPU's local slices/s).
+ * process × 2 threads on the same global batch, as measured. The measured steps are split over
+ * rounds; each round runs one job of each kind per side, the sides in alternating order (ABBA, as
+ * the other rows alternate their repetitions), so that a slow stretch of the machine lands on both
+ * sides and not on whichever ran last; the medians are over every round's steps, the paired
+ * min–max over the rounds' own ratios. The ranks' memory is not sampled (runOneShot's sampler
+ * reads each process's page tables 10 times a second, on the same two cores).
+ * CUDA (NCCL; 2 × 24 slices per rank; one round): world size 1 (DDP step ÷ local step − 1, the
+ * target is ≤ 3 %) and every GPU of the machine; scaling efficiency = N GPUs' global slices/s ÷
+ * (N × one GPU's local slices/s).
  */
 async function sectionDdp() {
   const { freeLoopbackPort } = await import('../dist/src/distributed/launcher.js');
-  const [warmup, reps] = REPS.ddp;
-  const base = { model: QUICKSTART, optim: { name: 'adam', lr: 1e-3 }, slices: 24, warmup, reps, seed: 0, ...DEVICE };
+  const [warmup, reps, rounds] = REPS.ddp;
+  const base = { model: QUICKSTART, optim: { name: 'adam', lr: 1e-3 }, slices: 24, warmup, reps: Math.ceil(reps / rounds), seed: 0, ...DEVICE };
   const scripts = { ichnet: [node, join(root, 'bench/ichnet.mjs')], torch: [python, join(root, 'bench/reference.py')] };
   const median = (v) => summary(v).median;
   /** One job of `world` ranks of `side` (every rank's result), started together. */
@@ -557,36 +561,68 @@ async function sectionDdp() {
     log(`    ${side}, ${world} process(es) × ${params.threads} thread(s)${params.distributed ? ` (${r0.backend})` : ''}: step ${params.distributed ? `data-parallel ${fmt(median(r0.dp))} s, ` : ''}local ${fmt(median(r0.local))} s`);
     return results;
   };
+  /** The jobs of one kind (one per round), as one job: each rank's steps in round order. */
+  const merged = (jobs) => jobs[0].map((rank, k) => ({ ...rank, dp: jobs.flatMap((j) => j[k].dp), local: jobs.flatMap((j) => j[k].local) }));
   /** Per step, the mean over ranks of (data-parallel − local) seconds. */
   const overhead = (results) => results[0].dp.map((_, i) => results.reduce((sum, r) => sum + r.dp[i] - r.local[i], 0) / results.length);
   /** Global slices/s of `kind` steps (every rank holds as many slices). */
   const rate = (results, kind, ranks) => summary(results[0][kind].map((sec) => (ranks * results[0].slices) / sec));
   const sides = ['ichnet', 'torch'];
+  /** Per side and kind of job, the results of each round's job. */
   const runs = Object.fromEntries(sides.map((side) => [side, {}]));
-  /** A table row from each side's summary `f(side)`; `inverse`: lower is better (ratio PyTorch ÷ ichnet). */
-  const row = (key, label, unit, f, inverse = false) => {
-    const ratio = inverse ? f('torch').median / f('ichnet').median : f('ichnet').median / f('torch').median;
-    results.rows.push({ key, label, unit, ichnet: f('ichnet'), torch: f('torch'), ratio: summary([ratio]), ratioOfMedians: ratio, ...(inverse ? { inverse } : {}) });
+  /** Runs one job of each kind in `kinds` ([kind, world, params]) per side, the sides in ABBA order over the rounds. */
+  const roundsOf = async (kinds, count) => {
+    for (let r = 0; r < count; r++) {
+      const order = r % 2 === 0 ? sides : [...sides].reverse();
+      for (const [i, [kind, world, params]] of kinds.entries()) {
+        for (const side of i % 2 === 0 ? order : [...order].reverse()) (runs[side][kind] ??= []).push(await job(side, world, params));
+      }
+    }
+  };
+  /**
+   * A table row of `kind`'s jobs from each side's summary `f(results)`: medians over every round's
+   * steps, paired min–max over the rounds' own ratios; `inverse`: lower is better (PyTorch ÷ ichnet).
+   */
+  const row = (key, label, unit, kind, f, inverse = false) => {
+    const ratioOf = (a, b) => (inverse ? b.median / a.median : a.median / b.median);
+    const [ichnet, torch] = sides.map((side) => f(merged(runs[side][kind])));
+    const paired = runs.ichnet[kind].map((jobResults, i) => ratioOf(f(jobResults), f(runs.torch[kind][i])));
+    results.rows.push({ key, label, unit, ichnet, torch, ratio: summary(paired), ratioOfMedians: ratioOf(ichnet, torch), ...(inverse ? { inverse } : {}) });
   };
   if (!GPU) {
     // (i) and (ii): 2 ranks × 1 thread; (ii): 1 process × 2 threads on the global batch.
-    for (const side of sides) runs[side].ranks = await job(side, 2, { ...base, patients: 1, threads: 1, distributed: true });
-    for (const side of [...sides].reverse()) runs[side].single = await job(side, 1, { ...base, patients: 2, threads: 2, distributed: false });
-    row('ddp-overhead', 'data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median over steps of the mean over ranks of (DDP step − the same local step) — PyTorch ÷ ichnet', 'ms/step', (side) => summary(overhead(runs[side].ranks).map((s) => s * 1000)), true);
-    row('ddp-2x1', 'data-parallel training, 2 ranks × 1 thread (Gloo), quickstart, global batch 2 × 24 slices', 'slices/s', (side) => rate(runs[side].ranks, 'dp', 2));
-    row('ddp-1x2', 'the same global batch in 1 process × 2 threads, no data parallelism', 'slices/s', (side) => rate(runs[side].single, 'local', 1));
-    results.sections.ddp = { runs, ranksOverSingle: Object.fromEntries(sides.map((side) => [side, rate(runs[side].ranks, 'dp', 2).median / rate(runs[side].single, 'local', 1).median])) };
+    await roundsOf(
+      [
+        ['ranks', 2, { ...base, patients: 1, threads: 1, distributed: true }],
+        ['single', 1, { ...base, patients: 2, threads: 2, distributed: false }],
+      ],
+      rounds,
+    );
+    row('ddp-overhead', `data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median over steps (${rounds} round${rounds === 1 ? "" : "s"}) of the mean over ranks of (DDP step − the same local step) — PyTorch ÷ ichnet`, 'ms/step', 'ranks', (r) => summary(overhead(r).map((s) => s * 1000)), true);
+    row('ddp-2x1', 'data-parallel training, 2 ranks × 1 thread (Gloo), quickstart, global batch 2 × 24 slices', 'slices/s', 'ranks', (r) => rate(r, 'dp', 2));
+    row('ddp-1x2', 'the same global batch in 1 process × 2 threads, no data parallelism', 'slices/s', 'single', (r) => rate(r, 'local', 1));
+    const global = (side, kind, which, ranks) => rate(merged(runs[side][kind]), which, ranks).median;
+    results.sections.ddp = { runs, rounds, ranksOverSingle: Object.fromEntries(sides.map((side) => [side, global(side, 'ranks', 'dp', 2) / global(side, 'single', 'local', 1)])) };
     return;
   }
-  // CUDA: world size 1, then every GPU.
+  // CUDA: world size 1, then every GPU; one round.
   const gpus = results.machine.gpu.split('\n').filter((l) => l.startsWith('GPU ')).length || 1;
-  for (const side of sides) runs[side].one = await job(side, 1, { ...base, patients: 2, threads: T, distributed: true });
-  if (gpus > 1) for (const side of [...sides].reverse()) runs[side].all = await job(side, gpus, { ...base, patients: 2, threads: Math.max(1, Math.floor(T / gpus)), distributed: true });
-  const pct = (side) => summary(runs[side].one[0].dp.map((sec, i) => (sec / runs[side].one[0].local[i] - 1) * 100));
-  row('ddp-ws1', 'data-parallel world size 1 (NCCL, one GPU), quickstart, 2 × 24 slices: DDP step ÷ local step − 1 (target ≤ 3 %) — PyTorch ÷ ichnet', '%', pct, true);
+  await roundsOf([['one', 1, { ...base, patients: 2, threads: T, distributed: true }]], 1);
+  if (gpus > 1) await roundsOf([['all', gpus, { ...base, patients: 2, threads: Math.max(1, Math.floor(T / gpus)), distributed: true }]], 1);
+  const pct = (r) => summary(r[0].dp.map((sec, i) => (sec / r[0].local[i] - 1) * 100));
+  row('ddp-ws1', 'data-parallel world size 1 (NCCL, one GPU), quickstart, 2 × 24 slices: DDP step ÷ local step − 1 (target ≤ 3 %) — PyTorch ÷ ichnet', '%', 'one', pct, true);
   if (gpus > 1) {
-    const efficiency = (side) => summary(rate(runs[side].all, 'dp', gpus).values.map((v) => v / (gpus * rate(runs[side].one, 'local', 1).median)));
-    row('ddp-scaling', `data-parallel scaling efficiency, NCCL, 1 → ${gpus} GPUs, quickstart, 2 × 24 slices per GPU: ${gpus} GPUs' global slices/s ÷ (${gpus} × one GPU's)`, 'fraction', efficiency);
+    const efficiency = (side) => summary(rate(merged(runs[side].all), 'dp', gpus).values.map((v) => v / (gpus * rate(merged(runs[side].one), 'local', 1).median)));
+    const ratio = efficiency('ichnet').median / efficiency('torch').median;
+    results.rows.push({
+      key: 'ddp-scaling',
+      label: `data-parallel scaling efficiency, NCCL, 1 → ${gpus} GPUs, quickstart, 2 × 24 slices per GPU: ${gpus} GPUs' global slices/s ÷ (${gpus} × one GPU's)`,
+      unit: 'fraction',
+      ichnet: efficiency('ichnet'),
+      torch: efficiency('torch'),
+      ratio: summary([ratio]),
+      ratioOfMedians: ratio,
+    });
   }
   results.sections.ddp = { runs, gpus };
 }
