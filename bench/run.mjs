@@ -570,8 +570,11 @@ async function sectionDdp() {
   const sides = ['ichnet', 'torch'];
   /** Per side and kind of job, the results of each round's job. */
   const runs = Object.fromEntries(sides.map((side) => [side, {}]));
+  /** Rounds run (every kind of job has one job per round). */
+  let roundCount = 0;
   /** Runs one job of each kind in `kinds` ([kind, world, params]) per side, the sides in ABBA order over the rounds. */
   const roundsOf = async (kinds, count) => {
+    roundCount = count;
     for (let r = 0; r < count; r++) {
       const order = r % 2 === 0 ? sides : [...sides].reverse();
       for (const [i, [kind, world, params]] of kinds.entries()) {
@@ -580,13 +583,15 @@ async function sectionDdp() {
     }
   };
   /**
-   * A table row of `kind`'s jobs from each side's summary `f(results)`: medians over every round's
-   * steps, paired min–max over the rounds' own ratios; `inverse`: lower is better (PyTorch ÷ ichnet).
+   * A table row from each side's summary `f(jobs)`, where `jobs(kind)` gives that kind's results:
+   * the medians from every round's steps, the paired min–max from each round's own results;
+   * `inverse`: lower is better (the ratio is PyTorch ÷ ichnet).
    */
-  const row = (key, label, unit, kind, f, inverse = false) => {
+  const row = (key, label, unit, f, inverse = false) => {
     const ratioOf = (a, b) => (inverse ? b.median / a.median : a.median / b.median);
-    const [ichnet, torch] = sides.map((side) => f(merged(runs[side][kind])));
-    const paired = runs.ichnet[kind].map((jobResults, i) => ratioOf(f(jobResults), f(runs.torch[kind][i])));
+    const of = (side, round) => f((kind) => (round === undefined ? merged(runs[side][kind]) : runs[side][kind][round]));
+    const [ichnet, torch] = sides.map((side) => of(side));
+    const paired = Array.from({ length: roundCount }, (_, i) => ratioOf(of('ichnet', i), of('torch', i)));
     results.rows.push({ key, label, unit, ichnet, torch, ratio: summary(paired), ratioOfMedians: ratioOf(ichnet, torch), ...(inverse ? { inverse } : {}) });
   };
   if (!GPU) {
@@ -598,31 +603,22 @@ async function sectionDdp() {
       ],
       rounds,
     );
-    row('ddp-overhead', `data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median over steps (${rounds} round${rounds === 1 ? "" : "s"}) of the mean over ranks of (DDP step − the same local step) — PyTorch ÷ ichnet`, 'ms/step', 'ranks', (r) => summary(overhead(r).map((s) => s * 1000)), true);
-    row('ddp-2x1', 'data-parallel training, 2 ranks × 1 thread (Gloo), quickstart, global batch 2 × 24 slices', 'slices/s', 'ranks', (r) => rate(r, 'dp', 2));
-    row('ddp-1x2', 'the same global batch in 1 process × 2 threads, no data parallelism', 'slices/s', 'single', (r) => rate(r, 'local', 1));
-    const global = (side, kind, which, ranks) => rate(merged(runs[side][kind]), which, ranks).median;
-    results.sections.ddp = { runs, rounds, ranksOverSingle: Object.fromEntries(sides.map((side) => [side, global(side, 'ranks', 'dp', 2) / global(side, 'single', 'local', 1)])) };
+    row('ddp-overhead', `data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median over steps (${rounds} round${rounds === 1 ? '' : 's'}) of the mean over ranks of (DDP step − the same local step) — PyTorch ÷ ichnet`, 'ms/step', (jobs) => summary(overhead(jobs('ranks')).map((s) => s * 1000)), true);
+    row('ddp-2x1', 'data-parallel training, 2 ranks × 1 thread (Gloo), quickstart, global batch 2 × 24 slices', 'slices/s', (jobs) => rate(jobs('ranks'), 'dp', 2));
+    row('ddp-1x2', 'the same global batch in 1 process × 2 threads, no data parallelism', 'slices/s', (jobs) => rate(jobs('single'), 'local', 1));
+    const rows = Object.fromEntries(results.rows.map((r) => [r.key, r]));
+    results.sections.ddp = { runs, rounds, ranksOverSingle: Object.fromEntries(sides.map((side) => [side, rows['ddp-2x1'][side].median / rows['ddp-1x2'][side].median])) };
     return;
   }
   // CUDA: world size 1, then every GPU; one round.
   const gpus = results.machine.gpu.split('\n').filter((l) => l.startsWith('GPU ')).length || 1;
   await roundsOf([['one', 1, { ...base, patients: 2, threads: T, distributed: true }]], 1);
   if (gpus > 1) await roundsOf([['all', gpus, { ...base, patients: 2, threads: Math.max(1, Math.floor(T / gpus)), distributed: true }]], 1);
-  const pct = (r) => summary(r[0].dp.map((sec, i) => (sec / r[0].local[i] - 1) * 100));
-  row('ddp-ws1', 'data-parallel world size 1 (NCCL, one GPU), quickstart, 2 × 24 slices: DDP step ÷ local step − 1 (target ≤ 3 %) — PyTorch ÷ ichnet', '%', 'one', pct, true);
+  const pct = (jobs) => summary(jobs('one')[0].dp.map((sec, i) => (sec / jobs('one')[0].local[i] - 1) * 100));
+  row('ddp-ws1', 'data-parallel world size 1 (NCCL, one GPU), quickstart, 2 × 24 slices: DDP step ÷ local step − 1 (target ≤ 3 %) — PyTorch ÷ ichnet', '%', pct, true);
   if (gpus > 1) {
-    const efficiency = (side) => summary(rate(merged(runs[side].all), 'dp', gpus).values.map((v) => v / (gpus * rate(merged(runs[side].one), 'local', 1).median)));
-    const ratio = efficiency('ichnet').median / efficiency('torch').median;
-    results.rows.push({
-      key: 'ddp-scaling',
-      label: `data-parallel scaling efficiency, NCCL, 1 → ${gpus} GPUs, quickstart, 2 × 24 slices per GPU: ${gpus} GPUs' global slices/s ÷ (${gpus} × one GPU's)`,
-      unit: 'fraction',
-      ichnet: efficiency('ichnet'),
-      torch: efficiency('torch'),
-      ratio: summary([ratio]),
-      ratioOfMedians: ratio,
-    });
+    const efficiency = (jobs) => summary(rate(jobs('all'), 'dp', gpus).values.map((v) => v / (gpus * rate(jobs('one'), 'local', 1).median)));
+    row('ddp-scaling', `data-parallel scaling efficiency, NCCL, 1 → ${gpus} GPUs, quickstart, 2 × 24 slices per GPU: ${gpus} GPUs' global slices/s ÷ (${gpus} × one GPU's)`, 'fraction', efficiency);
   }
   results.sections.ddp = { runs, gpus };
 }

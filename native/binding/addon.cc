@@ -25,7 +25,6 @@ namespace {
 /// What tuneMalloc applied when the addon loaded (empty: nothing).
 std::optional<MallocTuning> applied_malloc_tuning;
 
-
 /// One of the CUDA hooks' version queries, or null: without torch_cuda they throw.
 Napi::Value cudaHookVersion(Napi::Env env, long (at::CUDAHooksInterface::*query)() const) {
   try {
