@@ -109,16 +109,17 @@ def main(d):
         lab = np.array(p["labels"], dtype=np.uint8).reshape(S, L)
         plain_hu = read(i, "plain", S, n)
         plain = blocks(plain_hu)
+        masks = {}  # per lesion type on the patient: its mask on every slice [S, n, n]
         for l, t in enumerate(labels):
             if not lab[:, l].any():
                 continue
             only_hu = read(i, t, S, n)
+            masks[t] = only_hu[:, 0] != plain_hu[:, 0]
             only = blocks(only_hu)
             for s in np.nonzero(lab[:, l])[0]:
-                mask = only_hu[s, 0] != plain_hu[s, 0]
                 for b, a1, a0 in zip(BLOCKS, only, plain):
                     delta = (a1[s] - a0[s]).abs().sum(0)
-                    at = touched(mask, delta.shape[0])
+                    at = touched(masks[t][s], delta.shape[0])
                     reached = float((delta > 0.01 * delta.max()).float().mean())
                     spread[b].append((share_on(delta, at), float(at.float().mean()), reached))
         if not meta["weights"]:
@@ -128,7 +129,6 @@ def main(d):
         a = full.clone().requires_grad_(True)
         logits = logits_of(a, S)
         for l, t in enumerate(labels):
-            only_hu = read(i, t, S, n) if lab[:, l].any() else None
             for s in np.nonzero(lab[:, l])[0]:
                 if torch.sigmoid(logits[s, l]) < meta["thresholds"][l]:
                     continue
@@ -136,7 +136,7 @@ def main(d):
                 w = g[s].mean(dim=(1, 2), keepdim=True)
                 with_lesions = (w * full[s]).sum(0)
                 without = (w * plain[-1][s]).sum(0)
-                at = touched(only_hu[s, 0] != plain_hu[s, 0], with_lesions.shape[0])
+                at = touched(masks[t][s], with_lesions.shape[0])
                 kept = float(torch.relu(without).sum() / torch.relu(with_lesions).sum())
                 cam[t].append((share_on(torch.relu(with_lesions), at), share_on(torch.relu(with_lesions - without), at), kept, float(at.float().mean())))
 

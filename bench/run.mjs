@@ -570,11 +570,8 @@ async function sectionDdp() {
   const sides = ['ichnet', 'torch'];
   /** Per side and kind of job, the results of each round's job. */
   const runs = Object.fromEntries(sides.map((side) => [side, {}]));
-  /** Rounds run (every kind of job has one job per round). */
-  let roundCount = 0;
   /** Runs one job of each kind in `kinds` ([kind, world, params]) per side, the sides in ABBA order over the rounds. */
   const roundsOf = async (kinds, count) => {
-    roundCount = count;
     for (let r = 0; r < count; r++) {
       const order = r % 2 === 0 ? sides : [...sides].reverse();
       for (const [i, [kind, world, params]] of kinds.entries()) {
@@ -591,6 +588,8 @@ async function sectionDdp() {
     const ratioOf = (a, b) => (inverse ? b.median / a.median : a.median / b.median);
     const of = (side, round) => f((kind) => (round === undefined ? merged(runs[side][kind]) : runs[side][kind][round]));
     const [ichnet, torch] = sides.map((side) => of(side));
+    // Every kind of job has one job per round: any kind's count is the number of rounds.
+    const roundCount = Object.values(runs.ichnet)[0].length;
     const paired = Array.from({ length: roundCount }, (_, i) => ratioOf(of('ichnet', i), of('torch', i)));
     results.rows.push({ key, label, unit, ichnet, torch, ratio: summary(paired), ratioOfMedians: ratioOf(ichnet, torch), ...(inverse ? { inverse } : {}) });
   };
@@ -617,7 +616,10 @@ async function sectionDdp() {
   const pct = (jobs) => summary(jobs('one')[0].dp.map((sec, i) => (sec / jobs('one')[0].local[i] - 1) * 100));
   row('ddp-ws1', 'data-parallel world size 1 (NCCL, one GPU), quickstart, 2 × 24 slices: DDP step ÷ local step − 1 (target ≤ 3 %) — PyTorch ÷ ichnet', '%', pct, true);
   if (gpus > 1) {
-    const efficiency = (jobs) => summary(rate(jobs('all'), 'dp', gpus).values.map((v) => v / (gpus * rate(jobs('one'), 'local', 1).median)));
+    const efficiency = (jobs) => {
+      const one = rate(jobs('one'), 'local', 1).median;
+      return summary(rate(jobs('all'), 'dp', gpus).values.map((v) => v / (gpus * one)));
+    };
     row('ddp-scaling', `data-parallel scaling efficiency, NCCL, 1 → ${gpus} GPUs, quickstart, 2 × 24 slices per GPU: ${gpus} GPUs' global slices/s ÷ (${gpus} × one GPU's)`, 'fraction', efficiency);
   }
   results.sections.ddp = { runs, gpus };
