@@ -10,6 +10,8 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <fstream>
 #include <csignal>
@@ -120,6 +122,14 @@ std::string seconds(std::chrono::milliseconds ms) {
   std::ostringstream out;
   out << static_cast<double>(ms.count()) / 1000.0 << " s";
   return out.str();
+}
+
+/// Whether a c10d error is a timeout. Gloo words it several ways ("Timed out waiting 3000ms for
+/// recv operation", "Application timeout caused pair closure"), NCCL others ("Watchdog caught
+/// collective operation timeout").
+bool isTimeout(std::string cause) {
+  std::transform(cause.begin(), cause.end(), cause.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return cause.find("timed out") != std::string::npos || cause.find("timeout") != std::string::npos;
 }
 
 std::mutex g_join_mutex;
@@ -335,8 +345,14 @@ void ProcessGroup::guard(const std::string& what, const std::function<void()>& f
     fn();
   } catch (...) {
     const auto cause = describeCurrentException();
+    const auto peers = diagnose();
+    // A timeout with no rank known to have failed: say so in one wording, whatever the backend's.
+    const auto why = peers.empty() && isTimeout(cause)
+                         ? "timed out: no answer from the other ranks within " + seconds(std::chrono::milliseconds(config_.timeout_ms)) +
+                               " (is a rank stopped, stuck or far slower than this one?); " + cause
+                         : cause + peers;
     throw std::runtime_error("rank " + std::to_string(config_.rank) + " of " + std::to_string(config_.world_size) + ": " + what +
-                             " failed: " + cause + diagnose());
+                             " failed: " + why);
   }
 }
 
