@@ -383,7 +383,9 @@ def ddp_steps(d, cfg):
         # The label RNN's own head is unused when both RNNs are on and its auxiliary loss is off.
         unused = net.label_rnn is not None and net.slice_rnn is not None and not float(lcfg.get("aux_weight", 0)) > 0
         ddp = DistributedDataParallel(net, find_unused_parameters=unused)
-        opt = torch.optim.SGD(ddp.parameters(), lr=float(cfg["optim"]["lr"]))
+        # L2 decay as ichnet's SGD applies it; it moves a parameter only when it has a gradient, so
+        # that an unused parameter's None gradient is told from a zero one.
+        opt = torch.optim.SGD(ddp.parameters(), lr=float(cfg["optim"]["lr"]), weight_decay=float(cfg["optim"].get("weight_decay", 0)))
         ddp.train()
         k = 0
         while os.path.isdir(os.path.join(d, f"step{k}-rank{rank}")):
