@@ -88,6 +88,13 @@ GradientBuckets::GradientBuckets(const ProcessGroup& group, std::vector<torch::T
     int64_t numel = 0;
     for (size_t k : bucket.params) numel += params_[k].numel();
     const auto& first = params_[bucket.params.front()];
+    bucket.grad_numel = numel;
+    // Counts up to the world size are exact in float32 (2^24) and float64, not in 16-bit floats.
+    const bool last = b + 1 == buckets_.size();
+    if (last && find_unused_ && (first.scalar_type() == torch::kFloat || first.scalar_type() == torch::kDouble)) {
+      mask_in_last_ = true;
+      numel += static_cast<int64_t>(params_.size());
+    }
     bucket.flat = torch::empty({numel}, first.options().requires_grad(false));
     int64_t offset = 0;
     for (size_t slot = 0; slot < bucket.params.size(); ++slot) {
@@ -180,6 +187,12 @@ void GradientBuckets::launchReady() {
 }
 
 void GradientBuckets::launch(Bucket& bucket) {
+  if (mask_in_last_ && &bucket == &buckets_.back()) {
+    // Buckets start in order, so every parameter is settled: seen, or not reached on this rank.
+    torch::NoGradGuard no_grad;
+    const std::vector<float> flags(seen_.begin(), seen_.end());
+    bucket.flat.narrow(0, bucket.grad_numel, static_cast<int64_t>(flags.size())).copy_(torch::tensor(flags, torch::kFloat32));
+  }
   std::vector<torch::Tensor> tensors{bucket.flat};
   bucket.work = group_.group()->allreduce(tensors);
 }
@@ -199,15 +212,20 @@ void GradientBuckets::finish() {
   launchReady();
   // A parameter that no rank used keeps no gradient, as in one process.
   std::vector<bool> used(params_.size(), true);
-  if (find_unused_) {
+  torch::Tensor counts;
+  if (find_unused_ && !mask_in_last_) {
     std::vector<torch::Tensor> mask{torch::tensor(std::vector<float>(seen_.begin(), seen_.end()), torch::kFloat32).to(group_.device())};
     group_.group()->allreduce(mask)->wait();
-    const auto counts = mask[0].cpu();
-    const auto* count = counts.data_ptr<float>();
-    for (size_t k = 0; k < params_.size(); ++k) used[k] = count[k] != 0;
+    counts = mask[0];
   }
   for (auto& bucket : buckets_) {
     bucket.work->wait();
+  }
+  if (mask_in_last_) counts = buckets_.back().flat.narrow(0, buckets_.back().grad_numel, static_cast<int64_t>(params_.size()));
+  if (counts.defined()) {
+    const auto host = counts.to(torch::kCPU, torch::kFloat32).contiguous();
+    const auto* count = host.data_ptr<float>();
+    for (size_t k = 0; k < params_.size(); ++k) used[k] = count[k] != 0;
   }
   // The gradients are already in place (each .grad is its bucket slot); only the ones no rank used go.
   for (size_t k = 0; k < params_.size(); ++k) {

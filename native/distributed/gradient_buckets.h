@@ -15,7 +15,11 @@
 // headers (it includes torch/csrc/distributed/autograd/context/context.h, which libtorch-dev does
 // not ship), and the Reducer's constructor changed three times across LibTorch 2.x. The hooks use
 // only what is stable in both: a post hook on each parameter's AccumulateGrad node (where DDP's
-// Reducer hooks in too) and ProcessGroup::allreduce. The buckets are not reassigned in the order
+// Reducer hooks in too) and ProcessGroup::allreduce.
+//
+// With find_unused, which parameters got a gradient on each rank travels in the bucket all-reduced
+// last, after its gradients (DDP all-reduces that map on its own, one more collective per step):
+// by the time that bucket starts, every parameter is either ready or known not to be reached. The buckets are not reassigned in the order
 // observed in the first step (DDP does that once, without find_unused); the reverse registration
 // order already matches this model's backward order.
 #include <torch/torch.h>
@@ -57,7 +61,8 @@ class GradientBuckets {
   struct Bucket {
     std::vector<size_t> params;
     std::vector<torch::Tensor> views;  // aliases of flat, one per parameter, in its shape and strides: its .grad
-    torch::Tensor flat;
+    torch::Tensor flat;    // the gradients, then (the last bucket, with find_unused) one use flag per parameter
+    int64_t grad_numel = 0;
     size_t pending = 0;
     c10::intrusive_ptr<c10d::Work> work;
   };
@@ -69,6 +74,7 @@ class GradientBuckets {
   const ProcessGroup& group_;
   std::vector<torch::Tensor> params_;
   bool find_unused_;
+  bool mask_in_last_ = false;  // the use flags ride in the last bucket (its dtype counts exactly)
   torch::Tensor scale_;  // 1 / world size: each gradient is divided in its bucket before the all-reduce
   std::vector<Bucket> buckets_;
   std::vector<std::pair<size_t, size_t>> where_;  // parameter -> (bucket, slot)
