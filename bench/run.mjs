@@ -163,7 +163,7 @@ const VGG16_TRAIN_FLOP = 92e9;
 /** Repetitions: [warm-up, measured] per row; the ddp rows' measured steps are split over [2] rounds of jobs. */
 const REPS = opts.quick
   ? { data: [1, 2], trainQuick: [2, 4], trainSeed: [GPU ? 3 : 1, GPU ? 5 : 2], infer: [2, 5], e2e: 1, loaderWorkers: 2, prepDevice: 3, ddp: [2, 4, 1] }
-  : { data: [1, 5], trainQuick: [3, 25], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 40], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 100, 4] };
+  : { data: [1, 5], trainQuick: [3, 25], trainSeed: [GPU ? 5 : 1, GPU ? 15 : 5], infer: [3, 40], e2e: 3, loaderWorkers: 4, prepDevice: 8, ddp: [3, 104, 8] };
 
 /**
  * What one repetition of a model row runs on a side: `settle` untimed steps, then `steps` timed back
@@ -531,9 +531,13 @@ async function sectionPrepDevice() {
  * row's 2 × 24): (i) the all-reduce + bucketing overhead per step: each rank alternates
  * data-parallel steps with the same steps of a local copy of the model in ABBA order, every step
  * after a barrier (both ranks at once, so both kinds share the cores alike, and a data-parallel step
- * waits only for its own step on the other rank); overhead = median over steps of the ranks' mean (DDP − local), each
- * side against itself (both ranks: a local step's noise on one rank weighs half); the row's ratio
- * is PyTorch's overhead ÷ ichnet's. (ii) Global slices/s of those 2 ranks × 1 thread, and of 1
+ * waits only for its own step on the other rank); overhead = median over steps of the job's
+ * data-parallel step − its local step, each the slowest rank's time, each side against itself; the
+ * row's ratio is PyTorch's overhead ÷ ichnet's. A second row gives the mean over ranks of (DDP −
+ * that rank's local step), which adds the wait for the slower rank: with two processes on two
+ * cores that wait is often as large as the overhead itself, and it follows the spread of each
+ * side's step times, not its all-reduce or buckets. (ii) Global slices/s of those 2 ranks × 1
+ * thread, and of 1
  * process × 2 threads on the same global batch, as measured. The measured steps are split over
  * rounds; each round runs one job of each kind per side, the sides in alternating order (ABBA, as
  * the other rows alternate their repetitions), so that a slow stretch of the machine lands on both
@@ -563,8 +567,13 @@ async function sectionDdp() {
   };
   /** The jobs of one kind (one per round), as one job: each rank's steps in round order. */
   const merged = (jobs) => jobs[0].map((rank, k) => ({ ...rank, dp: jobs.flatMap((j) => j[k].dp), local: jobs.flatMap((j) => j[k].local) }));
-  /** Per step, the mean over ranks of (data-parallel − local) seconds. */
-  const overhead = (results) => results[0].dp.map((_, i) => results.reduce((sum, r) => sum + r.dp[i] - r.local[i], 0) / results.length);
+  /**
+   * Per step, the job's data-parallel step less its local step, in seconds: each the slowest rank's
+   * (every rank starts each step after a barrier, so the slowest rank's time is the job's).
+   */
+  const overhead = (results) => results[0].dp.map((_, i) => Math.max(...results.map((r) => r.dp[i])) - Math.max(...results.map((r) => r.local[i])));
+  /** Per step, the mean over ranks of (data-parallel − that rank's own local step) seconds: the overhead plus the wait for the slower rank. */
+  const perRank = (results) => results[0].dp.map((_, i) => results.reduce((sum, r) => sum + r.dp[i] - r.local[i], 0) / results.length);
   /** Global slices/s of `kind` steps (every rank holds as many slices). */
   const rate = (results, kind, ranks) => summary(results[0][kind].map((sec) => (ranks * results[0].slices) / sec));
   const sides = ['ichnet', 'torch'];
@@ -602,7 +611,9 @@ async function sectionDdp() {
       ],
       rounds,
     );
-    row('ddp-overhead', `data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median over steps (${rounds} round${rounds === 1 ? '' : 's'}) of the mean over ranks of (DDP step − the same local step) — PyTorch ÷ ichnet`, 'ms/step', (jobs) => summary(overhead(jobs('ranks')).map((s) => s * 1000)), true);
+    const steps = `${rounds} round${rounds === 1 ? '' : 's'}`;
+    row('ddp-overhead', `data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median over steps (${steps}) of the job's DDP step − its local step, each the slowest rank's — PyTorch ÷ ichnet`, 'ms/step', (jobs) => summary(overhead(jobs('ranks')).map((s) => s * 1000)), true);
+    row('ddp-overhead-per-rank', `the same overhead with the wait for the slower rank: median over steps (${steps}) of the mean over ranks of (DDP step − that rank's own local step) — PyTorch ÷ ichnet`, 'ms/step', (jobs) => summary(perRank(jobs('ranks')).map((s) => s * 1000)), true);
     row('ddp-2x1', 'data-parallel training, 2 ranks × 1 thread (Gloo), quickstart, global batch 2 × 24 slices', 'slices/s', (jobs) => rate(jobs('ranks'), 'dp', 2));
     row('ddp-1x2', 'the same global batch in 1 process × 2 threads, no data parallelism', 'slices/s', (jobs) => rate(jobs('single'), 'local', 1));
     const rows = Object.fromEntries(results.rows.map((r) => [r.key, r]));
