@@ -537,8 +537,7 @@ async function sectionPrepDevice() {
  * that rank's local step), which adds the wait for the slower rank: with two processes on two
  * cores that wait is often as large as the overhead itself, and it follows the spread of each
  * side's step times, not its all-reduce or buckets. (ii) Global slices/s of those 2 ranks × 1
- * thread, and of 1
- * process × 2 threads on the same global batch, as measured. The measured steps are split over
+ * thread, and of 1 process × 2 threads on the same global batch, as measured. The measured steps are split over
  * rounds; each round runs one job of each kind per side, the sides in alternating order (ABBA, as
  * the other rows alternate their repetitions), so that a slow stretch of the machine lands on both
  * sides and not on whichever ran last; the medians are over every round's steps, the paired
@@ -611,9 +610,9 @@ async function sectionDdp() {
       ],
       rounds,
     );
-    const steps = `${rounds} round${rounds === 1 ? '' : 's'}`;
-    row('ddp-overhead', `data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median over steps (${steps}) of the job's DDP step − its local step, each the slowest rank's — PyTorch ÷ ichnet`, 'ms/step', (jobs) => summary(overhead(jobs('ranks')).map((s) => s * 1000)), true);
-    row('ddp-overhead-per-rank', `the same overhead with the wait for the slower rank: median over steps (${steps}) of the mean over ranks of (DDP step − that rank's own local step) — PyTorch ÷ ichnet`, 'ms/step', (jobs) => summary(perRank(jobs('ranks')).map((s) => s * 1000)), true);
+    const inRounds = `${rounds} round${rounds === 1 ? '' : 's'}`;
+    row('ddp-overhead', `data-parallel all-reduce + bucketing overhead per step, Gloo, 2 ranks × 1 thread, quickstart, 1 × 24 slices per rank: median over steps (${inRounds}) of the job's DDP step − its local step, each the slowest rank's — PyTorch ÷ ichnet`, 'ms/step', (jobs) => summary(overhead(jobs('ranks')).map((s) => s * 1000)), true);
+    row('ddp-overhead-per-rank', `the same overhead with the wait for the slower rank: median over steps (${inRounds}) of the mean over ranks of (DDP step − that rank's own local step) — PyTorch ÷ ichnet`, 'ms/step', (jobs) => summary(perRank(jobs('ranks')).map((s) => s * 1000)), true);
     row('ddp-2x1', 'data-parallel training, 2 ranks × 1 thread (Gloo), quickstart, global batch 2 × 24 slices', 'slices/s', (jobs) => rate(jobs('ranks'), 'dp', 2));
     row('ddp-1x2', 'the same global batch in 1 process × 2 threads, no data parallelism', 'slices/s', (jobs) => rate(jobs('single'), 'local', 1));
     const rows = Object.fromEntries(results.rows.map((r) => [r.key, r]));

@@ -190,11 +190,14 @@ void GradientBuckets::launch(Bucket& bucket) {
   if (mask_in_last_ && &bucket == &buckets_.back()) {
     // Buckets start in order, so every parameter is settled: seen, or not reached on this rank.
     torch::NoGradGuard no_grad;
-    const std::vector<float> flags(seen_.begin(), seen_.end());
-    bucket.flat.narrow(0, bucket.grad_numel, static_cast<int64_t>(flags.size())).copy_(torch::tensor(flags, torch::kFloat32));
+    bucket.flat.narrow(0, bucket.grad_numel, static_cast<int64_t>(params_.size())).copy_(seenFlags());
   }
   std::vector<torch::Tensor> tensors{bucket.flat};
   bucket.work = group_.group()->allreduce(tensors);
+}
+
+torch::Tensor GradientBuckets::seenFlags() const {
+  return torch::tensor(std::vector<float>(seen_.begin(), seen_.end()), torch::kFloat32);
 }
 
 void GradientBuckets::finish() {
@@ -214,7 +217,7 @@ void GradientBuckets::finish() {
   std::vector<bool> used(params_.size(), true);
   torch::Tensor counts;
   if (find_unused_ && !mask_in_last_) {
-    std::vector<torch::Tensor> mask{torch::tensor(std::vector<float>(seen_.begin(), seen_.end()), torch::kFloat32).to(group_.device())};
+    std::vector<torch::Tensor> mask{seenFlags().to(group_.device())};
     group_.group()->allreduce(mask)->wait();
     counts = mask[0];
   }

@@ -15,13 +15,13 @@
 // headers (it includes torch/csrc/distributed/autograd/context/context.h, which libtorch-dev does
 // not ship), and the Reducer's constructor changed three times across LibTorch 2.x. The hooks use
 // only what is stable in both: a post hook on each parameter's AccumulateGrad node (where DDP's
-// Reducer hooks in too) and ProcessGroup::allreduce.
+// Reducer hooks in too) and ProcessGroup::allreduce. The buckets are not reassigned in the order
+// observed in the first step (DDP does that once, without find_unused); the reverse registration
+// order already matches this model's backward order.
 //
 // With find_unused, which parameters got a gradient on each rank travels in the bucket all-reduced
 // last, after its gradients (DDP all-reduces that map on its own, one more collective per step):
-// by the time that bucket starts, every parameter is either ready or known not to be reached. The buckets are not reassigned in the order
-// observed in the first step (DDP does that once, without find_unused); the reverse registration
-// order already matches this model's backward order.
+// by the time that bucket starts, every parameter is either ready or known not to be reached.
 #include <torch/torch.h>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 
@@ -70,6 +70,8 @@ class GradientBuckets {
   void markUnreached(const torch::Tensor& loss);
   void launchReady();
   void launch(Bucket& bucket);
+  /// One flag per parameter, 1 where its gradient came from this rank's backward (float32, CPU).
+  torch::Tensor seenFlags() const;
 
   const ProcessGroup& group_;
   std::vector<torch::Tensor> params_;
